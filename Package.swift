@@ -1,0 +1,53 @@
+// swift-tools-version:6.1
+import PackageDescription
+import Foundation
+
+// Layers, one direction of dependency:
+// NNRBitIO → NNRContainer → NNRSyntax → NNRCoding → NNRQuantization → NNRModelIO → NNRCodec → NNRTools → nnr
+let package = Package(
+    name: "swift-nnr",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "NNRKit", targets: ["NNRKit"]),
+        .executable(name: "nnr", targets: ["nnr"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "NNRBitIO"),
+        .target(name: "NNRContainer", dependencies: ["NNRBitIO"]),
+        .target(name: "NNRSyntax", dependencies: ["NNRBitIO", "NNRContainer"]),
+        .target(name: "NNRCoding", dependencies: ["NNRBitIO"]),
+        .target(name: "NNRQuantization", dependencies: ["NNRCoding"]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "NNRModelIO", dependencies: ["CZlib"]),
+        .target(name: "NNRCodec", dependencies: ["NNRBitIO", "NNRContainer", "NNRSyntax", "NNRCoding", "NNRQuantization", "NNRModelIO"]),
+        .target(name: "NNRTools", dependencies: ["NNRCodec"]),
+        .target(name: "NNRKit", dependencies: ["NNRBitIO", "NNRContainer", "NNRSyntax", "NNRCoding", "NNRQuantization", "NNRModelIO", "NNRCodec", "NNRTools"]),
+        .executableTarget(name: "nnr", dependencies: ["NNRKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .target(name: "NNRTestSupport", dependencies: ["NNRModelIO"], path: "Sources/NNRTestSupport"),
+        .testTarget(name: "NNRBitIOTests", dependencies: ["NNRBitIO"]),
+        .testTarget(name: "NNRContainerTests", dependencies: ["NNRContainer", "NNRTestSupport"]),
+        .testTarget(name: "NNRSyntaxTests", dependencies: ["NNRSyntax", "NNRTestSupport"]),
+        .testTarget(name: "NNRCodingTests", dependencies: ["NNRCoding", "NNRTestSupport"]),
+        .testTarget(name: "NNRQuantizationTests", dependencies: ["NNRQuantization", "NNRTestSupport"]),
+        .testTarget(name: "NNRModelIOTests", dependencies: ["NNRModelIO", "NNRTestSupport"]),
+        .testTarget(name: "NNRCodecTests", dependencies: ["NNRCodec", "NNRTestSupport"]),
+        .testTarget(name: "NNRToolsTests", dependencies: ["NNRTools", "NNRTestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)
+
+// The benchmark target (ordo-one/benchmark) is added only on request, so plain builds stay fast:
+//   ENABLE_BENCHMARKS=1 swift package benchmark
+if ProcessInfo.processInfo.environment["ENABLE_BENCHMARKS"] != nil {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]))
+    package.targets.append(
+        .executableTarget(
+            name: "NNRBenchmarks",
+            dependencies: ["NNRKit", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/NNRBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+}

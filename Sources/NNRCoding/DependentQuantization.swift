@@ -1,0 +1,36 @@
+/// Dependent quantization (dq_flag = 1): the 8-state machine driven by the parity of each
+/// quantization index k. The quantizer of a state is `state & 1`.
+public enum DependentQuantization {
+    /// next = transition[state * 2 + (k & 1)]
+    public static let transition: [UInt8] = [0, 2, 7, 5, 1, 3, 6, 4, 2, 0, 5, 7, 3, 1, 4, 6]
+
+    @inline(__always)
+    public static func nextState(_ state: Int, parity: Int) -> Int {
+        Int(transition[(state << 1) | (parity & 1)])
+    }
+
+    /// Reconstruction index q from quantization index k in `state` (before the transition):
+    /// q = 2k − sgn(k)·(state & 1).
+    @inline(__always)
+    public static func reconstructionIndex(k: Int32, state: Int) -> Int32 {
+        if k == 0 { return 0 }
+        let odd = Int32(state & 1)
+        return k > 0 ? (k &<< 1) &- odd : (k &<< 1) &+ odd
+    }
+
+    /// Quantization index k from a reconstruction index q in `state`; nil if q is not
+    /// representable in that state (its parity does not match the state's quantizer).
+    @inline(__always)
+    public static func quantizationIndex(q: Int32, state: Int) -> Int32? {
+        if q == 0 { return 0 }
+        let odd = Int32(state & 1)
+        let a = q > 0 ? q : 0 &- q
+        if odd == 0 {
+            guard a & 1 == 0 else { return nil }
+            return q > 0 ? a >> 1 : 0 &- (a >> 1)
+        } else {
+            guard a & 1 == 1 else { return nil }
+            return q > 0 ? (a &+ 1) >> 1 : 0 &- ((a &+ 1) >> 1)
+        }
+    }
+}

@@ -1,0 +1,587 @@
+import NNRBitIO
+
+// Decoder of the arithmetic-coded NDU payload (NNR_PT_INT / NNR_PT_FLOAT / NNR_PT_BLOCK):
+// spec sections 4.3, 5 and 6, NNCodec 2.1.3 semantics.
+
+/// Context storage for one payload decoder: the largest layout (L = 256) is allocated once.
+@usableFromInline
+final class ContextStore {
+    static let capacity = ContextLayout(cabacUnaryLengthMinus1: 255).count
+    let contexts: UnsafeMutablePointer<DecoderContext>
+    /// Selected estimator set per context (restored by block-row resets).
+    let sets: UnsafeMutablePointer<UInt8>
+
+    init() {
+        contexts = UnsafeMutablePointer<DecoderContext>.allocate(capacity: ContextStore.capacity)
+        contexts.initialize(repeating: DecoderContext(set: 0), count: ContextStore.capacity)
+        sets = UnsafeMutablePointer<UInt8>.allocate(capacity: ContextStore.capacity)
+        sets.initialize(repeating: 0, count: ContextStore.capacity)
+    }
+
+    deinit {
+        contexts.deallocate()
+        sets.deallocate()
+    }
+
+    func initializeAll(count: Int) {
+        let c0 = DecoderContext(set: 0)
+        for i in 0..<count {
+            contexts[i] = c0
+            sets[i] = 0
+        }
+    }
+
+    func select(_ index: Int, set: Int) {
+        contexts[index] = DecoderContext(set: set)
+        sets[index] = UInt8(truncatingIfNeeded: set)
+    }
+
+    func resetAll(count: Int) {
+        for i in 0..<count { contexts[i].reset(set: Int(sets[i])) }
+    }
+}
+
+/// Decodes the tensors of one NDU payload in order, then its terminating bin.
+public struct PayloadDecoder {
+    let bytes: PayloadBytes
+    var reader: CABACReader
+    let store: ContextStore
+    /// File offset of the payload's first byte.
+    public let fileOffset: Int
+    public let limits: NNRLimits
+    /// Tensors decoded so far.
+    public private(set) var tensorsDecoded = 0
+    private var finished = false
+
+    /// `payload` = the bytes after the NDU header up to the unit end; `fileOffset` = the file offset
+    /// of `payload[0]` (for error positions).
+    public init(payload: [UInt8], fileOffset: Int, limits: NNRLimits = .default) throws {
+        guard payload.count >= 2 else {
+            throw NNRError(.truncated(neededBits: 16, availableBits: payload.count * 8),
+                           element: "cabac_init", byteOffset: fileOffset + payload.count)
+        }
+        bytes = PayloadBytes(payload)
+        reader = CABACReader(base: bytes.base, count: bytes.count)
+        store = ContextStore()
+        self.fileOffset = fileOffset
+        self.limits = limits
+    }
+
+    /// Payload length in bytes.
+    public var payloadCount: Int { bytes.count }
+    /// Bytes the arithmetic decoder has fetched so far.
+    public var bytesFetched: Int { reader.pos }
+    /// The arithmetic decoder's bit offset P (value shifts since init).
+    public var bitOffset: Int { reader.bitOffset }
+
+    /// Decodes the next tensor of the payload.
+    public mutating func decodeTensor(_ p: TensorPayloadParameters) throws -> DecodedTensorPayload {
+        var t = NoTracer()
+        return try decodeTensorImpl(p, tracer: &t)
+    }
+
+    /// Decodes the next tensor, reporting every syntax element to `tracer`.
+    public mutating func decodeTensor<T: PayloadTracer>(_ p: TensorPayloadParameters, tracer: inout T) throws -> DecodedTensorPayload {
+        try decodeTensorImpl(p, tracer: &tracer)
+    }
+
+    /// Decodes the terminating bin (must be 1) and checks the end of the payload.
+    public mutating func finish() throws -> PayloadEnd {
+        guard !finished else {
+            throw NNRError(.invalidValue("payload already finished"), element: "terminating_bin",
+                           byteOffset: fileOffset + bytes.count)
+        }
+        let bin = reader.decodeTerminate()
+        if reader.overread { throw overreadError("terminating_bin") }
+        guard bin == 1 else {
+            throw NNRError(.payload("terminating bin is 0 (expected 1)"), element: "terminating_bin",
+                           position: reader.filePosition(fileOffset: fileOffset))
+        }
+        finished = true
+        let consumed = reader.pos
+        let last = UInt32(bytes.base[consumed - 1])
+        let shift = UInt32(8 + Int(reader.bitsNeeded))
+        let stopOK = ((last &<< shift) & 0xFF) == 0x80
+        return PayloadEnd(bytesConsumed: consumed, stopPatternValid: stopOK, trailingBytes: bytes.count - consumed)
+    }
+
+    func overreadError(_ element: String) -> NNRError {
+        NNRError(.payload("read past end of payload"), element: element, byteOffset: fileOffset + bytes.count)
+    }
+
+    // MARK: - Parameter validation
+
+    struct Setup {
+        var height: Int
+        var width: Int
+        var count: Int
+        var scanOrder: Int
+        var gtCount: Int
+        var dq: Bool
+        var codebook: CodebookInfo?
+        var tca: Bool
+    }
+
+    func validate(_ p: TensorPayloadParameters) throws -> Setup {
+        let pos = BitPosition(byteOffset: fileOffset + min(reader.pos, bytes.count), bitOffset: 0)
+        func bad(_ s: String, _ el: String) -> NNRError { NNRError(.invalidValue(s), element: el, position: pos) }
+        guard !finished else { throw bad("payload already finished", "tensor_payload") }
+        guard !p.dims.isEmpty else { throw bad("no tensor dimensions", "tensor_dimensions") }
+        guard p.dims.count <= limits.maxDimensions else {
+            throw NNRError(.limitExceeded("\(p.dims.count) tensor dimensions > \(limits.maxDimensions)"),
+                           element: "tensor_dimensions", position: pos)
+        }
+        var n = 1
+        for d in p.dims {
+            guard d >= 1 else { throw bad("tensor dimension \(d) < 1", "tensor_dimensions") }
+            let (m, o) = n.multipliedReportingOverflow(by: d)
+            guard !o, m <= limits.maxTensorElements else {
+                throw NNRError(.limitExceeded("tensor of \(p.dims) elements exceeds \(limits.maxTensorElements)"),
+                               element: "tensor_dimensions", position: pos)
+            }
+            n = m
+        }
+        guard (0...4).contains(p.scanOrder) else {
+            throw NNRError(.unsupported("scan_order \(p.scanOrder)"), element: "scan_order", position: pos)
+        }
+        guard (0...255).contains(p.cabacUnaryLengthMinus1) else {
+            throw bad("cabac_unary_length_minus1 \(p.cabacUnaryLengthMinus1)", "cabac_unary_length_minus1")
+        }
+        guard (0...7).contains(p.qpDensity) else { throw bad("qp_density \(p.qpDensity)", "qp_density") }
+        var cb: CodebookInfo? = nil
+        if p.generalProfileIdc == 1, let c = p.codebook {
+            guard c.size >= 1, c.zeroOffset >= 0, c.zeroOffset < c.size else {
+                throw bad("codebook size \(c.size), CbZeroOffset \(c.zeroOffset)", "codebook_size")
+            }
+            cb = c
+        }
+        let tca = p.generalProfileIdc == 1 && p.tcaBase != nil
+        if let b = p.tcaBase, b.count != n {
+            throw bad("TCA base has \(b.count) values, tensor has \(n)", "temporal_context_modeling_flag")
+        }
+        if let h = p.hdspHistory, h.count != n {
+            throw bad("HDSP history has \(h.count) values, tensor has \(n)", "hist_dep_sig_prob_enabled_flag")
+        }
+        let h = p.dims[0]
+        let w = n / h
+        let geo = TensorGeometry(height: h, width: w, scanOrder: p.scanOrder)
+        return Setup(height: h, width: w, count: n, scanOrder: geo.scanOrder,
+                     gtCount: p.cabacUnaryLengthMinus1 + 1,
+                     dq: p.dqFlag && p.codesQPOffset, codebook: cb, tca: tca)
+    }
+
+    // MARK: - Tensor
+
+    mutating func decodeTensorImpl<T: PayloadTracer>(_ p: TensorPayloadParameters, tracer: inout T) throws -> DecodedTensorPayload {
+        let s = try validate(p)
+        var out = DecodedTensorPayload()
+        var r = reader
+        defer { reader = r }
+
+        // 1. qp_offset (6 + d bypass bins, two's complement)
+        if p.codesQPOffset {
+            let nb = 6 + p.qpDensity
+            let raw = r.decodeBypassBins(nb)
+            let shift = 64 - nb
+            out.qpOffset = (Int(raw) << shift) >> shift
+            if T.isEnabled {
+                tracer.element(PayloadTraceElement(name: "qp_offset", position: -1, dqState: 0, context: -1,
+                                                   bins: PayloadDecoder.bits(raw, count: nb), value: Int64(out.qpOffset)))
+            }
+            if r.overread { throw overreadError("qp_offset") }
+        }
+
+        // 2. contexts (re)initialised for this tensor
+        let layout = ContextLayout(cabacUnaryLengthMinus1: p.cabacUnaryLengthMinus1)
+        let ctxCount = layout.count
+        store.initializeAll(count: ctxCount)
+        let ctx = store.contexts
+
+        // 3. HDSP flag and row skipping
+        let cbSize1 = s.codebook?.size == 1
+        var hdsp = false
+        var rowSkip = false
+        var skipFlags: [Bool] = []
+        if p.generalProfileIdc == 1 && s.width > 1 && s.count > s.width && !cbSize1 {
+            if p.parentNodeIdPresent {
+                hdsp = r.decodeBypass() == 1
+                if T.isEnabled {
+                    tracer.element(PayloadTraceElement(name: "hist_dep_sig_prob_enabled_flag", position: -1, dqState: 0,
+                                                       context: -1, bins: [hdsp ? 1 : 0], value: hdsp ? 1 : 0))
+                }
+            }
+            rowSkip = r.decodeBypass() == 1
+            if T.isEnabled {
+                tracer.element(PayloadTraceElement(name: "row_skip_enabled_flag", position: -1, dqState: 0,
+                                                   context: -1, bins: [rowSkip ? 1 : 0], value: rowSkip ? 1 : 0))
+            }
+            if r.overread { throw overreadError("row_skip_enabled_flag") }
+            if rowSkip {
+                skipFlags = [Bool](repeating: false, count: s.height)
+                let c = ctx + layout.rowSkipFlag
+                for row in 0..<s.height {
+                    let b = r.decodeBin(c)
+                    skipFlags[row] = b != 0
+                    if T.isEnabled {
+                        tracer.element(PayloadTraceElement(name: "row_skip_flag", position: row * s.width, dqState: 0,
+                                                           context: layout.rowSkipFlag, bins: [UInt8(b)], value: Int64(b)))
+                    }
+                }
+                if r.overread { throw overreadError("row_skip_flag") }
+            }
+        }
+        out.hdspEnabled = hdsp
+        out.rowSkipEnabled = rowSkip
+        out.rowSkipFlags = skipFlags
+
+        // 4. estimator selection list
+        decodeEstimatorSelection(&r, layout: layout, setup: s, hdsp: hdsp, tracer: &tracer)
+        if r.overread { throw overreadError("estimator_selection_flag") }
+        out.estimatorSets = Array(UnsafeBufferPointer(start: store.sets, count: ctxCount))
+
+        // 5./6. the levels
+        var levels = [Int32](repeating: 0, count: s.count)
+        var loop = LevelLoop(setup: s, layout: layout, ctx: ctx, store: store, ctxCount: ctxCount,
+                             codesLevels: !cbSize1, rowSkip: rowSkip, hdsp: hdsp)
+        let eps: [EntryPoint]
+        do {
+            eps = try levels.withUnsafeMutableBufferPointer { lv -> [EntryPoint] in
+                guard let lvBase = lv.baseAddress else { return [] }
+                return try PayloadDecoder.withOptionalPointer(p.tcaBase) { base in
+                    try PayloadDecoder.withOptionalPointer(p.hdspHistory) { hist in
+                        try skipFlags.withUnsafeBufferPointer { sk in
+                            try loop.run(levels: lvBase, base: base, history: hist,
+                                         skip: sk.baseAddress, reader: &r, tracer: &tracer)
+                        }
+                    }
+                }
+            }
+        } catch let e as LevelLoop.Failure {
+            switch e {
+            case .overread:
+                throw overreadError("quant_tensor")
+            case let .overflow(position):
+                throw NNRError(.overflow("level at position \(position) does not fit in int32"),
+                               element: "abs_remainder", position: r.filePosition(fileOffset: fileOffset))
+            }
+        }
+        out.levels = levels
+        out.observedEntryPoints = eps
+        tensorsDecoded += 1
+        return out
+    }
+
+    /// The estimator-selection syntax (spec 5.3): which contexts get a selection flag, in order.
+    func decodeEstimatorSelection<T: PayloadTracer>(_ r: inout CABACReader, layout: ContextLayout, setup s: Setup,
+                                                    hdsp: Bool, tracer: inout T) {
+        let ctx = store.contexts
+        let flagCtx = ctx + layout.selectionFlag
+        let L = layout.gtCount
+        let cbSize = s.codebook?.size ?? 0
+        let zo = s.codebook?.zeroOffset ?? 0
+        let notSize1 = cbSize != 1
+
+        @inline(__always)
+        func entry(_ index: Int, coded: Bool) {
+            var set = 0
+            if coded {
+                let f = r.decodeBin(flagCtx)
+                var idx: UInt32 = 0
+                if f != 0 {
+                    idx = r.decodeBypassBins(3)
+                    set = 1 + Int(idx)
+                }
+                if T.isEnabled {
+                    var bins: [UInt8] = [UInt8(f)]
+                    if f != 0 { bins += PayloadDecoder.bits(idx, count: 3) }
+                    tracer.element(PayloadTraceElement(name: "estimator_selection", position: -1, dqState: 0,
+                                                       context: index, bins: bins, value: Int64(set)))
+                }
+            }
+            store.select(index, set: set)
+        }
+
+        for i in 0..<(s.dq ? 24 : 3) { entry(i, coded: notSize1) }
+        if s.tca {
+            for i in 24..<(s.dq ? 40 : 26) { entry(i, coded: notSize1) }
+        }
+        if hdsp {
+            for i in 40..<(s.dq ? 48 : 41) { entry(i, coded: notSize1) }
+        }
+        let signCoded = !(cbSize > 0 && (zo == 0 || zo == cbSize - 1)) && notSize1
+        for a in 0..<(s.tca ? 5 : 3) { entry(ContextLayout.signBase + a, coded: signCoded) }
+        let maxAbs = cbSize > 0 ? Swift.max(zo, cbSize - 1 - zo) : -1
+        for a in 0..<(2 * L) {
+            entry(ContextLayout.gtBase + a, coded: maxAbs == -1 || a < maxAbs * 2)
+        }
+        if s.tca {
+            for a in (2 * L)..<(4 * L) {
+                entry(ContextLayout.gtBase + a, coded: maxAbs == -1 || a < (maxAbs - 1) * 2 + 2 * L)
+            }
+        }
+        var level = L - 1
+        for a in 0..<31 {
+            level += 1 << a
+            entry(layout.remainderBase + a, coded: maxAbs == -1 || level < maxAbs)
+        }
+    }
+
+    static func bits(_ v: UInt32, count: Int) -> [UInt8] {
+        (0..<count).map { UInt8((v >> UInt32(count - 1 - $0)) & 1) }
+    }
+
+    static func withOptionalPointer<E, R>(_ a: [E]?, _ body: (UnsafePointer<E>?) throws -> R) rethrows -> R {
+        guard let a else { return try body(nil) }
+        return try a.withUnsafeBufferPointer { try body($0.baseAddress) }
+    }
+}
+
+/// The per-position loop of one tensor (scan, row skipping, DQ, contexts, block-row resets).
+struct LevelLoop {
+    enum Failure: Error {
+        case overread
+        case overflow(position: Int)
+    }
+
+    let height: Int
+    let width: Int
+    let blockHeight: Int
+    let blockWidth: Int
+    let blockRows: Int
+    let dq: Bool
+    let tca: Bool
+    let hdsp: Bool
+    let rowSkip: Bool
+    let codesLevels: Bool
+    let gtCount: Int
+    let remainderBase: Int
+    let gtTCABase: Int
+    let maxPositive: Int
+    let maxNegative: Int
+    let inferSign: Bool
+    let inferredNegative: Bool
+    let ctx: UnsafeMutablePointer<DecoderContext>
+    let store: ContextStore
+    let ctxCount: Int
+    /// State after `width` parity-0 transitions, per state (row skipping).
+    let skipAdvance: [Int]
+
+    /// next = (table >> (4 · (2·state + parity))) & 7
+    static let packedTransitions: UInt64 = {
+        var t: UInt64 = 0
+        for i in 0..<16 { t |= UInt64(DependentQuantization.transition[i]) << (4 * UInt64(i)) }
+        return t
+    }()
+
+    init(setup s: PayloadDecoder.Setup, layout: ContextLayout, ctx: UnsafeMutablePointer<DecoderContext>,
+         store: ContextStore, ctxCount: Int, codesLevels: Bool, rowSkip: Bool, hdsp: Bool) {
+        height = s.height
+        width = s.width
+        if s.scanOrder > 0 {
+            let b = 4 << s.scanOrder
+            blockHeight = b
+            blockWidth = b
+            blockRows = (s.height + b - 1) / b
+        } else {
+            blockHeight = s.height
+            blockWidth = s.width
+            blockRows = 1
+        }
+        dq = s.dq
+        tca = s.tca
+        self.hdsp = hdsp
+        self.rowSkip = rowSkip
+        self.codesLevels = codesLevels
+        gtCount = layout.gtCount
+        remainderBase = layout.remainderBase
+        gtTCABase = layout.gtTCABase
+        if let cb = s.codebook {
+            maxPositive = cb.size - 1 - cb.zeroOffset
+            maxNegative = cb.zeroOffset
+            inferSign = cb.zeroOffset == 0 || cb.zeroOffset == cb.size - 1
+            inferredNegative = cb.zeroOffset != 0
+        } else {
+            maxPositive = Int.max
+            maxNegative = Int.max
+            inferSign = false
+            inferredNegative = false
+        }
+        self.ctx = ctx
+        self.store = store
+        self.ctxCount = ctxCount
+        skipAdvance = LevelLoop.zeroParityPower(s.width)
+    }
+
+    /// The map state → state after `n` transitions with parity 0 (by repeated squaring).
+    static func zeroParityPower(_ n: Int) -> [Int] {
+        var result = Array(0..<8)
+        var step = (0..<8).map { DependentQuantization.nextState($0, parity: 0) }
+        var e = n
+        while e > 0 {
+            if e & 1 == 1 { result = result.map { step[$0] } }
+            step = step.map { step[$0] }
+            e >>= 1
+        }
+        return result
+    }
+
+    @inline(__always)
+    static func neighbourClass(_ k: Int) -> Int {
+        (k > 0 ? 2 : 0) | (k < 0 ? 1 : 0)
+    }
+
+    mutating func run<T: PayloadTracer>(levels: UnsafeMutablePointer<Int32>, base: UnsafePointer<Int32>?,
+                                        history: UnsafePointer<UInt8>?, skip: UnsafePointer<Bool>?,
+                                        reader: inout CABACReader, tracer: inout T) throws -> [EntryPoint] {
+        var r = reader
+        defer { reader = r }
+        var eps: [EntryPoint] = []
+        var state = 0
+        var neighbour = 0
+        var lastP = 0
+        let multipleRows = blockRows > 1
+        let trans = LevelLoop.packedTransitions
+        let useHistory = hdsp && history != nil
+        let useBase = tca && base != nil
+        let L = gtCount
+        var overflowAt = -1
+
+        for br in 0..<blockRows {
+            let r0 = br * blockHeight
+            let r1 = Swift.min(r0 + blockHeight, height)
+            if multipleRows {
+                if br > 0 {
+                    store.resetAll(count: ctxCount)
+                    neighbour = 0
+                }
+                r.range = 256
+                let P = r.bitOffset
+                if br > 0 {
+                    eps.append(EntryPoint(bitOffsetDelta: P - lastP, value: Int(r.value >> 7), dqState: state))
+                }
+                lastP = P
+            }
+            var c0 = 0
+            while c0 < width {
+                let c1 = Swift.min(c0 + blockWidth, width)
+                for row in r0..<r1 {
+                    if rowSkip, let sk = skip, sk[row] {
+                        if dq { state = skipAdvance[state] }
+                        continue
+                    }
+                    let rowStart = row * width
+                    var pos = rowStart + c0
+                    let end = rowStart + c1
+                    while pos < end {
+                        var k = 0
+                        if codesLevels {
+                            let bv: Int = useBase ? Int(base.unsafelyUnwrapped[pos]) : 0
+                            let nb = LevelLoop.neighbourClass(neighbour)
+                            let sigCtx: Int
+                            if useHistory && history.unsafelyUnwrapped[pos] == 1 {
+                                sigCtx = ContextLayout.sigHDSPBase + state
+                            } else if bv != 0 {
+                                sigCtx = ContextLayout.sigTCABase + 2 * state + (abs(bv) > 1 ? 1 : 0)
+                            } else {
+                                sigCtx = 3 * state + nb
+                            }
+                            let sig = r.decodeBin(ctx + sigCtx)
+                            if T.isEnabled {
+                                tracer.element(PayloadTraceElement(name: "sig_flag", position: pos, dqState: state,
+                                                                   context: sigCtx, bins: [UInt8(sig)], value: Int64(sig)))
+                            }
+                            if sig != 0 {
+                                let neg: Bool
+                                if inferSign {
+                                    neg = inferredNegative
+                                } else {
+                                    let sc = bv != 0 ? ContextLayout.signTCABase + (bv > 0 ? 1 : 0)
+                                                     : ContextLayout.signBase + nb
+                                    let sb = r.decodeBin(ctx + sc)
+                                    neg = sb != 0
+                                    if T.isEnabled {
+                                        tracer.element(PayloadTraceElement(name: "sign_flag", position: pos, dqState: state,
+                                                                           context: sc, bins: [UInt8(sb)], value: Int64(sb)))
+                                    }
+                                }
+                                var a = 1
+                                let maxAbs = neg ? maxNegative : maxPositive
+                                if maxAbs > 1 {
+                                    var j = 0
+                                    var flag: UInt32 = 0
+                                    let ab = abs(bv)
+                                    repeat {
+                                        let gc: Int
+                                        if bv != 0 {
+                                            gc = gtTCABase + 2 * j + (ab >= j ? 0 : 1)
+                                        } else {
+                                            gc = ContextLayout.gtBase + 2 * j + (neg ? 1 : 0)
+                                        }
+                                        flag = r.decodeBin(ctx + gc)
+                                        if T.isEnabled {
+                                            tracer.element(PayloadTraceElement(name: "abs_level_greater_flag", position: pos,
+                                                                               dqState: state, context: gc, bins: [UInt8(flag)],
+                                                                               value: Int64(flag)))
+                                        }
+                                        a += Int(flag)
+                                        j += 1
+                                    } while flag != 0 && j < L && maxAbs > a
+                                    if flag != 0 && maxAbs > a {
+                                        var remBits = 0
+                                        var m = 0
+                                        repeat {
+                                            let rc = remainderBase + m
+                                            flag = r.decodeBin(ctx + rc)
+                                            if T.isEnabled {
+                                                tracer.element(PayloadTraceElement(name: "abs_remainder_prefix", position: pos,
+                                                                                   dqState: state, context: rc, bins: [UInt8(flag)],
+                                                                                   value: Int64(flag)))
+                                            }
+                                            if flag != 0 && maxAbs > a {
+                                                a += 1 << remBits
+                                                remBits += 1
+                                            }
+                                            m += 1
+                                        } while flag != 0 && m <= 30 && maxAbs >= a + (1 << remBits)
+                                        let suffix = r.decodeBypassBins(remBits)
+                                        if T.isEnabled && remBits > 0 {
+                                            tracer.element(PayloadTraceElement(name: "abs_remainder_suffix", position: pos,
+                                                                               dqState: state, context: -1,
+                                                                               bins: PayloadDecoder.bits(suffix, count: remBits),
+                                                                               value: Int64(suffix)))
+                                        }
+                                        a += Int(suffix)
+                                    }
+                                }
+                                k = neg ? -a : a
+                            }
+                        }
+                        var q = k
+                        let oldState = state
+                        if dq {
+                            if k != 0 {
+                                let odd = state & 1
+                                q = k > 0 ? 2 * k - odd : 2 * k + odd
+                            }
+                            state = Int(truncatingIfNeeded: (trans >> UInt64(((state << 1) | (k & 1)) << 2)) & 7)
+                        }
+                        let q32 = Int32(truncatingIfNeeded: q)
+                        if Int(q32) != q && overflowAt < 0 { overflowAt = pos }
+                        levels[pos] = q32
+                        neighbour = k
+                        if T.isEnabled {
+                            tracer.element(PayloadTraceElement(name: "level", position: pos, dqState: oldState,
+                                                               context: -1, bins: [], value: Int64(q)))
+                        }
+                        pos += 1
+                    }
+                    if r.overread { throw Failure.overread }
+                    if overflowAt >= 0 { throw Failure.overflow(position: overflowAt) }
+                }
+                c0 = c1
+            }
+        }
+        if r.overread { throw Failure.overread }
+        return eps
+    }
+}

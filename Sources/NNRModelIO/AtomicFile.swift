@@ -1,0 +1,197 @@
+// AtomicFile: write-to-temporary + fsync + rename, so a reader never sees a half-written file and
+// a failed write leaves the previous file untouched.
+
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Destination for bytes produced by the writers (a file being written atomically, or memory).
+protocol ByteSink {
+    mutating func write(_ raw: UnsafeRawBufferPointer) throws
+}
+
+extension ByteSink {
+    mutating func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+}
+
+/// In-memory sink used for the `encode` functions.
+struct ByteArraySink: ByteSink {
+    var bytes: [UInt8] = []
+    mutating func write(_ raw: UnsafeRawBufferPointer) throws {
+        bytes.append(contentsOf: raw)
+    }
+}
+
+/// Atomic file replacement.
+///
+/// The data is written to a uniquely named temporary file in the target's directory
+/// (`.NAME.tmp-PID-RANDOM`), flushed with `fsync`, and renamed over the target. On any failure the
+/// temporary file is removed and an existing target is left exactly as it was. The new file keeps
+/// an existing target's permission bits.
+public enum AtomicFile {
+    /// Atomically replaces `url` with `bytes`.
+    public static func write(_ bytes: [UInt8], to url: URL) throws {
+        try withWriter(to: url) { try $0.write(bytes) }
+    }
+
+    /// Atomically replaces `url` with `data`.
+    public static func write(_ data: Data, to url: URL) throws {
+        try withWriter(to: url) { try $0.write(data) }
+    }
+
+    /// Streams the new contents of `url` through `body`; the file is committed (fsync + rename)
+    /// only if `body` returns normally. If `body` or the commit throws, the temporary file is
+    /// removed, the target is untouched, and the error is rethrown.
+    public static func withWriter(to url: URL, _ body: (inout AtomicFileWriter) throws -> Void) throws {
+        var writer = try AtomicFileWriter(target: url)
+        do {
+            try body(&writer)
+            try writer.commit()
+        } catch {
+            writer.abandon()
+            throw error
+        }
+    }
+
+    /// Name of a fresh temporary file for `target` (same directory).
+    static func temporaryURL(for target: URL) -> URL {
+        let directory = target.deletingLastPathComponent()
+        let random = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        return directory.appendingPathComponent(".\(target.lastPathComponent).tmp-\(getpid())-\(random)")
+    }
+}
+
+/// Handle for appending to a file that ``AtomicFile/withWriter(to:_:)`` commits on success.
+/// Writes are buffered (1 MiB).
+public struct AtomicFileWriter: ByteSink {
+    /// The file that will be replaced on commit.
+    public let target: URL
+    /// The temporary file currently being written.
+    public let temporary: URL
+    /// Total bytes appended so far (buffered or written).
+    public private(set) var bytesWritten: UInt64 = 0
+
+    private var fd: Int32
+    private var buffer: [UInt8] = []
+    private static let bufferCapacity = 1 << 20
+
+    init(target: URL) throws {
+        self.target = target
+        var attempts = 0
+        while true {
+            let temp = AtomicFile.temporaryURL(for: target)
+            let descriptor = open(temp.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+            if descriptor >= 0 {
+                self.temporary = temp
+                self.fd = descriptor
+                break
+            }
+            let code = errno
+            attempts += 1
+            if code != EEXIST || attempts >= 16 {
+                throw ModelIOError.fileIO(file: target.path, operation: "create temporary file", errno: code)
+            }
+        }
+        // Keep the permission bits of a file we are replacing.
+        var info = stat()
+        if stat(target.path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG {
+            _ = fchmod(fd, info.st_mode & 0o7777)
+        }
+        buffer.reserveCapacity(AtomicFileWriter.bufferCapacity)
+    }
+
+    /// Appends raw bytes.
+    public mutating func write(_ raw: UnsafeRawBufferPointer) throws {
+        guard raw.count > 0 else { return }
+        bytesWritten &+= UInt64(raw.count)
+        if buffer.count + raw.count <= AtomicFileWriter.bufferCapacity {
+            buffer.append(contentsOf: raw)
+            return
+        }
+        try flush()
+        if raw.count >= AtomicFileWriter.bufferCapacity {
+            try writeAll(raw)
+        } else {
+            buffer.append(contentsOf: raw)
+        }
+    }
+
+    /// Appends bytes.
+    public mutating func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    /// Appends bytes.
+    public mutating func write(_ data: Data) throws {
+        try data.withUnsafeBytes { try write($0) }
+    }
+
+    private mutating func flush() throws {
+        guard !buffer.isEmpty else { return }
+        let pending = buffer
+        buffer.removeAll(keepingCapacity: true)
+        try pending.withUnsafeBytes { try writeAll($0) }
+    }
+
+    private func writeAll(_ raw: UnsafeRawBufferPointer) throws {
+        guard var p = raw.baseAddress else { return }
+        var remaining = raw.count
+        while remaining > 0 {
+            let n = systemWrite(fd, p, min(remaining, 1 << 30))
+            if n < 0 {
+                let code = errno
+                if code == EINTR { continue }
+                throw ModelIOError.fileIO(file: target.path, operation: "write", errno: code)
+            }
+            if n == 0 { throw ModelIOError.fileIO(file: target.path, operation: "write", errno: EIO) }
+            p += n
+            remaining -= n
+        }
+    }
+
+    mutating func commit() throws {
+        try flush()
+        if fsync(fd) != 0 {
+            throw ModelIOError.fileIO(file: target.path, operation: "fsync", errno: errno)
+        }
+        let closeResult = close(fd)
+        fd = -1
+        if closeResult != 0 {
+            throw ModelIOError.fileIO(file: target.path, operation: "close", errno: errno)
+        }
+        if rename(temporary.path, target.path) != 0 {
+            throw ModelIOError.fileIO(file: target.path, operation: "rename", errno: errno)
+        }
+        // Make the rename durable (best effort; not all file systems support fsync on directories).
+        let dirFD = open(target.deletingLastPathComponent().path, O_RDONLY | O_CLOEXEC)
+        if dirFD >= 0 {
+            _ = fsync(dirFD)
+            _ = close(dirFD)
+        }
+    }
+
+    mutating func abandon() {
+        if fd >= 0 {
+            _ = close(fd)
+            fd = -1
+        }
+        _ = unlink(temporary.path)
+    }
+}
+
+private func systemWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.write(fd, p, count)
+    #elseif canImport(Musl)
+    return Musl.write(fd, p, count)
+    #else
+    return Darwin.write(fd, p, count)
+    #endif
+}

@@ -1,0 +1,465 @@
+// Minimal ZIP reader/writer for NPZ archives: stored and deflate members, ZIP64, data descriptors.
+// The central directory is authoritative (local headers written by numpy carry 0xFFFFFFFF sizes
+// with a ZIP64 extra field, and streamed archives carry zero sizes plus a data descriptor).
+
+/// Little-endian reads from a byte buffer with bounds checks that throw.
+struct ByteCursor {
+    let raw: UnsafeRawBufferPointer
+    var offset: Int
+    let file: String
+    let what: String
+
+    init(_ raw: UnsafeRawBufferPointer, at offset: Int, file: String, what: String) {
+        self.raw = raw
+        self.offset = offset
+        self.file = file
+        self.what = what
+    }
+
+    mutating func need(_ n: Int) throws {
+        guard offset >= 0, n >= 0, offset <= raw.count, n <= raw.count - offset else {
+            throw ModelIOError.truncated(file: file, tensor: nil, what: what)
+        }
+    }
+
+    mutating func u16() throws -> UInt16 {
+        try need(2)
+        defer { offset += 2 }
+        return UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    }
+
+    mutating func u32() throws -> UInt32 {
+        try need(4)
+        defer { offset += 4 }
+        return UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
+
+    mutating func u64() throws -> UInt64 {
+        try need(8)
+        defer { offset += 8 }
+        return UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+
+    mutating func bytes(_ n: Int) throws -> UnsafeRawBufferPointer {
+        try need(n)
+        defer { offset += n }
+        return UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + n)])
+    }
+
+    mutating func skip(_ n: Int) throws {
+        try need(n)
+        offset += n
+    }
+}
+
+struct ZipEntry: Equatable {
+    var name: String
+    var method: UInt16
+    var flags: UInt16
+    var crc32: UInt32
+    var compressedSize: UInt64
+    var uncompressedSize: UInt64
+    var localHeaderOffset: UInt64
+    /// Offset of the member's (compressed) data, resolved from the local header.
+    var dataOffset: Int
+}
+
+enum ZipSignature {
+    static let localHeader: UInt32 = 0x0403_4B50
+    static let centralHeader: UInt32 = 0x0201_4B50
+    static let endOfCentralDirectory: UInt32 = 0x0605_4B50
+    static let zip64EndOfCentralDirectory: UInt32 = 0x0606_4B50
+    static let zip64Locator: UInt32 = 0x0706_4B50
+    static let dataDescriptor: UInt32 = 0x0807_4B50
+}
+
+enum ZipReader {
+    /// Parses the central directory and resolves each member's data offset.
+    static func entries(_ raw: UnsafeRawBufferPointer, file: String, limits: ModelIOLimits) throws -> [ZipEntry] {
+        let eocd = try findEndOfCentralDirectory(raw, file: file)
+        var c = ByteCursor(raw, at: eocd + 4, file: file, what: "ZIP end of central directory record")
+        let diskNumber = try c.u16()
+        let cdDisk = try c.u16()
+        _ = try c.u16()  // entries on this disk
+        var entryCount = UInt64(try c.u16())
+        var cdSize = UInt64(try c.u32())
+        var cdOffset = UInt64(try c.u32())
+        guard diskNumber == 0 || diskNumber == 0xFFFF, cdDisk == 0 || cdDisk == 0xFFFF else {
+            throw ModelIOError.malformedArchive(file: file, message: "multi-disk (spanned) archives are not supported")
+        }
+        var directoryEnd = eocd  // the central directory must end before this
+        // ZIP64 end of central directory locator sits just before the classic record.
+        if eocd >= 20 {
+            var l = ByteCursor(raw, at: eocd - 20, file: file, what: "ZIP64 end of central directory locator")
+            if try l.u32() == ZipSignature.zip64Locator {
+                _ = try l.u32()  // disk with the zip64 record
+                let zip64Offset = try l.u64()
+                guard zip64Offset <= UInt64(eocd - 20), zip64Offset <= UInt64(Int.max) else {
+                    throw ModelIOError.malformedArchive(file: file, message: "ZIP64 end of central directory offset \(zip64Offset) is out of range")
+                }
+                var z = ByteCursor(raw, at: Int(zip64Offset), file: file, what: "ZIP64 end of central directory record")
+                guard try z.u32() == ZipSignature.zip64EndOfCentralDirectory else {
+                    throw ModelIOError.malformedArchive(file: file, message: "ZIP64 end of central directory record has a bad signature")
+                }
+                _ = try z.u64()  // record size
+                _ = try z.u16()  // version made by
+                _ = try z.u16()  // version needed
+                let disk64 = try z.u32()
+                let cdDisk64 = try z.u32()
+                guard disk64 == 0, cdDisk64 == 0 else {
+                    throw ModelIOError.malformedArchive(file: file, message: "multi-disk (spanned) archives are not supported")
+                }
+                _ = try z.u64()  // entries on this disk
+                entryCount = try z.u64()
+                cdSize = try z.u64()
+                cdOffset = try z.u64()
+                directoryEnd = Int(zip64Offset)
+            }
+        }
+        guard entryCount <= UInt64(max(0, limits.maxTensors)) else {
+            throw ModelIOError.limitExceeded(file: file, tensor: nil, limit: "maxTensors",
+                                             value: entryCount, maximum: UInt64(max(0, limits.maxTensors)))
+        }
+        guard cdOffset <= UInt64(directoryEnd), cdSize <= UInt64(directoryEnd) - cdOffset else {
+            throw ModelIOError.malformedArchive(file: file,
+                                                message: "central directory (offset \(cdOffset), \(cdSize) bytes) lies outside the archive")
+        }
+        // Every central record is at least 46 bytes: bounds the count before we reserve anything.
+        guard entryCount.multipliedReportingOverflow(by: 46).partialValue <= cdSize, entryCount < UInt64(Int.max / 46) else {
+            throw ModelIOError.malformedArchive(file: file,
+                                                message: "central directory of \(cdSize) bytes cannot hold \(entryCount) entries")
+        }
+        var entries: [ZipEntry] = []
+        entries.reserveCapacity(Int(entryCount))
+        var cd = ByteCursor(raw, at: Int(cdOffset), file: file, what: "ZIP central directory")
+        let cdEnd = Int(cdOffset) + Int(cdSize)
+        for index in 0..<Int(entryCount) {
+            guard try cd.u32() == ZipSignature.centralHeader else {
+                throw ModelIOError.malformedArchive(file: file, message: "central directory entry \(index) has a bad signature")
+            }
+            _ = try cd.u16()  // version made by
+            _ = try cd.u16()  // version needed
+            let flags = try cd.u16()
+            let method = try cd.u16()
+            _ = try cd.u16()  // time
+            _ = try cd.u16()  // date
+            let crc = try cd.u32()
+            var compressed = UInt64(try cd.u32())
+            var uncompressed = UInt64(try cd.u32())
+            let nameLength = Int(try cd.u16())
+            let extraLength = Int(try cd.u16())
+            let commentLength = Int(try cd.u16())
+            let startDisk = try cd.u16()
+            _ = try cd.u16()  // internal attributes
+            _ = try cd.u32()  // external attributes
+            var localOffset = UInt64(try cd.u32())
+            let nameBytes = try cd.bytes(nameLength)
+            let extra = try cd.bytes(extraLength)
+            try cd.skip(commentLength)
+            guard cd.offset <= cdEnd else {
+                throw ModelIOError.malformedArchive(file: file, message: "central directory entry \(index) runs past the directory's end")
+            }
+            guard nameLength <= limits.maxNameBytes else {
+                throw ModelIOError.limitExceeded(file: file, tensor: nil, limit: "maxNameBytes",
+                                                 value: UInt64(nameLength), maximum: UInt64(max(0, limits.maxNameBytes)))
+            }
+            let name = String(validating: nameBytes, as: UTF8.self) ?? String(decoding: nameBytes, as: UTF8.self)
+            // ZIP64 extended information: present fields follow the order usize, csize, offset, disk.
+            var startDisk32 = UInt32(startDisk)
+            if uncompressed == 0xFFFF_FFFF || compressed == 0xFFFF_FFFF || localOffset == 0xFFFF_FFFF || startDisk == 0xFFFF {
+                guard let z = try zip64Extra(extra, file: file, member: name) else {
+                    throw ModelIOError.malformedArchive(file: file, message: "member '\(name)': 32-bit size or offset is 0xFFFFFFFF but there is no ZIP64 extra field")
+                }
+                var zc = ByteCursor(z, at: 0, file: file, what: "ZIP64 extra field of member '\(name)'")
+                if uncompressed == 0xFFFF_FFFF { uncompressed = try zc.u64() }
+                if compressed == 0xFFFF_FFFF { compressed = try zc.u64() }
+                if localOffset == 0xFFFF_FFFF { localOffset = try zc.u64() }
+                if startDisk == 0xFFFF { startDisk32 = try zc.u32() }
+            }
+            guard startDisk32 == 0 else {
+                throw ModelIOError.malformedArchive(file: file, message: "multi-disk (spanned) archives are not supported")
+            }
+            if flags & 0x1 != 0 || flags & 0x40 != 0 {
+                throw ModelIOError.unsupportedCompression(file: file, member: name, method: method)
+            }
+            guard method == 0 || method == 8 else {
+                throw ModelIOError.unsupportedCompression(file: file, member: name, method: method)
+            }
+            if method == 0 && compressed != uncompressed {
+                throw ModelIOError.malformedArchive(file: file, message: "stored member '\(name)' has compressed size \(compressed) != uncompressed size \(uncompressed)")
+            }
+            // Local header: only its name and extra lengths matter (sizes may be 0 or 0xFFFFFFFF).
+            guard localOffset < UInt64(directoryEnd) else {
+                throw ModelIOError.malformedArchive(file: file, message: "member '\(name)': local header offset \(localOffset) is out of range")
+            }
+            var local = ByteCursor(raw, at: Int(localOffset), file: file, what: "ZIP local header of member '\(name)'")
+            guard try local.u32() == ZipSignature.localHeader else {
+                throw ModelIOError.malformedArchive(file: file, message: "member '\(name)': bad local header signature at offset \(localOffset)")
+            }
+            try local.skip(22)
+            let localNameLength = Int(try local.u16())
+            let localExtraLength = Int(try local.u16())
+            let localName = try local.bytes(localNameLength)
+            try local.skip(localExtraLength)
+            guard localName.elementsEqual(nameBytes) else {
+                throw ModelIOError.malformedArchive(file: file, message: "member '\(name)': local header names a different member")
+            }
+            let dataOffset = local.offset
+            guard dataOffset <= directoryEnd else {
+                throw ModelIOError.truncated(file: file, tensor: name, what: "ZIP local header of member '\(name)' (runs into the central directory)")
+            }
+            guard compressed <= UInt64(directoryEnd - dataOffset) else {
+                throw ModelIOError.truncated(file: file, tensor: name,
+                                             what: "ZIP member data (\(compressed) bytes declared, \(max(0, directoryEnd - dataOffset)) available)")
+            }
+            entries.append(ZipEntry(name: name, method: method, flags: flags, crc32: crc,
+                                    compressedSize: compressed, uncompressedSize: uncompressed,
+                                    localHeaderOffset: localOffset, dataOffset: dataOffset))
+        }
+        return entries
+    }
+
+    private static func zip64Extra(_ extra: UnsafeRawBufferPointer, file: String, member: String) throws -> UnsafeRawBufferPointer? {
+        var c = ByteCursor(extra, at: 0, file: file, what: "extra fields of member '\(member)'")
+        while c.offset + 4 <= extra.count {
+            let id = try c.u16()
+            let size = Int(try c.u16())
+            let body = try c.bytes(size)
+            if id == 0x0001 { return body }
+        }
+        return nil
+    }
+
+    private static func findEndOfCentralDirectory(_ raw: UnsafeRawBufferPointer, file: String) throws -> Int {
+        let minimum = 22
+        let looksLikeZip = raw.count >= 4 && raw[0] == 0x50 && raw[1] == 0x4B
+            && ((raw[2] == 3 && raw[3] == 4) || (raw[2] == 5 && raw[3] == 6))
+        guard looksLikeZip else {
+            if raw.count < 4 && raw.elementsEqual([0x50, 0x4B, 0x03, 0x04].prefix(raw.count)) {
+                throw ModelIOError.truncated(file: file, tensor: nil, what: "ZIP archive (shorter than any ZIP file)")
+            }
+            throw ModelIOError.badMagic(file: file, tensor: nil, format: "ZIP (NPZ)")
+        }
+        if raw.count >= minimum {
+            let lowest = max(0, raw.count - minimum - 0xFFFF)
+            var position = raw.count - minimum
+            while position >= lowest {
+                if raw[position] == 0x50 && raw[position + 1] == 0x4B && raw[position + 2] == 5 && raw[position + 3] == 6 {
+                    let commentLength = Int(raw[position + 20]) | (Int(raw[position + 21]) << 8)
+                    if position + minimum + commentLength <= raw.count { return position }
+                }
+                position -= 1
+            }
+        }
+        throw ModelIOError.truncated(file: file, tensor: nil, what: "ZIP archive (end of central directory record not found)")
+    }
+
+    /// Gives `body` the uncompressed bytes of `entry` after verifying the CRC-32.
+    static func withMemberData<R>(_ entry: ZipEntry, in raw: UnsafeRawBufferPointer, file: String,
+                                  _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        let compressed = UnsafeRawBufferPointer(rebasing: raw[entry.dataOffset..<(entry.dataOffset + Int(entry.compressedSize))])
+        switch entry.method {
+        case 0:
+            try verifyCRC(entry, compressed, file: file)
+            return try body(compressed)
+        case 8:
+            guard entry.uncompressedSize <= UInt64(Int.max) else {
+                throw ModelIOError.malformedArchive(file: file, message: "member '\(entry.name)' is too large")
+            }
+            let inflated: [UInt8]
+            do {
+                inflated = try Zlib.inflateRaw(compressed, expectedSize: Int(entry.uncompressedSize))
+            } catch let Zlib.Failure.message(message) {
+                throw ModelIOError.compressionFailed(file: file, member: entry.name, message: message)
+            }
+            return try inflated.withUnsafeBytes { data in
+                try verifyCRC(entry, data, file: file)
+                return try body(data)
+            }
+        default:
+            throw ModelIOError.unsupportedCompression(file: file, member: entry.name, method: entry.method)
+        }
+    }
+
+    private static func verifyCRC(_ entry: ZipEntry, _ data: UnsafeRawBufferPointer, file: String) throws {
+        let actual = Zlib.crc32(data)
+        guard actual == entry.crc32 else {
+            throw ModelIOError.crcMismatch(file: file, member: entry.name, expected: entry.crc32, actual: actual)
+        }
+    }
+}
+
+/// How NPZ members are stored.
+public enum NPZCompression: Sendable, Equatable {
+    /// Method 0, like `numpy.savez`.
+    case stored
+    /// Method 8 (raw deflate) at zlib `level` 0...9, like `numpy.savez_compressed` (level 6).
+    case deflate(level: Int = 6)
+}
+
+/// Sequential ZIP writer over a ``ByteSink``.
+struct ZipWriter<Sink: ByteSink> {
+    private struct CentralRecord {
+        var nameBytes: [UInt8]
+        var method: UInt16
+        var crc: UInt32
+        var compressedSize: UInt64
+        var uncompressedSize: UInt64
+        var localOffset: UInt64
+    }
+
+    var sink: Sink
+    private var offset: UInt64 = 0
+    private var records: [CentralRecord] = []
+    /// Values at or above this use ZIP64 fields (0xFFFFFFFF per the ZIP spec; lowered in tests).
+    var zip64Threshold: UInt64 = 0xFFFF_FFFF
+    /// Always write ZIP64 extra fields in local headers. numpy.savez does (it streams members via
+    /// `ZipFile.open(name, "w", force_zip64=True)`); keeping it makes our output byte-identical.
+    var forceZip64 = true
+
+    init(sink: Sink) { self.sink = sink }
+
+    private mutating func emit(_ bytes: [UInt8]) throws {
+        try sink.write(bytes)
+        offset &+= UInt64(bytes.count)
+    }
+
+    private mutating func emit(_ raw: UnsafeRawBufferPointer) throws {
+        try sink.write(raw)
+        offset &+= UInt64(raw.count)
+    }
+
+    /// Adds a member whose uncompressed content is the concatenation of `parts`.
+    mutating func addMember(name: String, parts: [UnsafeRawBufferPointer], compression: NPZCompression) throws {
+        let nameBytes = Array(name.utf8)
+        var crc: UInt32 = 0
+        var uncompressedSize: UInt64 = 0
+        for part in parts {
+            crc = Zlib.crc32(part, initial: crc)
+            uncompressedSize += UInt64(part.count)
+        }
+        var compressedData: [UInt8]? = nil
+        var method: UInt16 = 0
+        if case let .deflate(level) = compression {
+            method = 8
+            var joined: [UInt8] = []
+            joined.reserveCapacity(Int(uncompressedSize))
+            for part in parts { joined.append(contentsOf: part) }
+            do {
+                compressedData = try joined.withUnsafeBytes { try Zlib.deflateRaw($0, level: Int32(clamping: min(max(level, 0), 9))) }
+            } catch let Zlib.Failure.message(message) {
+                throw ModelIOError.compressionFailed(file: "<zip writer>", member: name, message: message)
+            }
+        }
+        let compressedSize = compressedData.map { UInt64($0.count) } ?? uncompressedSize
+        let localOffset = offset
+        let zip64 = forceZip64 || uncompressedSize >= zip64Threshold || compressedSize >= zip64Threshold
+        var h = LittleEndianBuilder()
+        h.u32(ZipSignature.localHeader)
+        h.u16(zip64 ? 45 : 20)
+        h.u16(nameBytes.allSatisfy { $0 < 0x80 } ? 0 : 0x0800)
+        h.u16(method)
+        h.u16(0)       // time 00:00
+        h.u16(0x0021)  // date 1980-01-01
+        h.u32(crc)
+        h.u32(zip64 ? 0xFFFF_FFFF : UInt32(truncatingIfNeeded: compressedSize))
+        h.u32(zip64 ? 0xFFFF_FFFF : UInt32(truncatingIfNeeded: uncompressedSize))
+        h.u16(UInt16(truncatingIfNeeded: nameBytes.count))
+        h.u16(zip64 ? 20 : 0)
+        h.bytes(nameBytes)
+        if zip64 {
+            h.u16(0x0001)
+            h.u16(16)
+            h.u64(uncompressedSize)
+            h.u64(compressedSize)
+        }
+        try emit(h.bytes)
+        if let compressedData {
+            try emit(compressedData)
+        } else {
+            for part in parts { try emit(part) }
+        }
+        records.append(CentralRecord(nameBytes: nameBytes, method: method, crc: crc, compressedSize: compressedSize,
+                                     uncompressedSize: uncompressedSize, localOffset: localOffset))
+    }
+
+    /// Writes the central directory and end records.
+    mutating func finish() throws {
+        let cdOffset = offset
+        for r in records {
+            let bigU = r.uncompressedSize >= zip64Threshold
+            let bigC = r.compressedSize >= zip64Threshold
+            let bigO = r.localOffset >= zip64Threshold
+            var extra = LittleEndianBuilder()
+            if bigU || bigC || bigO {
+                extra.u16(0x0001)
+                extra.u16(UInt16((bigU ? 8 : 0) + (bigC ? 8 : 0) + (bigO ? 8 : 0)))
+                if bigU { extra.u64(r.uncompressedSize) }
+                if bigC { extra.u64(r.compressedSize) }
+                if bigO { extra.u64(r.localOffset) }
+            }
+            let needs64 = bigU || bigC || bigO || forceZip64
+            var h = LittleEndianBuilder()
+            h.u32(ZipSignature.centralHeader)
+            h.u16(0x0300 | 45)  // made by: Unix, spec 4.5
+            h.u16(needs64 ? 45 : 20)
+            h.u16(r.nameBytes.allSatisfy { $0 < 0x80 } ? 0 : 0x0800)
+            h.u16(r.method)
+            h.u16(0)
+            h.u16(0x0021)
+            h.u32(r.crc)
+            h.u32(bigC ? 0xFFFF_FFFF : UInt32(truncatingIfNeeded: r.compressedSize))
+            h.u32(bigU ? 0xFFFF_FFFF : UInt32(truncatingIfNeeded: r.uncompressedSize))
+            h.u16(UInt16(truncatingIfNeeded: r.nameBytes.count))
+            h.u16(UInt16(truncatingIfNeeded: extra.bytes.count))
+            h.u16(0)  // comment
+            h.u16(0)  // disk
+            h.u16(0)  // internal attributes
+            h.u32(0o600 << 16)  // external attributes: rw------- as Python's zipfile writes for streamed members
+            h.u32(bigO ? 0xFFFF_FFFF : UInt32(truncatingIfNeeded: r.localOffset))
+            h.bytes(r.nameBytes)
+            h.bytes(extra.bytes)
+            try emit(h.bytes)
+        }
+        let cdSize = offset - cdOffset
+        let count = UInt64(records.count)
+        let need64 = count >= 0xFFFF || cdSize >= zip64Threshold || cdOffset >= zip64Threshold
+        if need64 {
+            let zip64RecordOffset = offset
+            var z = LittleEndianBuilder()
+            z.u32(ZipSignature.zip64EndOfCentralDirectory)
+            z.u64(44)
+            z.u16(0x0300 | 45)
+            z.u16(45)
+            z.u32(0)
+            z.u32(0)
+            z.u64(count)
+            z.u64(count)
+            z.u64(cdSize)
+            z.u64(cdOffset)
+            z.u32(ZipSignature.zip64Locator)
+            z.u32(0)
+            z.u64(zip64RecordOffset)
+            z.u32(1)
+            try emit(z.bytes)
+        }
+        var e = LittleEndianBuilder()
+        e.u32(ZipSignature.endOfCentralDirectory)
+        e.u16(0)
+        e.u16(0)
+        e.u16(need64 ? 0xFFFF : UInt16(truncatingIfNeeded: count))
+        e.u16(need64 ? 0xFFFF : UInt16(truncatingIfNeeded: count))
+        e.u32(need64 ? 0xFFFF_FFFF : UInt32(truncatingIfNeeded: cdSize))
+        e.u32(need64 ? 0xFFFF_FFFF : UInt32(truncatingIfNeeded: cdOffset))
+        e.u16(0)
+        try emit(e.bytes)
+    }
+}
+
+struct LittleEndianBuilder {
+    var bytes: [UInt8] = []
+    mutating func u16(_ v: UInt16) { bytes.append(UInt8(truncatingIfNeeded: v)); bytes.append(UInt8(truncatingIfNeeded: v >> 8)) }
+    mutating func u32(_ v: UInt32) { for s in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(s))) } }
+    mutating func u64(_ v: UInt64) { for s in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(s))) } }
+    mutating func bytes(_ b: [UInt8]) { bytes.append(contentsOf: b) }
+}

@@ -1,0 +1,55 @@
+import Foundation
+
+/// One bitstream of a reference case with its companion files.
+public struct CaseBitstream {
+    /// "" for the single bitstream of a case, "step<k>_" for a step of an incremental case.
+    public var prefix: String
+    public var bitstream: URL
+    public var unitsJSON: URL
+    public var levels: URL
+    public var decoded: URL
+    public var input: URL
+}
+
+public enum CaseFiles {
+    /// The bitstreams of a case in decoding order: step0, step1, … for incremental cases, else
+    /// bitstream.nnc alone.
+    public static func bitstreams(of caseDir: URL) -> [CaseBitstream] {
+        let fm = FileManager.default
+        var steps: [CaseBitstream] = []
+        var k = 0
+        while fm.fileExists(atPath: caseDir.appendingPathComponent("step\(k).nnc").path) {
+            let p = "step\(k)_"
+            steps.append(CaseBitstream(prefix: p, bitstream: caseDir.appendingPathComponent("step\(k).nnc"),
+                                       unitsJSON: caseDir.appendingPathComponent(p + "units.json"),
+                                       levels: caseDir.appendingPathComponent(p + "levels.npz"),
+                                       decoded: caseDir.appendingPathComponent(p + "decoded.npz"),
+                                       input: caseDir.appendingPathComponent(p + "input.npz")))
+            k += 1
+        }
+        if !steps.isEmpty { return steps }
+        return [CaseBitstream(prefix: "", bitstream: caseDir.appendingPathComponent("bitstream.nnc"),
+                              unitsJSON: caseDir.appendingPathComponent("units.json"),
+                              levels: caseDir.appendingPathComponent("levels.npz"),
+                              decoded: caseDir.appendingPathComponent("decoded.npz"),
+                              input: caseDir.appendingPathComponent("input.npz"))]
+    }
+
+    /// units.json as an array of dictionaries.
+    public static func units(_ url: URL) throws -> [[String: Any]] {
+        let data = try Data(contentsOf: url)
+        guard let arr = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
+            throw CocoaError(.fileReadCorruptFile)
+        }
+        return arr
+    }
+
+    /// case.json as a dictionary.
+    public static func caseInfo(_ caseDir: URL) throws -> [String: Any] {
+        let data = try Data(contentsOf: caseDir.appendingPathComponent("case.json"))
+        guard let d = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw CocoaError(.fileReadCorruptFile)
+        }
+        return d
+    }
+}
