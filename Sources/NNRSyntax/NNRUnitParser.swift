@@ -32,6 +32,10 @@ public struct NNRParsedUnit: Sendable {
     public var trace: [SyntaxTraceEntry]?
     /// Reserved bits or alignment bits that were not as required.
     public var warnings: [SyntaxWarning]
+    /// NNR_AGG: the units its payload carries (parsed with the same context).
+    public var children: [NNRParsedUnit] = []
+    /// Nesting depth (0 for top-level units).
+    public var depth = 0
 
     public var typeName: String { NNRUnitType.name(of: location.common.nnrUnitType) }
     public var ndu: NDUHeader? { if case let .compressedData(h) = content { return h } else { return nil } }
@@ -59,12 +63,31 @@ public struct NNRUnitParser {
     static let nduHeaderProbeBytes = 1 << 16
 
     /// Parses the headers of the unit at `location` and updates the context.
-    public mutating func parse(_ location: NNRUnitLocation) throws -> NNRParsedUnit {
+    public mutating func parse(_ location: NNRUnitLocation, depth: Int = 0) throws -> NNRParsedUnit {
+        var unit: NNRParsedUnit
         do {
-            return try parseUnchecked(location)
+            unit = try parseUnchecked(location)
         } catch let e as NNRError {
             throw e.inUnit(location.index)
         }
+        unit.depth = depth
+        if case let .aggregate(a) = unit.content {
+            guard depth < limits.maxAggregateDepth else {
+                throw NNRError(.limitExceeded("NNR_AGG nested deeper than \(limits.maxAggregateDepth)"), element: "nnr_aggregate_unit_payload",
+                               byteOffset: unit.payloadRange.lowerBound, unitIndex: location.index)
+            }
+            for r in NNRUnitScanner(source: source, limits: limits, startOffset: unit.payloadRange.lowerBound, endOffset: unit.payloadRange.upperBound) {
+                switch r {
+                case let .failure(e): throw e.inUnit(location.index)
+                case let .success(loc): unit.children.append(try parse(loc, depth: depth + 1))
+                }
+            }
+            if unit.children.count != a.unitCount {
+                throw NNRError(.sizeMismatch("NNR_AGG carries \(unit.children.count) units, num_of_nnr_units_minus2 + 2 = \(a.unitCount)"),
+                               element: "num_of_nnr_units_minus2", byteOffset: location.offset, unitIndex: location.index)
+            }
+        }
+        return unit
     }
 
     private mutating func parseUnchecked(_ location: NNRUnitLocation) throws -> NNRParsedUnit {

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import NNRKit
+
+/// Exit codes: 0 ok, 1 invalid or non-conforming input, 2 usage or I/O error.
+enum ExitStatus {
+    static let invalidInput = ExitCode(1)
+    static let usage = ExitCode(2)
+}
+
+@main
+struct NNRCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nnr",
+        abstract: "Read, write, check and inspect MPEG NNR (ISO/IEC 15938-17) neural-network bitstreams.",
+        discussion: """
+            Exit codes: 0 success, 1 invalid or non-conforming input, 2 usage or I/O error.
+            """,
+        version: "0.1.0",
+        subcommands: [Encode.self, Decode.self, Dump.self, Check.self])
+
+    /// ArgumentParser exits 64 on usage errors; this toolkit promises 2.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").data(using: .utf8) ?? Data()))
+            Foundation.exit(code == .validationFailure || code.rawValue == 64 ? ExitStatus.usage.rawValue : code.rawValue)
+        }
+    }
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json, xml
+}
+
+/// Writes to standard error (progress, diagnostics).
+func printError(_ s: String) {
+    FileHandle.standardError.write(Data((s + "\n").utf8))
+}
+
+/// Opens an input file or exits with status 2.
+func openSource(_ path: String) throws -> NNRByteSource {
+    do {
+        return try NNRByteSource(contentsOf: URL(fileURLWithPath: path))
+    } catch {
+        printError("nnr: cannot read \(path): \(error)")
+        throw ExitStatus.usage
+    }
+}
