@@ -23,22 +23,3 @@ struct Dump: ParsableCommand {
     }
 }
 
-struct Decode: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Decode NNR bitstreams to .npz or .safetensors tensors.")
-    @Argument(help: "Bitstreams (an incremental sequence decodes in order).") var files: [String]
-    @Option(name: .shortAndLong, help: "Output file (.npz, .safetensors) or directory for several inputs.") var output: String
-    func run() throws { printError("nnr decode: not available in this build"); throw ExitStatus.usage }
-}
-
-struct Encode: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Encode a model (.safetensors, .npz) into an NNR bitstream.")
-    @Argument(help: "Model file.") var input: String
-    @Option(name: .shortAndLong, help: "Output NNR bitstream.") var output: String
-    func run() throws { printError("nnr encode: not available in this build"); throw ExitStatus.usage }
-}
-
-struct Check: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Validate NNR bitstreams against the syntax and semantic rules.")
-    @Argument(help: "Bitstreams to check.") var files: [String]
-    func run() throws { printError("nnr check: not available in this build"); throw ExitStatus.usage }
-}
