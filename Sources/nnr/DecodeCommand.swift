@@ -42,6 +42,9 @@ struct Decode: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress on stderr.")
     var quiet = false
 
+    @Option(name: .long, help: "Decode each input N times and print the fastest decode time (benchmarking; file reading and writing excluded).")
+    var repeatCount: Int = 1
+
     func validate() throws {
         if files.isEmpty { throw ValidationError("at least one bitstream is needed") }
         guard ["npz", "safetensors", "npy"].contains(format) else { throw ValidationError("--format must be npz or safetensors") }
@@ -68,12 +71,23 @@ struct Decode: ParsableCommand {
         for file in files {
             let started = Date()
             let source = try openSource(file)
-            let result: DecodedBitstream
-            do {
-                result = try decoder.decode(source)
-            } catch let e as NNRError {
-                printError("nnr decode: \(file): \(e)")
-                throw ExitStatus.invalidInput
+            var result: DecodedBitstream? = nil
+            var fastest = Double.infinity
+            let before = decoder.state
+            for _ in 0..<Swift.max(1, repeatCount) {
+                decoder.state = before
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                do {
+                    result = try decoder.decode(source)
+                } catch let e as NNRError {
+                    printError("nnr decode: \(file): \(e)")
+                    throw ExitStatus.invalidInput
+                }
+                fastest = Swift.min(fastest, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            }
+            guard let result else { throw ExitStatus.invalidInput }
+            if repeatCount > 1 {
+                print(String(format: "{\"file\": \"%@\", \"decode_seconds\": %.6f, \"repeat\": %d}", file, fastest, repeatCount))
             }
             var tensors = result.tensors.map(\.tensor)
             if dtype != .reference, let target = TensorDType(rawValue: dtype.rawValue) {
