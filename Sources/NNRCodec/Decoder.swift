@@ -64,10 +64,14 @@ public struct DecoderOptions: Sendable {
     public var concurrent = true
     /// Keep the integer levels in the result.
     public var keepLevels = true
-    public init(limits: NNRLimits = .default, concurrent: Bool = true, keepLevels: Bool = true) {
+    /// Keep what a later bitstream of an incremental sequence needs (TCA bases, HDSP history).
+    /// Turn off for the last (or only) bitstream to save the memory of the levels.
+    public var carryState = true
+    public init(limits: NNRLimits = .default, concurrent: Bool = true, keepLevels: Bool = true, carryState: Bool = true) {
         self.limits = limits
         self.concurrent = concurrent
         self.keepLevels = keepLevels
+        self.carryState = carryState
     }
 }
 
@@ -189,7 +193,8 @@ public struct NNRDecoder: Sendable {
         // Decode NDUs (independent within one bitstream) — concurrently when allowed.
         let state = self.state
         let limits = options.limits
-        let keep = options.keepLevels
+        // Levels are kept for the caller, or for the next bitstream of an incremental sequence.
+        let keep = options.keepLevels || options.carryState
         var results = [Result<([DecodedTensor], DecodedNDUInfo, Int), Error>?](repeating: nil, count: jobs.count)
         let work: (Int) -> Result<([DecodedTensor], DecodedNDUInfo, Int), Error> = { i in
             Result {
@@ -239,7 +244,7 @@ public struct NNRDecoder: Sendable {
                 }
             }
         }
-        if !keep {
+        if !options.keepLevels {
             for i in tensors.indices { tensors[i].levels = [] }
         }
         return DecodedBitstream(units: units, tensors: tensors, ndus: infos)
@@ -357,7 +362,7 @@ public struct NNRDecoder: Sendable {
                     tensor = Tensor(name: t.name, shape: t.dims, float32: Reconstruction.float32(levels: r.levels, qp: tqp, qpDensity: job.qpDensity))
                 }
             }
-            out.append(DecodedTensor(tensor: tensor, levels: r.levels, unitIndex: u.location.index, payloadType: pt, role: t.role,
+            out.append(DecodedTensor(tensor: tensor, levels: keepLevels ? r.levels : [], unitIndex: u.location.index, payloadType: pt, role: t.role,
                                      qp: qp, qpDensity: job.qpDensity, dqFlag: p.dqFlag, codebook: t.codebook,
                                      rowSkipEnabled: r.rowSkipEnabled, hdspEnabled: r.hdspEnabled, scanOrder: p.scanOrder))
         }

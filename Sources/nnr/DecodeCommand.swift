@@ -68,7 +68,8 @@ struct Decode: ParsableCommand {
         var limits = NNRLimits.default
         limits.maxTensorElements = maxTensorElements
         var decoder = NNRDecoder(options: DecoderOptions(limits: limits, concurrent: !sequential, keepLevels: false))
-        for file in files {
+        for (index, file) in files.enumerated() {
+            decoder.options.carryState = index + 1 < files.count
             let started = Date()
             let source = try openSource(file)
             var result: DecodedBitstream? = nil
