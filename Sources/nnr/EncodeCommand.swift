@@ -58,6 +58,9 @@ struct Encode: ParsableCommand {
     @Flag(name: .long, inversion: .prefixedNo, help: "Estimator parameter selection per context.")
     var paramOpt = true
 
+    @Flag(name: .long, help: "Encode tensors one after another (no concurrency).")
+    var sequential = false
+
     @Flag(name: .long, help: "Print the summary as JSON on stdout.")
     var json = false
 
@@ -100,6 +103,7 @@ struct Encode: ParsableCommand {
         o.cabacUnaryLengthMinus1 = unaryLengthMinus1
         o.rowSkipping = rowSkipping
         o.optimizeEstimators = paramOpt
+        o.concurrent = !sequential
         o.codebook = codebook == .off ? nil : (codebook == .auto ? .byCost : .always)
         for s in qpFor {
             if let eq = s.lastIndex(of: "="), let v = Int(s[s.index(after: eq)...]) { o.qpForTensor[String(s[..<eq])] = v }
