@@ -63,9 +63,14 @@ def sha256(data):
 
 
 def npz_bytes(tensors):
-    """An uncompressed (stored) .npz of the tensors, in the given order."""
+    """An uncompressed (stored) .npz of the tensors, in the given order, with fixed zip
+    timestamps so that regenerating gives the same bytes (np.savez stamps the current time)."""
     buf = io.BytesIO()
-    np.savez(buf, **tensors)
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for name, arr in tensors.items():
+            npy = io.BytesIO()
+            np.lib.format.write_array(npy, np.asarray(arr), allow_pickle=False)
+            z.writestr(zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0)), npy.getvalue())
     return buf.getvalue()
 
 
@@ -185,18 +190,25 @@ def generate(out_root):
                ["scan_order 1", "entry points", "4-D", "dq"],
                {"conv.weight": c}, qp=-34, use_dq=True, scan_order=1)
 
-    # Incremental: base tensor, then two coded differences with TCA and the HDSP tool.
-    rng = np.random.default_rng(20240614)
+    # Incremental: a base tensor, then coded differences (the same 50% mask each step) with the
+    # HDSP tool. NNCodec's encoder picks HDSP per NDU by size; these settings make it pick HDSP in
+    # every update without TCA, and in the first update with TCA.
+    rng = np.random.default_rng(7)
     t0 = (rng.standard_normal((48, 32)) * 0.05).astype(np.float32)
-    mask = rng.random((48, 32)) < 0.5
-    t1 = (t0 + mask * 0.01).astype(np.float32)
-    t2 = (t1 + mask * 0.01).astype(np.float32)
+    d = ((rng.random((48, 32)) < 0.5) * 0.01).astype(np.float32)
+    gen_sequence(nnc, HdspTool, out_root, "gen_inc_hdsp_48x32",
+                 "48x32 base tensor then three coded differences (+0.01 on the same 50% mask) with the HDSP tool "
+                 "(hist_dep_sig_prob_enabled_flag = 1 in every update), qp -32, DQ",
+                 ["incremental", "HDSP", "parent signalling", "dq"],
+                 [({"w": t0}, dict(qp=-32, use_dq=True, pre_signalling=True))]
+                 + [({"w": d}, dict(qp=-32, use_dq=True, compress_differences=True, tca=False))] * 3,
+                 use_hdsp=True)
     gen_sequence(nnc, HdspTool, out_root, "gen_inc_tca_hdsp_48x32",
-                 "48x32 base tensor then two coded differences (same 50% mask) with TCA and the HDSP tool, qp -36, DQ",
+                 "48x32 base tensor then two coded differences (+0.01 on the same 50% mask) with TCA and the HDSP tool "
+                 "(first update: TCA and HDSP, second: TCA only), qp -32, DQ",
                  ["incremental", "TCA", "HDSP", "parent signalling", "dq"],
-                 [({"w": t0}, dict(qp=-36, use_dq=True, pre_signalling=True)),
-                  ({"w": (t1 - t0).astype(np.float32)}, dict(qp=-40, use_dq=True, compress_differences=True, tca=True)),
-                  ({"w": (t2 - t1).astype(np.float32)}, dict(qp=-40, use_dq=True, compress_differences=True, tca=True))],
+                 [({"w": t0}, dict(qp=-32, use_dq=True, pre_signalling=True))]
+                 + [({"w": d}, dict(qp=-32, use_dq=True, compress_differences=True, tca=True))] * 2,
                  use_hdsp=True)
 
     # Incremental with block scan: TCA across a scan_order 1 tensor (entry points in an update).

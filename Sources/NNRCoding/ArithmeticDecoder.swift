@@ -6,138 +6,185 @@ import NNRBitIO
 // pointers, so it lives in registers once inlined); `ArithmeticDecoder` is a safe public wrapper
 // for tests and tools.
 
-/// Context state as the decoder keeps it: the packed dual-rate state and its shifts
-/// (same arithmetic as `ContextModel`, laid out for the hot loop).
+/// Context state as the decoder keeps it: the two halves of the dual-rate state (S0 fast, S1
+/// slow; S01 = S1 + 16·S0) plus byte offsets into the decoder's precomputed update tables for the
+/// context's shifts. Same arithmetic as `ContextModel` (spec 5.2). Word-sized fields so the hot
+/// loop indexes tables without conversions.
 @usableFromInline
 struct DecoderContext {
-    @usableFromInline var s01: Int32
-    @usableFromInline var s0: Int32
-    @usableFromInline var shift0: Int32
-    @usableFromInline var shift1: Int32
+    /// S1 (|S1| ≤ 1923 for every reachable state)
+    @usableFromInline var s1: Int
+    /// S0 (|S0| ≤ 123 for every reachable state)
+    @usableFromInline var s0: Int
+    /// Byte offset of this context's fast-half table in `DecoderTables.base`.
+    @usableFromInline var fastTable: Int
+    /// Byte offset of this context's slow-half table in `DecoderTables.base`.
+    @usableFromInline var slowTable: Int
 
     @inline(__always)
     init(set index: Int) {
         let p = nnrEstimatorParameterSets[index]
-        s01 = p.initialS01
-        s0 = p.initialS0
-        shift0 = p.shift0
-        shift1 = p.shift1
+        self.init(s01: p.initialS01, s0: p.initialS0, shift0: p.shift0, shift1: p.shift1)
+    }
+
+    @inline(__always)
+    init(s01: Int32, s0: Int32, shift0: Int32, shift1: Int32) {
+        self.s0 = Int(s0)
+        s1 = Int(s01) &- (Int(s0) &<< 4)
+        fastTable = DecoderTables.fastOffset &+ Int(shift0 & 7) &* 512
+        slowTable = DecoderTables.slowOffset &+ Int(shift1 & 7) &* 16384
     }
 
     /// Restores the initial state of set `index`, shifts unchanged.
     @inline(__always)
     mutating func reset(set index: Int) {
         let p = nnrEstimatorParameterSets[index]
-        s01 = p.initialS01
-        s0 = p.initialS0
+        s0 = Int(p.initialS0)
+        s1 = Int(p.initialS01) &- (Int(p.initialS0) &<< 4)
     }
+
+    /// S01 = S1 + 16·S0.
+    @inline(__always)
+    var s01: Int { s1 &+ (s0 &<< 4) }
 }
 
-/// Constant tables copied once into raw memory so the hot loop reads them without array
-/// bounds checks or lazy-global checks.
+/// Constant tables, precomputed once into one raw allocation so the hot loop reaches all of them
+/// through a single base pointer (no bounds checks, no lazy-global checks).
 @usableFromInline
 enum DecoderTables {
-    /// 256 entries: rLPS by ((range & 0xE0) | |S01 >> 7|).
-    static let rangeLPS: UnsafePointer<UInt8> = {
-        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
-        for i in 0..<256 { p[i] = UInt8(truncatingIfNeeded: nnrRangeLPSTable[i]) }
-        return UnsafePointer(p)
-    }()
+    /// Bytes 0…1023: 256 × UInt32 by ((range & 0xE0) | |S01 >> 7|): bits 0–7 rLPS, bits 8–16
+    /// rLPS renormalised (shifted left until ≥ 256), bits 24–27 that shift count.
+    static let lpsOffset = 0
+    /// 8 × 512 Int8: [shift0][bin][S0 & 255] = the new S0: S0 + sign·(C[16 + ((sign·S0) >> 3)] >> shift0).
+    static let fastOffset = 1024
+    /// 8 × 8192 Int16: [shift1][bin][S1 & 4095] = the new S1 (S1 as 12-bit signed):
+    /// S1 + sign·(C[16 + ((sign·S1) >> 7)] >> shift1).
+    static let slowOffset = 1024 + 8 * 512
+    static let byteCount = slowOffset + 8 * 8192 * 2
 
-    /// 32 entries: the adaptation curve.
-    static let curve: UnsafePointer<Int32> = {
-        let p = UnsafeMutablePointer<Int32>.allocate(capacity: 32)
-        for i in 0..<32 { p[i] = nnrCurveTable[i] }
-        return UnsafePointer(p)
+    static let base: UnsafeRawPointer = {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 16)
+        let lps = (raw + lpsOffset).bindMemory(to: UInt32.self, capacity: 256)
+        for i in 0..<256 {
+            let r = UInt32(nnrRangeLPSTable[i])
+            let n = UInt32(r.leadingZeroBitCount - 23)
+            lps[i] = r | ((r << n) << 8) | (n << 24)
+        }
+        let fast = (raw + fastOffset).bindMemory(to: Int8.self, capacity: 8 * 512)
+        let slow = (raw + slowOffset).bindMemory(to: Int16.self, capacity: 8 * 8192)
+        for sh in 0..<8 {
+            for bin in 0..<2 {
+                let sign: Int32 = bin == 1 ? 1 : -1
+                for rawS0 in 0..<256 {
+                    let s0 = Int32(Int8(truncatingIfNeeded: rawS0))
+                    let idx = Int((16 + ((sign * s0) >> 3)) & 31)
+                    let v = s0 + sign * (nnrCurveTable[idx] >> Int32(sh))
+                    fast[sh * 512 + bin * 256 + rawS0] = Int8(truncatingIfNeeded: v)
+                }
+                for rawS1 in 0..<4096 {
+                    let s1 = Int32(rawS1 >= 2048 ? rawS1 - 4096 : rawS1)
+                    let idx = Int((16 + ((sign * s1) >> 7)) & 31)
+                    let v = s1 + sign * (nnrCurveTable[idx] >> Int32(sh))
+                    slow[sh * 8192 + bin * 4096 + rawS1] = Int16(truncatingIfNeeded: v)
+                }
+            }
+        }
+        return UnsafeRawPointer(raw)
     }()
 }
 
-/// The arithmetic decoder's registers plus its input. `base` must hold `count + 1` bytes with
-/// `base[count] == 0`: reads past the end return 0 and are detected through `overread`.
+/// The arithmetic decoder's registers plus its input (spec 5.5). The input buffer holds `count`
+/// payload bytes followed by `PayloadBytes.padding` zero bytes, so fetching needs no bounds check;
+/// callers test `overread` often enough (at least once per coded position) that the padding is never
+/// exhausted.
 @usableFromInline
 struct CABACReader {
-    @usableFromInline let base: UnsafePointer<UInt8>
+    /// The next byte to fetch.
+    @usableFromInline var ptr: UnsafePointer<UInt8>
+    @usableFromInline let start: UnsafePointer<UInt8>
     @usableFromInline let count: Int
-    /// Bytes fetched so far (index of the next byte).
-    @usableFromInline var pos: Int
-    @usableFromInline var range: UInt32
-    @usableFromInline var value: UInt32
-    @usableFromInline var bitsNeeded: Int32
-    @usableFromInline let lps: UnsafePointer<UInt8>
-    @usableFromInline let curve: UnsafePointer<Int32>
+    /// 9-bit range (256…510 between bins).
+    @usableFromInline var range: Int
+    /// The value window scaled by 2^7 (always < range << 7).
+    @usableFromInline var value: Int
+    /// −8…−1.
+    @usableFromInline var bitsNeeded: Int
+    @usableFromInline let tables: UnsafeRawPointer
 
     /// Starts decoding at the first byte (value = first two bytes, range 510, bitsNeeded −8).
     @inline(__always)
     init(base: UnsafePointer<UInt8>, count: Int) {
-        self.base = base
+        start = base
+        ptr = base
         self.count = count
-        pos = 0
         range = 510
         value = 0
         bitsNeeded = -8
-        lps = DecoderTables.rangeLPS
-        curve = DecoderTables.curve
+        tables = DecoderTables.base
         let b0 = fetch()
         let b1 = fetch()
         value = (b0 &<< 8) | b1
     }
 
+    /// Bytes fetched so far.
+    @inline(__always)
+    var pos: Int { ptr - start }
+
     /// true once a byte beyond the payload has been fetched.
     @inline(__always)
-    var overread: Bool { pos > count }
+    var overread: Bool { ptr - start > count }
 
     /// P = number of value shifts since init (spec 5.8).
     @inline(__always)
-    var bitOffset: Int { 8 &* pos &- 8 &+ Int(bitsNeeded) }
+    var bitOffset: Int { 8 &* pos &- 8 &+ bitsNeeded }
 
     @inline(__always)
-    mutating func fetch() -> UInt32 {
-        let b = base[pos < count ? pos : count]
-        pos &+= 1
-        return UInt32(b)
+    mutating func fetch() -> Int {
+        let b = ptr.pointee
+        ptr += 1
+        return Int(b)
     }
 
-    /// One context-coded bin; updates the context.
+    /// One context-coded bin (0 or 1); updates the context.
     @inline(__always)
-    mutating func decodeBin(_ c: UnsafeMutablePointer<DecoderContext>) -> UInt32 {
-        let s01 = c.pointee.s01
+    mutating func decodeBin(_ c: UnsafeMutablePointer<DecoderContext>) -> Int {
+        let s0 = c.pointee.s0
+        let s1 = c.pointee.s1
+        let s01 = s1 &+ (s0 &<< 4)
         let m = s01 &>> 7
-        let sm = m &>> 31
-        let mag = UInt32(bitPattern: (m ^ sm) &- sm) & 31
-        let rlps = UInt32(lps[Int((range & 0xE0) | mag)])
+        let sm = m &>> 63
+        let mag = ((m ^ sm) &- sm) & 31
+        let e = Int(tables.load(fromByteOffset: ((range & 0xE0) | mag) &<< 2, as: UInt32.self))
+        let rlps = e & 0xFF
         let rmps = range &- rlps
         // all ones when the bin is the LPS (value >= rmps << 7)
-        let lpsMask = UInt32(bitPattern: Int32(bitPattern: rmps &+ ~(value &>> 7)) &>> 31)
-        range = rmps ^ ((rmps ^ rlps) & lpsMask)
+        let lpsMask = (rmps &- 1 &- (value &>> 7)) &>> 63
         value = value &- ((rmps &<< 7) & lpsMask)
-        let mps = UInt32(bitPattern: ~(s01 &>> 31)) & 1
-        let bin = (mps ^ lpsMask) & 1
-        let n = UInt32(truncatingIfNeeded: range.leadingZeroBitCount) &- 23
-        range = range &<< n
+        // renormalisation: the MPS shifts once if rmps < 256, the LPS by its tabulated count
+        let nM = (rmps &>> 8) ^ 1
+        let nL = e &>> 24
+        let n = nM ^ ((nM ^ nL) & lpsMask)
+        let rM = rmps &<< nM
+        let rL = (e &>> 8) & 0x1FF
+        range = rM ^ ((rM ^ rL) & lpsMask)
         value = value &<< n
-        bitsNeeded &+= Int32(bitPattern: n)
+        // MPS = 1 if S01 ≥ 0
+        let bin = (~(s01 &>> 63) ^ lpsMask) & 1
+        bitsNeeded &+= n
         if bitsNeeded >= 0 {
-            value = value &+ (fetch() &<< UInt32(bitPattern: bitsNeeded))
+            value = value &+ (fetch() &<< bitsNeeded)
             bitsNeeded &-= 8
         }
-        // estimator update: sign·x computed as (x ^ neg) − neg with neg = 0 (bin 1) or −1 (bin 0)
-        let neg = Int32(bitPattern: bin) &- 1
-        let s0 = c.pointee.s0
-        var s1 = s01 &- (s0 &<< 4)
-        let i0 = Int((16 &+ (((s0 ^ neg) &- neg) &>> 3)) & 31)
-        let d0 = curve[i0] &>> c.pointee.shift0
-        let ns0 = s0 &+ ((d0 ^ neg) &- neg)
-        let i1 = Int((16 &+ (((s1 ^ neg) &- neg) &>> 7)) & 31)
-        let d1 = curve[i1] &>> c.pointee.shift1
-        s1 = s1 &+ ((d1 ^ neg) &- neg)
-        c.pointee.s0 = ns0
-        c.pointee.s01 = s1 &+ (ns0 &<< 4)
+        // estimator update (spec 5.2), both halves by table
+        c.pointee.s0 = Int(tables.load(fromByteOffset: c.pointee.fastTable &+ (bin &<< 8) &+ (s0 & 255), as: Int8.self))
+        c.pointee.s1 = Int(tables.load(fromByteOffset: c.pointee.slowTable &+ (bin &<< 13) &+ ((s1 & 4095) &<< 1),
+                                       as: Int16.self))
         return bin
     }
 
     /// One bypass bin.
     @inline(__always)
-    mutating func decodeBypass() -> UInt32 {
+    mutating func decodeBypass() -> Int {
         value = value &<< 1
         bitsNeeded &+= 1
         if bitsNeeded >= 0 {
@@ -158,7 +205,7 @@ struct CABACReader {
         var bins: UInt32 = 0
         var i = 0
         while i < n {
-            bins = (bins &<< 1) | decodeBypass()
+            bins = (bins &<< 1) | UInt32(truncatingIfNeeded: decodeBypass())
             i &+= 1
         }
         return bins
@@ -166,7 +213,7 @@ struct CABACReader {
 
     /// The terminating bin (1 = end of the arithmetic-coded data).
     @inline(__always)
-    mutating func decodeTerminate() -> UInt32 {
+    mutating func decodeTerminate() -> Int {
         range = range &- 2
         let sr = range &<< 7
         if value >= sr { return 1 }
@@ -189,17 +236,19 @@ struct CABACReader {
         guard p >= 0, p <= 8 &* count else { return false }
         let byteOff = (p &+ 9) >> 3
         let bitOff = (p &+ 9) & 7
+        let newPos: Int
         if bitOff != 0 {
-            pos = byteOff &+ 1
-            bitsNeeded = Int32(bitOff) &- 9
+            newPos = byteOff &+ 1
+            bitsNeeded = bitOff &- 9
         } else {
-            pos = byteOff
+            newPos = byteOff
             bitsNeeded = -1
         }
-        guard pos >= 1, pos <= count else { return false }
+        guard newPos >= 1, newPos <= count else { return false }
+        ptr = start + newPos
         range = 256
-        let prev = UInt32(base[pos &- 1])
-        value = (UInt32(epValue & 0xFF) &<< 7) &+ ((prev &<< UInt32(8 &+ bitsNeeded)) & 127)
+        let prev = Int(start[newPos &- 1])
+        value = ((epValue & 0xFF) &<< 7) &+ ((prev &<< (8 &+ bitsNeeded)) & 127)
         return true
     }
 
@@ -207,24 +256,28 @@ struct CABACReader {
     @inline(__always)
     func filePosition(fileOffset: Int) -> BitPosition {
         let p = min(pos, count)
-        let bit = (fileOffset &+ p) &* 8 &+ Int(bitsNeeded)
+        let bit = (fileOffset &+ p) &* 8 &+ bitsNeeded
         return BitPosition(absoluteBit: Swift.max(bit, fileOffset &* 8))
     }
 }
 
-/// Owns a zero-terminated copy of the payload bytes at a stable address.
+/// Owns a copy of the payload bytes at a stable address, followed by `padding` zero bytes.
 @usableFromInline
 final class PayloadBytes {
+    /// Zero bytes after the payload: more than the decoder can fetch between two overread checks
+    /// (one coded position needs at most 1 + 1 + 256 + 31 context bins and 31 bypass bins; the
+    /// estimator-selection list at most 1114 flags with 3 bypass bins each).
+    static let padding = 4096
     @usableFromInline let base: UnsafeMutablePointer<UInt8>
     @usableFromInline let count: Int
 
     init(_ bytes: [UInt8]) {
         count = bytes.count
-        base = UnsafeMutablePointer<UInt8>.allocate(capacity: bytes.count + 1)
+        base = UnsafeMutablePointer<UInt8>.allocate(capacity: bytes.count + PayloadBytes.padding)
         bytes.withUnsafeBufferPointer { src in
             if let s = src.baseAddress, src.count > 0 { base.initialize(from: s, count: src.count) }
         }
-        (base + bytes.count).initialize(to: 0)
+        (base + bytes.count).initialize(repeating: 0, count: PayloadBytes.padding)
     }
 
     deinit { base.deallocate() }
@@ -247,14 +300,18 @@ public struct ArithmeticDecoder {
         self.bytes = PayloadBytes(bytes)
         self.fileOffset = fileOffset
         reader = CABACReader(base: self.bytes.base, count: self.bytes.count)
+        guard reader.value < reader.range << 7 else {
+            throw NNRError(.payload("first two bytes \(bytes[0]) \(bytes[1]) exceed the initial range"),
+                           element: "cabac_init", byteOffset: fileOffset)
+        }
     }
 
     /// Current 9-bit range.
-    public var range: Int { Int(reader.range) }
+    public var range: Int { reader.range }
     /// The value register (window scaled by 2^7).
-    public var value: Int { Int(reader.value) }
+    public var value: Int { reader.value }
     /// −8…−1.
-    public var bitsNeeded: Int { Int(reader.bitsNeeded) }
+    public var bitsNeeded: Int { reader.bitsNeeded }
     /// Bytes fetched from the input so far.
     public var bytesFetched: Int { reader.pos }
     /// P, the number of value shifts since init.
@@ -269,14 +326,10 @@ public struct ArithmeticDecoder {
 
     /// Decodes one context-coded bin with `context`, updating it.
     public mutating func decodeBin(context: inout ContextModel) throws -> Int {
-        var c = DecoderContext(set: 0)
-        c.s01 = context.s01
-        c.s0 = context.s0
-        c.shift0 = context.shift0
-        c.shift1 = context.shift1
+        var c = DecoderContext(s01: context.s01, s0: context.s0, shift0: context.shift0, shift1: context.shift1)
         let bin = withUnsafeMutablePointer(to: &c) { reader.decodeBin($0) }
-        context.s01 = c.s01
-        context.s0 = c.s0
+        context.s01 = Int32(truncatingIfNeeded: c.s01)
+        context.s0 = Int32(truncatingIfNeeded: c.s0)
         try checkOverread("decision_bin")
         return Int(bin)
     }

@@ -36,9 +36,6 @@ final class ContextStore {
         sets[index] = UInt8(truncatingIfNeeded: set)
     }
 
-    func resetAll(count: Int) {
-        for i in 0..<count { contexts[i].reset(set: Int(sets[i])) }
-    }
 }
 
 /// Decodes the tensors of one NDU payload in order, then its terminating bin.
@@ -49,8 +46,16 @@ public struct PayloadDecoder {
     /// File offset of the payload's first byte.
     public let fileOffset: Int
     public let limits: NNRLimits
+    /// Decode the block rows of large block-scan tensors concurrently from their entry points (the
+    /// result is used only if every block row ends exactly at the next entry point; otherwise the
+    /// tensor is decoded sequentially). Set to false to force sequential decoding.
+    public var concurrentBlockRows = true
+    /// Tensors with fewer elements are always decoded sequentially.
+    public var concurrencyMinimumElements = 1 << 16
     /// Tensors decoded so far.
     public private(set) var tensorsDecoded = 0
+    /// Tensors whose block rows were decoded concurrently from their entry points.
+    public private(set) var tensorsDecodedConcurrently = 0
     private var finished = false
 
     /// `payload` = the bytes after the NDU header up to the unit end; `fileOffset` = the file offset
@@ -62,6 +67,12 @@ public struct PayloadDecoder {
         }
         bytes = PayloadBytes(payload)
         reader = CABACReader(base: bytes.base, count: bytes.count)
+        // an encoder always starts below 510 · 2^7 (its first 9 bits are < range); anything else would
+        // break the decoder's invariant value < range · 2^7
+        guard reader.value < reader.range << 7 else {
+            throw NNRError(.payload("first two payload bytes \(payload[0]) \(payload[1]) exceed the initial range"),
+                           element: "cabac_init", byteOffset: fileOffset)
+        }
         store = ContextStore()
         self.fileOffset = fileOffset
         self.limits = limits
@@ -75,6 +86,7 @@ public struct PayloadDecoder {
     public var bitOffset: Int { reader.bitOffset }
 
     /// Decodes the next tensor of the payload.
+    /// After an error the decoder is unusable: later calls throw.
     public mutating func decodeTensor(_ p: TensorPayloadParameters) throws -> DecodedTensorPayload {
         var t = NoTracer()
         return try decodeTensorImpl(p, tracer: &t)
@@ -82,25 +94,42 @@ public struct PayloadDecoder {
 
     /// Decodes the next tensor, reporting every syntax element to `tracer`.
     public mutating func decodeTensor<T: PayloadTracer>(_ p: TensorPayloadParameters, tracer: inout T) throws -> DecodedTensorPayload {
-        try decodeTensorImpl(p, tracer: &tracer)
+        // callers in other modules get this generic entry unspecialised: route "no tracing" to the
+        // specialised fast path
+        if !T.isEnabled { return try decodeTensor(p) }
+        return try decodeTensorImpl(p, tracer: &tracer)
+    }
+
+    private var failed = false
+
+    private func checkUsable(_ element: String) throws {
+        if failed {
+            throw NNRError(.invalidValue("payload decoder used after an error"), element: element,
+                           byteOffset: fileOffset + bytes.count)
+        }
     }
 
     /// Decodes the terminating bin (must be 1) and checks the end of the payload.
     public mutating func finish() throws -> PayloadEnd {
+        try checkUsable("terminating_bin")
         guard !finished else {
             throw NNRError(.invalidValue("payload already finished"), element: "terminating_bin",
                            byteOffset: fileOffset + bytes.count)
         }
         let bin = reader.decodeTerminate()
-        if reader.overread { throw overreadError("terminating_bin") }
+        if reader.overread {
+            failed = true
+            throw overreadError("terminating_bin")
+        }
         guard bin == 1 else {
+            failed = true
             throw NNRError(.payload("terminating bin is 0 (expected 1)"), element: "terminating_bin",
                            position: reader.filePosition(fileOffset: fileOffset))
         }
         finished = true
         let consumed = reader.pos
         let last = UInt32(bytes.base[consumed - 1])
-        let shift = UInt32(8 + Int(reader.bitsNeeded))
+        let shift = UInt32(truncatingIfNeeded: 8 + reader.bitsNeeded)
         let stopOK = ((last &<< shift) & 0xFF) == 0x80
         return PayloadEnd(bytesConsumed: consumed, stopPatternValid: stopOK, trailingBytes: bytes.count - consumed)
     }
@@ -173,6 +202,16 @@ public struct PayloadDecoder {
     // MARK: - Tensor
 
     mutating func decodeTensorImpl<T: PayloadTracer>(_ p: TensorPayloadParameters, tracer: inout T) throws -> DecodedTensorPayload {
+        try checkUsable("tensor_payload")
+        do {
+            return try decodeTensorBody(p, tracer: &tracer)
+        } catch {
+            failed = true
+            throw error
+        }
+    }
+
+    mutating func decodeTensorBody<T: PayloadTracer>(_ p: TensorPayloadParameters, tracer: inout T) throws -> DecodedTensorPayload {
         let s = try validate(p)
         var out = DecodedTensorPayload()
         var r = reader
@@ -221,13 +260,13 @@ public struct PayloadDecoder {
                 let c = ctx + layout.rowSkipFlag
                 for row in 0..<s.height {
                     let b = r.decodeBin(c)
+                    if r.overread { throw overreadError("row_skip_flag") }
                     skipFlags[row] = b != 0
                     if T.isEnabled {
                         tracer.element(PayloadTraceElement(name: "row_skip_flag", position: row * s.width, dqState: 0,
                                                            context: layout.rowSkipFlag, bins: [UInt8(b)], value: Int64(b)))
                     }
                 }
-                if r.overread { throw overreadError("row_skip_flag") }
             }
         }
         out.hdspEnabled = hdsp
@@ -239,19 +278,22 @@ public struct PayloadDecoder {
         if r.overread { throw overreadError("estimator_selection_flag") }
         out.estimatorSets = Array(UnsafeBufferPointer(start: store.sets, count: ctxCount))
 
-        // 5./6. the levels
+        // 5./6. the levels (block rows concurrently from the entry points when worthwhile)
+        let parallel = concurrentBlockRows && s.count >= concurrencyMinimumElements
         var levels = [Int32](repeating: 0, count: s.count)
-        var loop = LevelLoop(setup: s, layout: layout, ctx: ctx, store: store, ctxCount: ctxCount,
+        let loop = LevelLoop(setup: s, layout: layout, ctx: ctx, store: store, ctxCount: ctxCount,
                              codesLevels: !cbSize1, rowSkip: rowSkip, hdsp: hdsp)
         let eps: [EntryPoint]
+        let concurrent: Bool
         do {
-            eps = try levels.withUnsafeMutableBufferPointer { lv -> [EntryPoint] in
-                guard let lvBase = lv.baseAddress else { return [] }
+            (eps, concurrent) = try levels.withUnsafeMutableBufferPointer { lv -> ([EntryPoint], Bool) in
+                guard let lvBase = lv.baseAddress else { return ([], false) }
                 return try PayloadDecoder.withOptionalPointer(p.tcaBase) { base in
                     try PayloadDecoder.withOptionalPointer(p.hdspHistory) { hist in
                         try skipFlags.withUnsafeBufferPointer { sk in
                             try loop.run(levels: lvBase, base: base, history: hist,
-                                         skip: sk.baseAddress, reader: &r, tracer: &tracer)
+                                         skip: sk.baseAddress, reader: &r, tracer: &tracer,
+                                         entryPoints: p.entryPoints, parallel: parallel)
                         }
                     }
                 }
@@ -268,6 +310,7 @@ public struct PayloadDecoder {
         out.levels = levels
         out.observedEntryPoints = eps
         tensorsDecoded += 1
+        if concurrent { tensorsDecodedConcurrently += 1 }
         return out
     }
 
@@ -311,12 +354,14 @@ public struct PayloadDecoder {
         let signCoded = !(cbSize > 0 && (zo == 0 || zo == cbSize - 1)) && notSize1
         for a in 0..<(s.tca ? 5 : 3) { entry(ContextLayout.signBase + a, coded: signCoded) }
         let maxAbs = cbSize > 0 ? Swift.max(zo, cbSize - 1 - zo) : -1
+        // 2·maxAbs, saturating (codebook sizes come from the header)
+        let twiceMax = maxAbs > Int.max / 4 ? Int.max / 2 : 2 * maxAbs
         for a in 0..<(2 * L) {
-            entry(ContextLayout.gtBase + a, coded: maxAbs == -1 || a < maxAbs * 2)
+            entry(ContextLayout.gtBase + a, coded: maxAbs == -1 || a < twiceMax)
         }
         if s.tca {
             for a in (2 * L)..<(4 * L) {
-                entry(ContextLayout.gtBase + a, coded: maxAbs == -1 || a < (maxAbs - 1) * 2 + 2 * L)
+                entry(ContextLayout.gtBase + a, coded: maxAbs == -1 || a < twiceMax - 2 + 2 * L)
             }
         }
         var level = L - 1
@@ -333,255 +378,5 @@ public struct PayloadDecoder {
     static func withOptionalPointer<E, R>(_ a: [E]?, _ body: (UnsafePointer<E>?) throws -> R) rethrows -> R {
         guard let a else { return try body(nil) }
         return try a.withUnsafeBufferPointer { try body($0.baseAddress) }
-    }
-}
-
-/// The per-position loop of one tensor (scan, row skipping, DQ, contexts, block-row resets).
-struct LevelLoop {
-    enum Failure: Error {
-        case overread
-        case overflow(position: Int)
-    }
-
-    let height: Int
-    let width: Int
-    let blockHeight: Int
-    let blockWidth: Int
-    let blockRows: Int
-    let dq: Bool
-    let tca: Bool
-    let hdsp: Bool
-    let rowSkip: Bool
-    let codesLevels: Bool
-    let gtCount: Int
-    let remainderBase: Int
-    let gtTCABase: Int
-    let maxPositive: Int
-    let maxNegative: Int
-    let inferSign: Bool
-    let inferredNegative: Bool
-    let ctx: UnsafeMutablePointer<DecoderContext>
-    let store: ContextStore
-    let ctxCount: Int
-    /// State after `width` parity-0 transitions, per state (row skipping).
-    let skipAdvance: [Int]
-
-    /// next = (table >> (4 · (2·state + parity))) & 7
-    static let packedTransitions: UInt64 = {
-        var t: UInt64 = 0
-        for i in 0..<16 { t |= UInt64(DependentQuantization.transition[i]) << (4 * UInt64(i)) }
-        return t
-    }()
-
-    init(setup s: PayloadDecoder.Setup, layout: ContextLayout, ctx: UnsafeMutablePointer<DecoderContext>,
-         store: ContextStore, ctxCount: Int, codesLevels: Bool, rowSkip: Bool, hdsp: Bool) {
-        height = s.height
-        width = s.width
-        if s.scanOrder > 0 {
-            let b = 4 << s.scanOrder
-            blockHeight = b
-            blockWidth = b
-            blockRows = (s.height + b - 1) / b
-        } else {
-            blockHeight = s.height
-            blockWidth = s.width
-            blockRows = 1
-        }
-        dq = s.dq
-        tca = s.tca
-        self.hdsp = hdsp
-        self.rowSkip = rowSkip
-        self.codesLevels = codesLevels
-        gtCount = layout.gtCount
-        remainderBase = layout.remainderBase
-        gtTCABase = layout.gtTCABase
-        if let cb = s.codebook {
-            maxPositive = cb.size - 1 - cb.zeroOffset
-            maxNegative = cb.zeroOffset
-            inferSign = cb.zeroOffset == 0 || cb.zeroOffset == cb.size - 1
-            inferredNegative = cb.zeroOffset != 0
-        } else {
-            maxPositive = Int.max
-            maxNegative = Int.max
-            inferSign = false
-            inferredNegative = false
-        }
-        self.ctx = ctx
-        self.store = store
-        self.ctxCount = ctxCount
-        skipAdvance = LevelLoop.zeroParityPower(s.width)
-    }
-
-    /// The map state → state after `n` transitions with parity 0 (by repeated squaring).
-    static func zeroParityPower(_ n: Int) -> [Int] {
-        var result = Array(0..<8)
-        var step = (0..<8).map { DependentQuantization.nextState($0, parity: 0) }
-        var e = n
-        while e > 0 {
-            if e & 1 == 1 { result = result.map { step[$0] } }
-            step = step.map { step[$0] }
-            e >>= 1
-        }
-        return result
-    }
-
-    @inline(__always)
-    static func neighbourClass(_ k: Int) -> Int {
-        (k > 0 ? 2 : 0) | (k < 0 ? 1 : 0)
-    }
-
-    mutating func run<T: PayloadTracer>(levels: UnsafeMutablePointer<Int32>, base: UnsafePointer<Int32>?,
-                                        history: UnsafePointer<UInt8>?, skip: UnsafePointer<Bool>?,
-                                        reader: inout CABACReader, tracer: inout T) throws -> [EntryPoint] {
-        var r = reader
-        defer { reader = r }
-        var eps: [EntryPoint] = []
-        var state = 0
-        var neighbour = 0
-        var lastP = 0
-        let multipleRows = blockRows > 1
-        let trans = LevelLoop.packedTransitions
-        let useHistory = hdsp && history != nil
-        let useBase = tca && base != nil
-        let L = gtCount
-        var overflowAt = -1
-
-        for br in 0..<blockRows {
-            let r0 = br * blockHeight
-            let r1 = Swift.min(r0 + blockHeight, height)
-            if multipleRows {
-                if br > 0 {
-                    store.resetAll(count: ctxCount)
-                    neighbour = 0
-                }
-                r.range = 256
-                let P = r.bitOffset
-                if br > 0 {
-                    eps.append(EntryPoint(bitOffsetDelta: P - lastP, value: Int(r.value >> 7), dqState: state))
-                }
-                lastP = P
-            }
-            var c0 = 0
-            while c0 < width {
-                let c1 = Swift.min(c0 + blockWidth, width)
-                for row in r0..<r1 {
-                    if rowSkip, let sk = skip, sk[row] {
-                        if dq { state = skipAdvance[state] }
-                        continue
-                    }
-                    let rowStart = row * width
-                    var pos = rowStart + c0
-                    let end = rowStart + c1
-                    while pos < end {
-                        var k = 0
-                        if codesLevels {
-                            let bv: Int = useBase ? Int(base.unsafelyUnwrapped[pos]) : 0
-                            let nb = LevelLoop.neighbourClass(neighbour)
-                            let sigCtx: Int
-                            if useHistory && history.unsafelyUnwrapped[pos] == 1 {
-                                sigCtx = ContextLayout.sigHDSPBase + state
-                            } else if bv != 0 {
-                                sigCtx = ContextLayout.sigTCABase + 2 * state + (abs(bv) > 1 ? 1 : 0)
-                            } else {
-                                sigCtx = 3 * state + nb
-                            }
-                            let sig = r.decodeBin(ctx + sigCtx)
-                            if T.isEnabled {
-                                tracer.element(PayloadTraceElement(name: "sig_flag", position: pos, dqState: state,
-                                                                   context: sigCtx, bins: [UInt8(sig)], value: Int64(sig)))
-                            }
-                            if sig != 0 {
-                                let neg: Bool
-                                if inferSign {
-                                    neg = inferredNegative
-                                } else {
-                                    let sc = bv != 0 ? ContextLayout.signTCABase + (bv > 0 ? 1 : 0)
-                                                     : ContextLayout.signBase + nb
-                                    let sb = r.decodeBin(ctx + sc)
-                                    neg = sb != 0
-                                    if T.isEnabled {
-                                        tracer.element(PayloadTraceElement(name: "sign_flag", position: pos, dqState: state,
-                                                                           context: sc, bins: [UInt8(sb)], value: Int64(sb)))
-                                    }
-                                }
-                                var a = 1
-                                let maxAbs = neg ? maxNegative : maxPositive
-                                if maxAbs > 1 {
-                                    var j = 0
-                                    var flag: UInt32 = 0
-                                    let ab = abs(bv)
-                                    repeat {
-                                        let gc: Int
-                                        if bv != 0 {
-                                            gc = gtTCABase + 2 * j + (ab >= j ? 0 : 1)
-                                        } else {
-                                            gc = ContextLayout.gtBase + 2 * j + (neg ? 1 : 0)
-                                        }
-                                        flag = r.decodeBin(ctx + gc)
-                                        if T.isEnabled {
-                                            tracer.element(PayloadTraceElement(name: "abs_level_greater_flag", position: pos,
-                                                                               dqState: state, context: gc, bins: [UInt8(flag)],
-                                                                               value: Int64(flag)))
-                                        }
-                                        a += Int(flag)
-                                        j += 1
-                                    } while flag != 0 && j < L && maxAbs > a
-                                    if flag != 0 && maxAbs > a {
-                                        var remBits = 0
-                                        var m = 0
-                                        repeat {
-                                            let rc = remainderBase + m
-                                            flag = r.decodeBin(ctx + rc)
-                                            if T.isEnabled {
-                                                tracer.element(PayloadTraceElement(name: "abs_remainder_prefix", position: pos,
-                                                                                   dqState: state, context: rc, bins: [UInt8(flag)],
-                                                                                   value: Int64(flag)))
-                                            }
-                                            if flag != 0 && maxAbs > a {
-                                                a += 1 << remBits
-                                                remBits += 1
-                                            }
-                                            m += 1
-                                        } while flag != 0 && m <= 30 && maxAbs >= a + (1 << remBits)
-                                        let suffix = r.decodeBypassBins(remBits)
-                                        if T.isEnabled && remBits > 0 {
-                                            tracer.element(PayloadTraceElement(name: "abs_remainder_suffix", position: pos,
-                                                                               dqState: state, context: -1,
-                                                                               bins: PayloadDecoder.bits(suffix, count: remBits),
-                                                                               value: Int64(suffix)))
-                                        }
-                                        a += Int(suffix)
-                                    }
-                                }
-                                k = neg ? -a : a
-                            }
-                        }
-                        var q = k
-                        let oldState = state
-                        if dq {
-                            if k != 0 {
-                                let odd = state & 1
-                                q = k > 0 ? 2 * k - odd : 2 * k + odd
-                            }
-                            state = Int(truncatingIfNeeded: (trans >> UInt64(((state << 1) | (k & 1)) << 2)) & 7)
-                        }
-                        let q32 = Int32(truncatingIfNeeded: q)
-                        if Int(q32) != q && overflowAt < 0 { overflowAt = pos }
-                        levels[pos] = q32
-                        neighbour = k
-                        if T.isEnabled {
-                            tracer.element(PayloadTraceElement(name: "level", position: pos, dqState: oldState,
-                                                               context: -1, bins: [], value: Int64(q)))
-                        }
-                        pos += 1
-                    }
-                    if r.overread { throw Failure.overread }
-                    if overflowAt >= 0 { throw Failure.overflow(position: overflowAt) }
-                }
-                c0 = c1
-            }
-        }
-        if r.overread { throw Failure.overread }
-        return eps
     }
 }

@@ -51,7 +51,8 @@ public struct TensorPayloadParameters: Sendable, Equatable {
     public var dims: [Int]
     /// scan_order from the header (0…4); forced to 0 by the coder when w == 1 or h == 1.
     public var scanOrder: Int
-    /// dq_flag (dependent quantization). Must be false for NNR_PT_INT tensors (NNCodec ignores the bit).
+    /// dq_flag (dependent quantization). The decoder ignores it when `codesQPOffset` is false
+    /// (NNR_PT_INT: NNCodec ignores the bit).
     public var dqFlag: Bool
     /// cabac_unary_length_minus1 (L − 1), 0…255.
     public var cabacUnaryLengthMinus1: Int

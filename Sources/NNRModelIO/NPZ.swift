@@ -53,15 +53,23 @@ public enum NPZ {
             guard seen.insert(name).inserted else {
                 throw ModelIOError.duplicateTensor(file: file, tensor: name)
             }
-            let tensor = try ZipReader.withMemberData(entry, in: raw, file: file) { member in
-                try NPY.decode(member, name: name, file: file, limits: limits)
-            }
-            let (sum, sumOverflow) = total.addingReportingOverflow(tensor.storage.count)
-            guard !sumOverflow, sum <= limits.maxTotalBytes else {
+            // The total budget is checked before anything is inflated or copied.
+            let remaining = limits.maxTotalBytes <= total ? 0 : limits.maxTotalBytes - total
+            let (slack, slackOverflow) = remaining.addingReportingOverflow(max(0, limits.maxHeaderBytes) + 16)
+            if !slackOverflow && entry.uncompressedSize > UInt64(slack) {
                 throw ModelIOError.limitExceeded(file: file, tensor: name, limit: "maxTotalBytes",
-                                                 value: UInt64(sumOverflow ? Int.max : sum), maximum: UInt64(max(0, limits.maxTotalBytes)))
+                                                 value: UInt64(total) &+ entry.uncompressedSize, maximum: UInt64(max(0, limits.maxTotalBytes)))
             }
-            total = sum
+            let tensor = try ZipReader.withMemberData(entry, in: raw, file: file) { member -> Tensor in
+                let header = try NPY.parseHeader(member, name: name, file: file, limits: limits)
+                guard header.dataByteCount <= remaining else {
+                    throw ModelIOError.limitExceeded(file: file, tensor: name, limit: "maxTotalBytes",
+                                                     value: UInt64(total) &+ UInt64(header.dataByteCount),
+                                                     maximum: UInt64(max(0, limits.maxTotalBytes)))
+                }
+                return try NPY.decode(member, name: name, file: file, limits: limits)
+            }
+            total += tensor.storage.count
             tensors.append(tensor)
         }
         return tensors

@@ -71,6 +71,8 @@ public enum FieldNames {
             if v & 4 != 0 { parts.append("NNR_CPT_BN") }
             if v & 8 != 0 { parts.append("NNR_CPT_BI") }
             return parts.isEmpty ? "none" : parts.joined(separator: "|")
+        case "scan_order":
+            return v == 0 ? "row-major" : (1...4).contains(v) ? "blocks \(4 << v)x\(4 << v)" : "RSVD_\(v)"
         default: return nil
         }
     }

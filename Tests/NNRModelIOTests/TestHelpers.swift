@@ -67,3 +67,8 @@ func readJSON(_ url: URL) throws -> [String: Any] {
     let data = try Data(contentsOf: url)
     return (try JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
 }
+
+/// Bytes of a base64 fixture from Fixtures.swift.
+func fixture(_ base64: String) -> [UInt8] {
+    [UInt8](Data(base64Encoded: base64, options: .ignoreUnknownCharacters) ?? Data())
+}

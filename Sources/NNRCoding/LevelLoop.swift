@@ -1,0 +1,471 @@
+import Dispatch
+
+// The per-position loop of one tensor: scan (row-major or block), row skipping, dependent
+// quantization, context selection (neighbour / TCA / HDSP), binarization (spec 5.4), block-row
+// resets and entry-point observation (spec 5.8).
+//
+// The loop is specialised by a "mode" type so the common case (no TCA, no HDSP, no codebook)
+// compiles to a tight loop with its state in registers.
+
+protocol LevelLoopMode {
+    /// Dependent quantization is on.
+    static var dq: Bool { get }
+    /// TCA, HDSP, a bounded (codebook) binarization or an empty binarization may be active.
+    static var general: Bool { get }
+}
+
+enum PlainMode: LevelLoopMode {
+    static var dq: Bool { false }
+    static var general: Bool { false }
+}
+
+enum PlainDQMode: LevelLoopMode {
+    static var dq: Bool { true }
+    static var general: Bool { false }
+}
+
+enum GeneralMode: LevelLoopMode {
+    static var dq: Bool { false }
+    static var general: Bool { true }
+}
+
+enum GeneralDQMode: LevelLoopMode {
+    static var dq: Bool { true }
+    static var general: Bool { true }
+}
+
+struct LevelLoop {
+    enum Failure: Error {
+        case overread
+        case overflow(position: Int)
+    }
+
+    let height: Int
+    let width: Int
+    let blockHeight: Int
+    let blockWidth: Int
+    let blockRows: Int
+    let dq: Bool
+    let tca: Bool
+    let hdsp: Bool
+    let rowSkip: Bool
+    let codesLevels: Bool
+    let bounded: Bool
+    let gtCount: Int
+    let remainderBase: Int
+    let gtTCABase: Int
+    let maxPositive: Int
+    let maxNegative: Int
+    let inferSign: Bool
+    let inferredNegative: Bool
+    let ctx: UnsafeMutablePointer<DecoderContext>
+    let store: ContextStore
+    let ctxCount: Int
+    /// State after `width` parity-0 transitions, per state (row skipping).
+    let skipAdvance: [Int]
+
+    /// next = (table >> (4 · (2·state + parity))) & 7
+    static let packedTransitions: UInt64 = {
+        var t: UInt64 = 0
+        for i in 0..<16 { t |= UInt64(DependentQuantization.transition[i]) << (4 * UInt64(i)) }
+        return t
+    }()
+
+    init(setup s: PayloadDecoder.Setup, layout: ContextLayout, ctx: UnsafeMutablePointer<DecoderContext>,
+         store: ContextStore, ctxCount: Int, codesLevels: Bool, rowSkip: Bool, hdsp: Bool) {
+        height = s.height
+        width = s.width
+        if s.scanOrder > 0 {
+            let b = 4 << s.scanOrder
+            blockHeight = b
+            blockWidth = b
+            blockRows = (s.height + b - 1) / b
+        } else {
+            blockHeight = s.height
+            blockWidth = s.width
+            blockRows = 1
+        }
+        dq = s.dq
+        tca = s.tca
+        self.hdsp = hdsp
+        self.rowSkip = rowSkip
+        self.codesLevels = codesLevels
+        gtCount = layout.gtCount
+        remainderBase = layout.remainderBase
+        gtTCABase = layout.gtTCABase
+        if let cb = s.codebook {
+            bounded = true
+            maxPositive = cb.size - 1 - cb.zeroOffset
+            maxNegative = cb.zeroOffset
+            inferSign = cb.zeroOffset == 0 || cb.zeroOffset == cb.size - 1
+            inferredNegative = cb.zeroOffset != 0
+        } else {
+            bounded = false
+            maxPositive = Int.max
+            maxNegative = Int.max
+            inferSign = false
+            inferredNegative = false
+        }
+        self.ctx = ctx
+        self.store = store
+        self.ctxCount = ctxCount
+        skipAdvance = LevelLoop.zeroParityPower(s.width)
+    }
+
+    /// The map state → state after `n` transitions with parity 0 (by repeated squaring).
+    static func zeroParityPower(_ n: Int) -> [Int] {
+        var result = Array(0..<8)
+        var step = (0..<8).map { DependentQuantization.nextState($0, parity: 0) }
+        var e = n
+        while e > 0 {
+            if e & 1 == 1 { result = result.map { step[$0] } }
+            step = step.map { step[$0] }
+            e >>= 1
+        }
+        return result
+    }
+
+    /// Where the sequential decoder is between block rows.
+    struct Cursor {
+        /// DQ state.
+        var state = 0
+        /// Neighbour class of the previous k: 0 zero, 1 negative, 2 positive.
+        var nb = 0
+        /// P at the start of the current block row.
+        var lastP = 0
+    }
+
+    /// Decodes all positions of the tensor. With `entryPoints` for every block row (and no tracer),
+    /// block rows are decoded concurrently from the entry points, and the result is accepted only if
+    /// every block row ends exactly at the next entry point; otherwise it decodes sequentially.
+    /// Returns the observed entry points.
+    func run<T: PayloadTracer>(levels: UnsafeMutablePointer<Int32>, base: UnsafePointer<Int32>?,
+                               history: UnsafePointer<UInt8>?, skip: UnsafePointer<Bool>?,
+                               reader: inout CABACReader, tracer: inout T, entryPoints: [EntryPoint],
+                               parallel: Bool) throws -> (entryPoints: [EntryPoint], concurrent: Bool) {
+        let general = (tca && base != nil) || (hdsp && history != nil) || bounded || !codesLevels
+        switch (general, dq) {
+        case (false, false):
+            return try run(PlainMode.self, levels: levels, base: base, history: history, skip: skip, reader: &reader,
+                           tracer: &tracer, entryPoints: entryPoints, parallel: parallel)
+        case (false, true):
+            return try run(PlainDQMode.self, levels: levels, base: base, history: history, skip: skip, reader: &reader,
+                           tracer: &tracer, entryPoints: entryPoints, parallel: parallel)
+        case (true, false):
+            return try run(GeneralMode.self, levels: levels, base: base, history: history, skip: skip, reader: &reader,
+                           tracer: &tracer, entryPoints: entryPoints, parallel: parallel)
+        case (true, true):
+            return try run(GeneralDQMode.self, levels: levels, base: base, history: history, skip: skip, reader: &reader,
+                           tracer: &tracer, entryPoints: entryPoints, parallel: parallel)
+        }
+    }
+
+    func run<T: PayloadTracer, M: LevelLoopMode>(_ mode: M.Type, levels: UnsafeMutablePointer<Int32>,
+                                                 base: UnsafePointer<Int32>?, history: UnsafePointer<UInt8>?,
+                                                 skip: UnsafePointer<Bool>?, reader: inout CABACReader,
+                                                 tracer: inout T, entryPoints: [EntryPoint],
+                                                 parallel: Bool) throws -> (entryPoints: [EntryPoint], concurrent: Bool) {
+        if parallel && !T.isEnabled && blockRows > 1 && entryPoints.count == blockRows - 1,
+           let eps = runConcurrently(M.self, levels: levels, base: base, history: history, skip: skip,
+                                     reader: &reader, entryPoints: entryPoints) {
+            return (eps, true)
+        }
+        var eps: [EntryPoint] = []
+        var cursor = Cursor()
+        try decodeBlockRows(M.self, rows: 0..<blockRows, seeded: false, observeNext: false, levels: levels,
+                            base: base, history: history, skip: skip, ctx: ctx, sets: store.sets,
+                            reader: &reader, cursor: &cursor, eps: &eps, tracer: &tracer)
+        return (eps, false)
+    }
+
+    /// One worker per block row, each started from its entry point with fresh contexts; nil if any
+    /// block row does not end exactly at the next entry point (or fails).
+    func runConcurrently<M: LevelLoopMode>(_ mode: M.Type, levels: UnsafeMutablePointer<Int32>,
+                                           base: UnsafePointer<Int32>?, history: UnsafePointer<UInt8>?,
+                                           skip: UnsafePointer<Bool>?, reader: inout CABACReader,
+                                           entryPoints: [EntryPoint]) -> [EntryPoint]? {
+        let rows = blockRows
+        // absolute P of every block row start
+        var starts = [reader.bitOffset]
+        for ep in entryPoints {
+            guard let last = starts.last else { return nil }
+            let (p, o) = last.addingReportingOverflow(ep.bitOffsetDelta)
+            guard !o, p >= 0, p <= 8 &* reader.count, ep.value >= 0, ep.value <= 255,
+                  ep.dqState >= 0, ep.dqState <= 7, dq || ep.dqState == 0 else { return nil }
+            starts.append(p)
+        }
+        let ctxCount = self.ctxCount
+        let contexts = UnsafeMutablePointer<DecoderContext>.allocate(capacity: rows * ctxCount)
+        defer { contexts.deallocate() }
+        for w in 0..<rows { (contexts + w * ctxCount).initialize(from: ctx, count: ctxCount) }
+        var readers = [CABACReader](repeating: reader, count: rows)
+        var observed = [EntryPoint?](repeating: nil, count: rows)
+        var ok = [Bool](repeating: false, count: rows)
+        let sets = UnsafePointer(store.sets)
+        readers.withUnsafeMutableBufferPointer { rd in
+            observed.withUnsafeMutableBufferPointer { ob in
+                ok.withUnsafeMutableBufferPointer { okb in
+                    guard let rdp = rd.baseAddress, let obp = ob.baseAddress, let okp = okb.baseAddress else { return }
+                    DispatchQueue.concurrentPerform(iterations: rows) { w in
+                        var r = rdp[w]
+                        var cursor = Cursor()
+                        if w > 0 {
+                            let ep = entryPoints[w - 1]
+                            guard r.seek(bitOffset: starts[w], epValue: ep.value) else { return }
+                            cursor.state = ep.dqState
+                            cursor.lastP = starts[w]
+                        }
+                        var eps: [EntryPoint] = []
+                        var none = NoTracer()
+                        do {
+                            try decodeBlockRows(M.self, rows: w..<(w + 1), seeded: w > 0, observeNext: w + 1 < rows,
+                                                levels: levels, base: base, history: history, skip: skip,
+                                                ctx: contexts + w * ctxCount, sets: sets, reader: &r,
+                                                cursor: &cursor, eps: &eps, tracer: &none)
+                        } catch {
+                            return
+                        }
+                        rdp[w] = r
+                        obp[w] = eps.last
+                        okp[w] = true
+                    }
+                }
+            }
+        }
+        for w in 0..<rows where !ok[w] { return nil }
+        for w in 0..<(rows - 1) where observed[w] != entryPoints[w] { return nil }
+        reader = readers[rows - 1]
+        return entryPoints
+    }
+
+    @inline(__always)
+    static func resetContexts(_ ctx: UnsafeMutablePointer<DecoderContext>, sets: UnsafePointer<UInt8>, count: Int) {
+        for i in 0..<count { ctx[i].reset(set: Int(sets[i])) }
+    }
+
+    /// Decodes block rows `rows` (spec 4.3 item 6). `seeded`: the reader, contexts and cursor are
+    /// already at the start of the first row (entry point), so its block-row start is skipped.
+    /// `observeNext`: after the last row, also performs the next row's start (context reset,
+    /// range := 256) and records that entry point.
+    func decodeBlockRows<T: PayloadTracer, M: LevelLoopMode>(_ mode: M.Type, rows: Range<Int>, seeded: Bool,
+                                                             observeNext: Bool, levels: UnsafeMutablePointer<Int32>,
+                                                             base: UnsafePointer<Int32>?, history: UnsafePointer<UInt8>?,
+                                                             skip: UnsafePointer<Bool>?,
+                                                             ctx: UnsafeMutablePointer<DecoderContext>,
+                                                             sets: UnsafePointer<UInt8>, reader: inout CABACReader,
+                                                             cursor: inout Cursor, eps: inout [EntryPoint],
+                                                             tracer: inout T) throws {
+        // everything the loop needs, as locals (no reloads through `self` after pointer stores)
+        var r = reader
+        defer { reader = r }
+        let ctxCount = self.ctxCount
+        let height = self.height
+        let width = self.width
+        let blockHeight = self.blockHeight
+        let blockWidth = self.blockWidth
+        let blockRows = self.blockRows
+        let L = gtCount
+        let remainderBase = self.remainderBase
+        let gtTCABase = self.gtTCABase
+        let maxPositive = self.maxPositive
+        let maxNegative = self.maxNegative
+        let inferSign = M.general && self.inferSign
+        let inferredNegative = self.inferredNegative
+        let codesLevels = !M.general || self.codesLevels
+        let useBase = M.general && tca && base != nil
+        let useHistory = M.general && hdsp && history != nil
+        let rowSkip = self.rowSkip && skip != nil
+        let skipAdvance = self.skipAdvance
+        let trans = LevelLoop.packedTransitions
+        let multipleRows = blockRows > 1
+        let limit = r.start + r.count
+
+        var state = cursor.state
+        var nb = cursor.nb
+        var lastP = cursor.lastP
+        var overflowAt = -1
+        defer {
+            cursor.state = state
+            cursor.nb = nb
+            cursor.lastP = lastP
+        }
+
+        for br in rows {
+            let r0 = br &* blockHeight
+            let r1 = Swift.min(r0 &+ blockHeight, height)
+            if multipleRows && !(seeded && br == rows.lowerBound) {
+                // start of block row (spec 5.8): contexts and neighbour reset (after the first row),
+                // range := 256, entry point observed
+                if br > 0 {
+                    LevelLoop.resetContexts(ctx, sets: sets, count: ctxCount)
+                    nb = 0
+                }
+                r.range = 256
+                let P = r.bitOffset
+                if br > 0 {
+                    eps.append(EntryPoint(bitOffsetDelta: P &- lastP, value: r.value >> 7, dqState: state))
+                }
+                lastP = P
+            }
+            var c0 = 0
+            while c0 < width {
+                let c1 = Swift.min(c0 &+ blockWidth, width)
+                var row = r0
+                while row < r1 {
+                    defer { row &+= 1 }
+                    if rowSkip, let sk = skip, sk[row] {
+                        if M.dq { state = skipAdvance[state] }
+                        continue
+                    }
+                    let rowStart = row &* width
+                    var pos = rowStart &+ c0
+                    let end = rowStart &+ c1
+                    while pos < end {
+                        var k = 0
+                        if codesLevels {
+                            let bv: Int = useBase ? Int(base.unsafelyUnwrapped[pos]) : 0
+                            var sigCtx = M.dq ? (state &* 3) &+ nb : nb
+                            if M.general {
+                                if useHistory && history.unsafelyUnwrapped[pos] == 1 {
+                                    sigCtx = ContextLayout.sigHDSPBase &+ state
+                                } else if bv != 0 {
+                                    sigCtx = ContextLayout.sigTCABase &+ 2 &* state &+ (abs(bv) > 1 ? 1 : 0)
+                                }
+                            }
+                            let sig = r.decodeBin(ctx + sigCtx)
+                            if T.isEnabled {
+                                tracer.element(PayloadTraceElement(name: "sig_flag", position: pos, dqState: state,
+                                                                   context: sigCtx, bins: [UInt8(sig)], value: Int64(sig)))
+                            }
+                            if sig != 0 {
+                                let neg: Bool
+                                if inferSign {
+                                    neg = inferredNegative
+                                } else {
+                                    var sc = ContextLayout.signBase &+ nb
+                                    if M.general && bv != 0 { sc = ContextLayout.signTCABase &+ (bv > 0 ? 1 : 0) }
+                                    let sb = r.decodeBin(ctx + sc)
+                                    neg = sb != 0
+                                    if T.isEnabled {
+                                        tracer.element(PayloadTraceElement(name: "sign_flag", position: pos, dqState: state,
+                                                                           context: sc, bins: [UInt8(sb)], value: Int64(sb)))
+                                    }
+                                }
+                                var a = 1
+                                var flag = 0
+                                let maxAbs = M.general ? (neg ? maxNegative : maxPositive) : Int.max
+                                if !M.general || maxAbs > 1 {
+                                    if T.isEnabled || (M.general && (bv != 0 || bounded)) {
+                                        // general greater-than flags (TCA contexts, codebook bound, tracing)
+                                        var j = 0
+                                        let ab = abs(bv)
+                                        repeat {
+                                            let gc: Int
+                                            if bv != 0 {
+                                                gc = gtTCABase &+ 2 &* j &+ (ab >= j ? 0 : 1)
+                                            } else {
+                                                gc = ContextLayout.gtBase &+ 2 &* j &+ (neg ? 1 : 0)
+                                            }
+                                            flag = r.decodeBin(ctx + gc)
+                                            if T.isEnabled {
+                                                tracer.element(PayloadTraceElement(name: "abs_level_greater_flag", position: pos,
+                                                                                   dqState: state, context: gc, bins: [UInt8(flag)],
+                                                                                   value: Int64(flag)))
+                                            }
+                                            a &+= flag
+                                            j &+= 1
+                                        } while flag != 0 && j < L && maxAbs > a
+                                    } else {
+                                        // plain unary greater-than flags: a = 1 + number of 1 flags
+                                        let g = ctx + (ContextLayout.gtBase &+ (neg ? 1 : 0))
+                                        var j = 0
+                                        repeat {
+                                            flag = r.decodeBin(g + (j &<< 1))
+                                            j &+= 1
+                                        } while flag != 0 && j < L
+                                        a = j &+ flag
+                                    }
+                                    if flag != 0 && maxAbs > a {
+                                        // remainder: EG0 with a context-coded unary prefix (≤ 31 bins)
+                                        var remBits = 0
+                                        var m = 0
+                                        repeat {
+                                            let rc = remainderBase &+ m
+                                            flag = r.decodeBin(ctx + rc)
+                                            if T.isEnabled {
+                                                tracer.element(PayloadTraceElement(name: "abs_remainder_prefix", position: pos,
+                                                                                   dqState: state, context: rc, bins: [UInt8(flag)],
+                                                                                   value: Int64(flag)))
+                                            }
+                                            if flag != 0 && maxAbs > a {
+                                                a &+= 1 &<< remBits
+                                                remBits &+= 1
+                                            }
+                                            m &+= 1
+                                        } while flag != 0 && m <= 30 && maxAbs >= a &+ (1 &<< remBits)
+                                        let suffix = r.decodeBypassBins(remBits)
+                                        if T.isEnabled && remBits > 0 {
+                                            tracer.element(PayloadTraceElement(name: "abs_remainder_suffix", position: pos,
+                                                                               dqState: state, context: -1,
+                                                                               bins: PayloadDecoder.bits(suffix, count: remBits),
+                                                                               value: Int64(suffix)))
+                                        }
+                                        a &+= Int(suffix)
+                                        // |k| < 2^33 here; k (and with DQ, q) must fit in int32
+                                        let limit = M.dq ? (1 << 30) - 1 : (1 << 31) - 1
+                                        if a > limit && overflowAt < 0 {
+                                            let q = M.dq ? 2 &* a &- (state & 1) : a
+                                            let fits = neg ? q <= 1 << 31 : q <= (1 << 31) - 1
+                                            if !fits { overflowAt = pos }
+                                        }
+                                    }
+                                }
+                                k = neg ? 0 &- a : a
+                                nb = neg ? 1 : 2
+                            } else {
+                                nb = 0
+                            }
+                        } else {
+                            nb = 0
+                        }
+                        var q = k
+                        let oldState = state
+                        if M.dq {
+                            if k != 0 {
+                                let odd = state & 1
+                                q = k > 0 ? (k &<< 1) &- odd : (k &<< 1) &+ odd
+                            }
+                            state = Int(truncatingIfNeeded: (trans &>> UInt64(truncatingIfNeeded: ((state &<< 1) | (k & 1)) &<< 2)) & 7)
+                        }
+                        levels[pos] = Int32(truncatingIfNeeded: q)
+                        if T.isEnabled {
+                            tracer.element(PayloadTraceElement(name: "level", position: pos, dqState: oldState,
+                                                               context: -1, bins: [], value: Int64(q)))
+                        }
+                        pos &+= 1
+                        // keeps reads within the zero padding after the payload
+                        if r.ptr > limit { throw Failure.overread }
+                    }
+                    if overflowAt >= 0 { throw Failure.overflow(position: overflowAt) }
+                }
+                c0 = c1
+            }
+        }
+        if r.overread { throw Failure.overread }
+        if observeNext && multipleRows && rows.upperBound < blockRows {
+            let next = rows.upperBound
+            // start of block row (spec 5.8): contexts and neighbour reset (after the first row),
+            // range := 256, entry point observed
+            if next > 0 {
+                LevelLoop.resetContexts(ctx, sets: sets, count: ctxCount)
+                nb = 0
+            }
+            r.range = 256
+            let P = r.bitOffset
+            if next > 0 {
+                eps.append(EntryPoint(bitOffsetDelta: P &- lastP, value: r.value >> 7, dqState: state))
+            }
+            lastP = P
+        }
+    }
+}

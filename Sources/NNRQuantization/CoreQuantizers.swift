@@ -1,0 +1,396 @@
+import Foundation
+import NNRCoding
+
+/// Everything a core quantizer pass needs besides the values. Built and validated by `Quantizer`.
+struct CoreRequest {
+    /// Δ as the decoder uses it (float32).
+    var stepSize: Float
+    /// Largest allowed |q| for positive and for negative values (bit depth or Int32 safety).
+    var maxPositive: Int64
+    var maxNegative: Int64
+    /// Error bound on |w − Float(Δ)·Float(q)|, or nil.
+    var maxError: Double?
+    /// NNCodec's lambda_scale; ≤ 0 disables the rate term.
+    var lambdaScale: Double
+    /// L = cabac_unary_length_minus1 + 1, for the rate model.
+    var gtCount: Int
+    /// Scan of the tensor (split into row segments when row skipping is on).
+    var segments: [ScanSegment]
+    /// Rows forced to zero and treated as skipped (row_skip_flag = 1), or nil.
+    var skipRows: [Bool]?
+    /// Layer width w (DQ state advance of a skipped segment).
+    var width: Int
+}
+
+/// Outcome of one core pass.
+enum CoreOutcome: Equatable {
+    case ok
+    /// Some value has no admissible level (error bound or level range).
+    case infeasible
+}
+
+/// Error of the decoder's reconstruction Float(Δ)·Float(m) of |w| = `absw` (magnitude m ≥ 0).
+@inline(__always)
+func reconstructionError(absw: Double, magnitude m: Int64, step: Float) -> Double {
+    let rec = Double(step * Float(m))
+    return abs(absw - rec)
+}
+
+// MARK: - URQ, nearest
+
+/// q = round(w / Δ) exactly as NNCodec's URQ without RDOQ: the float32 product
+/// (Float(1) / Δ) · w rounded half away from zero; then limited to the level range.
+func quantizeNearest(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
+                     into q: UnsafeMutableBufferPointer<Int32>) -> CoreOutcome {
+    let scale = Float(1) / req.stepSize
+    // Limits compared in Double: Float(Int32.max) would round up to 2^31.
+    let maxPos = Double(req.maxPositive)
+    let maxNeg = -Double(req.maxNegative)
+    for i in 0..<values.count {
+        var r = Double((scale * values[i]).rounded(.toNearestOrAwayFromZero))
+        if r > maxPos { r = maxPos }
+        if r < maxNeg { r = maxNeg }
+        q[i] = Int32(r)
+    }
+    if let rows = req.skipRows {
+        for seg in req.segments where rows[seg.row] {
+            for i in seg.start..<(seg.start + seg.length) { q[i] = 0 }
+        }
+    }
+    if let e = req.maxError {
+        for i in 0..<values.count {
+            let w = values[i]
+            let m = q[i] < 0 ? -Int64(q[i]) : Int64(q[i])
+            if reconstructionError(absw: abs(Double(w)), magnitude: m, step: req.stepSize) > e { return .infeasible }
+        }
+    }
+    return .ok
+}
+
+// MARK: - URQ, rate-distortion optimised
+
+/// Sequential RDOQ as NNCodec's `quantizeURQ` with lambda_scale > 0: candidates 0 and
+/// max(1, n − 1)…n with n = round(|w|/Δ), cost (err/Δ)²·2^15/λ + scaled bits, λ = lambda_scale·ln2/6,
+/// contexts adapted along the scan. Differences from NNCodec (deliberate, all make the estimate
+/// match what is coded): the rate is that of the signed level (gt contexts depend on the sign), L gt
+/// flags (NNCodec's estimator uses L − 1), contexts and neighbour reset at block-row boundaries,
+/// skipped rows cost nothing.
+func quantizeRDOQ(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
+                  into q: UnsafeMutableBufferPointer<Int32>) -> CoreOutcome {
+    let lambdaFactor = req.lambdaScale * (log(2.0) / 6.0)
+    let dscale = Double(1 << 15) / lambdaFactor
+    let qscale = 1.0 / Double(req.stepSize)
+    let t = RateTables(gtCount: req.gtCount)
+    let store = UnsafeMutablePointer<Int16>.allocate(capacity: t.storeStride)
+    defer { store.deallocate() }
+    t.reset(store)
+    var neighbour: Int32 = 0
+    let maxErr = req.maxError ?? .infinity
+    for seg in req.segments {
+        if seg.startsBlockRow {
+            t.reset(store)
+            neighbour = 0
+        }
+        if let rows = req.skipRows, rows[seg.row] {
+            for i in seg.start..<(seg.start + seg.length) { q[i] = 0 }
+            continue
+        }
+        for i in seg.start..<(seg.start + seg.length) {
+            let w = values[i]
+            let neg = w < 0
+            let absw = neg ? -Double(w) : Double(w)
+            let org = absw * qscale
+            let c = RateTables.neighbourClass(neighbour)
+            let sigCtx = RateContextLayout.sig &+ c
+            var best: Int64 = 0
+            var minCost = Double.infinity
+            if absw <= maxErr {
+                minCost = dscale * org * org + Double(t.cost(store, sigCtx, 0))
+            }
+            let limit = neg ? req.maxNegative : req.maxPositive
+            let top = org >= Double(limit) ? limit : Swift.min(Int64(org.rounded(.toNearestOrAwayFromZero)), limit)
+            if top >= 1 {
+                let sigOne = Double(t.cost(store, sigCtx, 1))
+                for m in Swift.max(1, top - 1)...top {
+                    if maxErr.isFinite,
+                       reconstructionError(absw: absw, magnitude: m, step: req.stepSize) > maxErr { continue }
+                    let d = org - Double(m)
+                    let k = Int32(truncatingIfNeeded: neg ? -m : m)
+                    let cost = dscale * d * d + sigOne + Double(t.costNonZeroTail(store, k: k, neighbour: c))
+                    if cost < minCost {
+                        minCost = cost
+                        best = m
+                    }
+                }
+            }
+            if !minCost.isFinite { return .infeasible }
+            let k = Int32(truncatingIfNeeded: neg ? -best : best)
+            q[i] = k
+            t.updateLevel(store, k: k, sigCtx: sigCtx, neighbour: c)
+            neighbour = k
+        }
+    }
+    return .ok
+}
+
+// MARK: - Dependent quantization: 8-state trellis (TCQ)
+
+// Trellis branches (NNCodec's TCQ): a state p of quantizer p & 1 reaches T[p][0] with an even k
+// (the candidate multiple of Δ ≡ 0 mod 4 for quantizer 0, ≡ 3 for quantizer 1, or zero) and
+// T[p][1] with an odd k (≡ 2 resp. ≡ 1 mod 4). Candidate slots 0…3 hold the multiple ≡ slot mod 4,
+// slot 4 is zero. NNCodec lists the branches into a state by ascending predecessor, the level
+// before zero, and keeps the first minimum; the vector code below keeps exactly that order.
+//
+// With T = {0:(0,2), 1:(7,5), 2:(1,3), 3:(6,4), 4:(2,0), 5:(5,7), 6:(3,1), 7:(4,6)} (spec 6):
+// the state reaching c with parity 0 is into0[c], with parity 1 into1[c]; the parity-1 branch
+// comes first in NNCodec's list where into1[c] < into0[c]. `TrellisTopology.isConsistent` checks
+// these constants against `DependentQuantization.transition` (and a test calls it).
+enum TrellisTopology {
+    static let into0: [Int] = [0, 2, 4, 6, 7, 5, 3, 1]
+    static let into1: [Int] = [4, 6, 0, 2, 3, 1, 7, 5]
+
+    static var isConsistent: Bool {
+        for p in 0..<8 {
+            if into0[DependentQuantization.nextState(p, parity: 0)] != p { return false }
+            if into1[DependentQuantization.nextState(p, parity: 1)] != p { return false }
+        }
+        return true
+    }
+
+    /// Gathers v[into0[c]] for c = 0…7 (constant shuffle).
+    @inline(__always)
+    static func viaParity0<T: SIMDScalar>(_ v: SIMD8<T>) -> SIMD8<T> {
+        SIMD8(v[0], v[2], v[4], v[6], v[7], v[5], v[3], v[1])
+    }
+
+    /// Gathers v[into1[c]] for c = 0…7 (constant shuffle).
+    @inline(__always)
+    static func viaParity1<T: SIMDScalar>(_ v: SIMD8<T>) -> SIMD8<T> {
+        SIMD8(v[4], v[6], v[0], v[2], v[3], v[1], v[7], v[5])
+    }
+
+    /// States whose parity-1 predecessor precedes the parity-0 one (c = 2…5).
+    static let parity1First: SIMDMask<SIMD8<Int64>> = SIMD8<Int64>(0, 0, 1, 1, 1, 1, 0, 0) .!= 0
+    /// Decision bytes prev | slot << 3 per predecessor p: even-k level, zero, odd-k level.
+    static let choiceLevel = SIMD8<Int64>(0 | 0 << 3, 1 | 3 << 3, 2 | 0 << 3, 3 | 3 << 3, 4 | 0 << 3, 5 | 3 << 3, 6 | 0 << 3, 7 | 3 << 3)
+    static let choiceZero = SIMD8<Int64>(0, 1, 2, 3, 4, 5, 6, 7) &+ (4 << 3)
+    static let choiceOdd = SIMD8<Int64>(0 | 2 << 3, 1 | 1 << 3, 2 | 2 << 3, 3 | 1 << 3, 4 | 2 << 3, 5 | 1 << 3, 6 | 2 << 3, 7 | 1 << 3)
+}
+
+/// Smallest of the four consecutive candidate multiples of Δ around org = |w|/Δ (NNCodec's
+/// PreQuant: max(1, ⌊org⌋ − 1)), pulled down so that all four stay within `limit` when possible.
+@inline(__always)
+func trellisCandidateBase(org: Double, limit: Int64) -> Int64 {
+    let t = org >= Double(limit) ? limit : Int64(org)
+    return Swift.max(1, Swift.min(t - 1, limit - 3))
+}
+
+/// 8-state trellis quantization with the decoder's state machine (spec 6): every q it returns is
+/// representable in the state the decoder is in at that position, including the `width`
+/// transitions of each skipped row segment (unlike NNCodec with block scan, spec 6 [NNCodec] bug).
+///
+/// Candidates and tie-breaking as NNCodec's TCQ (`Quant.cpp`): per position the multiples
+/// max(1,⌊|w|/Δ⌋−1)…+3 and zero; distortion (|w|/Δ − m)²; with lambda_scale > 0 the cost is
+/// distortion·2^15/λ + scaled bits, λ = lambda_scale·4·ln2/6·0.7; with lambda_scale ≤ 0 pure
+/// distortion (NNCodec's default). The rate of each state path uses its own adapted contexts, with
+/// the sig context of the state the level is coded in (NNCodec updates with the successor state's
+/// context, an estimator inaccuracy not reproduced), contexts and neighbour reset at block-row
+/// boundaries, and nothing for skipped rows.
+func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
+                       into q: UnsafeMutableBufferPointer<Int32>) -> CoreOutcome {
+    let useRate = req.lambdaScale > 0
+    let dscale = useRate ? Double(1 << 15) / (req.lambdaScale * 4.0 * (log(2.0) / 6.0) * 0.7) : 1.0
+    let step = req.stepSize
+    let qscale = 1.0 / Double(step)
+    let maxErr = req.maxError ?? .infinity
+    let checkErr = maxErr.isFinite
+    let skip = SkipPermutation(width: req.width)
+    let skipRows = req.skipRows
+
+    var coded = 0
+    for seg in req.segments where !(skipRows?[seg.row] ?? false) { coded += seg.length }
+
+    let decisions = UnsafeMutablePointer<UInt8>.allocate(capacity: Swift.max(1, coded * 8))
+    defer { decisions.deallocate() }
+
+    var cost = SIMD8<Double>(repeating: .infinity)
+    cost[0] = 0
+    let infinity = SIMD8<Double>(repeating: .infinity)
+    let dead = SIMD8<Int64>(repeating: 0xFF)
+    // Candidate distortions (slots 0…4), levels k, and per-state rates of each branch.
+    var dist = SIMD8<Double>(repeating: 0)
+    var level = SIMD8<Int32>(repeating: 0)
+    var rLevel = SIMD8<Double>(repeating: 0), rZero = SIMD8<Double>(repeating: 0), rOdd = SIMD8<Double>(repeating: 0)
+
+    // Rate model state: 16 compact context stores, one per live state plus spares.
+    let t = RateTables(gtCount: req.gtCount)
+    let stride = t.storeStride
+    let stores = UnsafeMutablePointer<Int16>.allocate(capacity: useRate ? 16 * stride : 1)
+    defer { stores.deallocate() }
+    var slotOf = SIMD8<Int64>(0, 1, 2, 3, 4, 5, 6, 7)
+    var free = SIMD8<Int64>(8, 9, 10, 11, 12, 13, 14, 15)    // stack of spare store slots
+    var freeCount = 8
+    var neighbour = SIMD8<Int32>(repeating: 0)
+    if useRate { for s in 0..<16 { t.reset(stores + s * stride) } }
+
+    var stepIndex = 0
+    for seg in req.segments {
+        if useRate && seg.startsBlockRow {
+            for s in 0..<8 { t.reset(stores + Int(slotOf[s]) * stride) }
+            neighbour = SIMD8(repeating: 0)
+        }
+        if let rows = skipRows, rows[seg.row] {
+            var nc = cost, ns = slotOf, nn = neighbour
+            for s in 0..<8 {
+                let d = skip.forward[s]
+                nc[d] = cost[s]
+                ns[d] = slotOf[s]
+                nn[d] = neighbour[s]
+            }
+            cost = nc
+            slotOf = ns
+            neighbour = nn
+            continue
+        }
+        for i in seg.start..<(seg.start + seg.length) {
+            let w = values[i]
+            let neg = w < 0
+            let absw = neg ? -Double(w) : Double(w)
+            let org = qscale * absw
+            let limit = neg ? req.maxNegative : req.maxPositive
+            let base = trellisCandidateBase(org: org, limit: limit)
+            dist[4] = (checkErr && absw > maxErr) ? .infinity : dscale * org * org
+            var m = base
+            while m < base + 4 {
+                let slot = Int(m & 3)
+                var d = org - Double(m)
+                d = dscale * d * d
+                if m > limit { d = .infinity }
+                if checkErr, reconstructionError(absw: absw, magnitude: m, step: step) > maxErr { d = .infinity }
+                dist[slot] = d
+                let k = Int32(truncatingIfNeeded: (m + 1) >> 1)
+                level[slot] = neg ? -k : k
+                m += 1
+            }
+            let dLevel = SIMD8(dist[0], dist[3], dist[0], dist[3], dist[0], dist[3], dist[0], dist[3])
+            let dZero = SIMD8<Double>(repeating: dist[4])
+            let dOdd = SIMD8(dist[2], dist[1], dist[2], dist[1], dist[2], dist[1], dist[2], dist[1])
+            var vLevel = cost + dLevel
+            var vZero = cost + dZero
+            var vOdd = cost + dOdd
+            if useRate {
+                for p in 0..<8 where cost[p].isFinite {
+                    let st = stores + Int(slotOf[p]) * stride
+                    let c = RateTables.neighbourClass(neighbour[p])
+                    let sigCtx = RateContextLayout.sig &+ 3 &* p &+ c
+                    let quantizer = p & 1
+                    let s0 = 3 &* quantizer, s1 = 2 &- quantizer
+                    rZero[p] = Double(t.cost(st, sigCtx, 0))
+                    let sigOne = t.cost(st, sigCtx, 1)
+                    rLevel[p] = dist[s0].isFinite ? Double(sigOne &+ t.costNonZeroTail(st, k: level[s0], neighbour: c)) : 0
+                    rOdd[p] = dist[s1].isFinite ? Double(sigOne &+ t.costNonZeroTail(st, k: level[s1], neighbour: c)) : 0
+                }
+                vLevel += rLevel
+                vZero += rZero
+                vOdd += rOdd
+            }
+            // Per predecessor: the parity-0 branch keeps the level unless zero is strictly cheaper.
+            let zeroWins = vZero .< vLevel
+            let par0 = vLevel.replacing(with: vZero, where: zeroWins)
+            let choice0 = TrellisTopology.choiceLevel.replacing(
+                with: TrellisTopology.choiceZero, where: zeroWins)
+            // Per state: first minimum of its two predecessor branches in NNCodec's order.
+            let va = TrellisTopology.viaParity0(par0)
+            let vb = TrellisTopology.viaParity1(vOdd)
+            let takeOdd = (vb .< va) .& .!TrellisTopology.parity1First
+                .| (.!(va .< vb)) .& TrellisTopology.parity1First
+            let newCost = va.replacing(with: vb, where: takeOdd)
+            var choice = TrellisTopology.viaParity0(choice0).replacing(
+                with: TrellisTopology.viaParity1(TrellisTopology.choiceOdd), where: takeOdd)
+            choice.replace(with: dead, where: newCost .== infinity)
+            let dec = decisions + stepIndex * 8
+            let bytes = SIMD8<UInt8>(truncatingIfNeeded: choice)
+            UnsafeMutableRawPointer(dec).storeBytes(of: bytes, as: SIMD8<UInt8>.self)
+
+            if useRate {
+                // Phase 1: give each new state a store: move the predecessor's on first use, copy
+                // it otherwise (copies read the stores before any update).
+                var claimed: UInt8 = 0
+                var newSlotOf = slotOf
+                var copyMask: UInt8 = 0
+                for c in 0..<8 where dec[c] != 0xFF {
+                    let p = Int(dec[c] & 7)
+                    if claimed & (1 << p) == 0 {
+                        claimed |= 1 << p
+                        newSlotOf[c] = slotOf[p]
+                    } else {
+                        copyMask |= 1 << c
+                    }
+                }
+                for c in 0..<8 where dec[c] == 0xFF || copyMask & (1 << c) != 0 {
+                    freeCount -= 1
+                    let s = free[freeCount]
+                    newSlotOf[c] = s
+                    if dec[c] != 0xFF {
+                        let from = slotOf[Int(dec[c] & 7)]
+                        (stores + Int(s) * stride).update(from: stores + Int(from) * stride, count: stride)
+                    }
+                }
+                for p in 0..<8 where claimed & (1 << p) == 0 {
+                    free[freeCount] = slotOf[p]
+                    freeCount += 1
+                }
+                // Phase 2: code the chosen level in each new state's store.
+                var newNeighbour = SIMD8<Int32>(repeating: 0)
+                for c in 0..<8 where dec[c] != 0xFF {
+                    let p = Int(dec[c] & 7), s = Int(dec[c] >> 3)
+                    let nc = RateTables.neighbourClass(neighbour[p])
+                    let k = level[s]
+                    t.updateLevel(stores + Int(newSlotOf[c]) * stride, k: k,
+                                  sigCtx: RateContextLayout.sig &+ 3 &* p &+ nc, neighbour: nc)
+                    newNeighbour[c] = k
+                }
+                slotOf = newSlotOf
+                neighbour = newNeighbour
+            }
+            cost = newCost
+            stepIndex += 1
+        }
+    }
+
+    // Best final state (lowest cost, lowest index on ties).
+    var state = 0
+    for s in 1..<8 where cost[s] < cost[state] { state = s }
+    if !cost[state].isFinite { return .infeasible }
+
+    // Backtrack in reverse scan order.
+    var k = stepIndex
+    for seg in req.segments.reversed() {
+        if let rows = skipRows, rows[seg.row] {
+            state = skip.backward[state]
+            for i in seg.start..<(seg.start + seg.length) { q[i] = 0 }
+            continue
+        }
+        var i = seg.start + seg.length
+        while i > seg.start {
+            i -= 1
+            k -= 1
+            let d = decisions[k * 8 + state]
+            if d == 0xFF { return .infeasible }
+            let p = Int(d & 7), s = Int(d >> 3)
+            if s == 4 {
+                q[i] = 0
+            } else {
+                let w = values[i]
+                let neg = w < 0
+                let org = qscale * (neg ? -Double(w) : Double(w))
+                let base = trellisCandidateBase(org: org, limit: neg ? req.maxNegative : req.maxPositive)
+                let m = base + Int64((s - Int(base & 3)) & 3)
+                let v = Int32(truncatingIfNeeded: m)
+                q[i] = neg ? -v : v
+            }
+            state = p
+        }
+    }
+    return state == 0 && k == 0 ? .ok : .infeasible
+}

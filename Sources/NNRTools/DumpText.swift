@@ -1,0 +1,251 @@
+import Foundation
+import NNRBitIO
+import NNRSyntax
+
+/// `nnr dump --format text`: a tree for people — units, their syntax structures, one line per
+/// element (offset, descriptor, width, bits, name = value), derived values under the elements they
+/// come from, the tensors, the trace, and the error with the bytes around it.
+public enum DumpTextRenderer {
+    /// The whole report.
+    public static func render(_ report: DumpReport) -> String {
+        var out = ""
+        for (i, file) in report.files.enumerated() {
+            if i > 0 { out += "\n" }
+            out += structure(file)
+            if !file.trace.isEmpty || (report.options.trace && file.decoded) {
+                out += traceHeader()
+                for line in file.trace { out += traceLine(line) + "\n" }
+                out += traceFooter(file)
+            }
+            out += tensors(file)
+            out += failure(file)
+        }
+        return out
+    }
+
+    /// The file line and every unit (with the unit that failed, as far as it was read).
+    public static func structure(_ f: DumpFile) -> String {
+        var out = "file \(f.path): \(f.fileSize) bytes, \(f.units.count) units\n"
+        for u in f.units { unit(u, into: &out) }
+        if let p = f.partialUnit { unit(p, into: &out) }
+        return out
+    }
+
+    static func unit(_ u: DumpUnit, into out: inout String) {
+        let pad = String(repeating: "  ", count: u.depth)
+        out += "\n\(pad)unit \(u.index) \(u.typeName) @\(u.offset) size \(u.size)"
+        if u.partial {
+            out += " (incomplete: the elements read before the error)\n"
+        } else {
+            out += " (header \(u.headerBytes), payload \(u.payloadBytes))\n"
+        }
+        for s in u.sections {
+            out += "\(pad)  \(s.name)() @\(s.offset) \(s.size) byte\(s.size == 1 ? "" : "s")\n"
+            for e in s.elements {
+                out += "\(pad)    " + elementLine(e) + "\n"
+                for d in e.derived { out += "\(pad)      " + derivedLine(d) + "\n" }
+            }
+            for d in s.derived { out += "\(pad)    " + derivedLine(d) + "\n" }
+        }
+        for w in u.warnings {
+            out += "\(pad)  warning: \(w.element) at byte \(w.position.byteOffset) bit \(w.position.bitOffset): \(w.message)\n"
+        }
+        for p in u.problems { out += "\(pad)  problem: \(p)\n" }
+        if let h = u.hex {
+            out += "\(pad)  bytes:\n"
+            out += hex(h, indent: pad + "    ")
+        }
+        for c in u.children { unit(c, into: &out) }
+    }
+
+    /// `byte.bit descriptor width bits name = value  (SYMBOL)`.
+    public static func elementLine(_ e: DumpElement) -> String {
+        var s = "\(e.byteOffset).\(e.bitOffset)".padding(toLength: 10, withPad: " ", startingAt: 0)
+        s += " " + e.descriptor.padding(toLength: 16, withPad: " ", startingAt: 0)
+        let w = String(e.bitWidth)
+        s += String(repeating: " ", count: Swift.max(0, 4 - w.count)) + w
+        let raw = e.raw.isEmpty ? "-" : e.raw
+        s += "  " + raw.padding(toLength: Swift.max(raw.count, 16), withPad: " ", startingAt: 0)
+        s += "  " + e.name + " = " + value(e.value)
+        if let sym = e.symbol { s += "  (\(sym))" }
+        return s
+    }
+
+    /// `-> name = value  (note)`.
+    public static func derivedLine(_ d: DumpDerived) -> String {
+        var s = "-> \(d.name) = \(value(d.value))"
+        if let n = d.note { s += "  (\(n))" }
+        return s
+    }
+
+    /// A value as the text format writes it: numbers plain, strings quoted with JSON escapes,
+    /// byte strings in hex, lists in brackets.
+    public static func value(_ v: FieldValue) -> String {
+        switch v {
+        case let .int(i): return String(i)
+        case let .float(f): return String(f)
+        case let .string(s): return quoted(s)
+        case let .bytes(b): return b.isEmpty ? "0x" : "0x" + b.map { String(format2hex: $0) }.joined()
+        case let .list(l): return "[" + l.map(value).joined(separator: ", ") + "]"
+        }
+    }
+
+    static func quoted(_ s: String) -> String {
+        var out = ""
+        JSONValue.escape(s, into: &out)
+        return out
+    }
+
+    /// A name as one token: as it is when it has no spaces, quotes or control characters.
+    static func token(_ s: String) -> String {
+        if s.isEmpty { return "-" }
+        if s == "-" || s.unicodeScalars.contains(where: { $0.value <= 0x20 || $0 == "\"" || $0 == "\\" || $0.value == 0x7F }) {
+            return quoted(s)
+        }
+        return s
+    }
+
+    /// Hex rows: `offset  16 bytes  |ascii|`, aligned to file offsets that are multiples of 16.
+    public static func hex(_ h: DumpHexBlock, indent: String) -> String {
+        var out = ""
+        var markShown = false
+        for row in h.rows {
+            var line = indent + String(row.offset, radix: 16).zeroPadded(8) + "  "
+            var ascii = ""
+            for col in 0..<16 {
+                if col == 8 { line += " " }
+                let k = col - row.column
+                if k >= 0 && k < row.bytes.count {
+                    let b = row.bytes[row.bytes.startIndex + k]
+                    line += String(format2hex: b) + " "
+                    ascii.append(b >= 0x20 && b < 0x7F ? Character(Unicode.Scalar(b)) : ".")
+                } else {
+                    line += "   "
+                    ascii.append(" ")
+                }
+            }
+            out += line + " |" + ascii + "|\n"
+            if let m = h.mark, m >= row.offset && m < row.offset + 16 {
+                let col = m - row.offset
+                out += indent + String(repeating: " ", count: 10 + 3 * col + (col >= 8 ? 1 : 0)) + "^^\n"
+                markShown = true
+            }
+        }
+        if let m = h.mark, !markShown {
+            out += indent + "(byte \(m) is past the last byte shown: end of the file)\n"
+        }
+        if h.omitted > 0 { out += indent + "... \(h.omitted) more bytes (--hex-all shows them)\n" }
+        return out
+    }
+
+    // MARK: Tensors
+
+    public static func tensors(_ f: DumpFile) -> String {
+        guard !f.tensors.isEmpty else { return "" }
+        var out = "\ntensors: \(f.tensors.count)\n"
+        let header = ["#", "unit", "name", "shape", "type", "QP", "step size", "DQ", "bytes", "bits/param", "share"]
+        var rows: [[String]] = [header]
+        for t in f.tensors {
+            let approx = t.bitsExact ? "" : "~"
+            rows.append([
+                String(t.index), String(t.unitIndex), token(t.name) + (t.role.map { " (\($0))" } ?? ""),
+                "[" + t.shape.map(String.init).joined(separator: ", ") + "]",
+                t.payloadType + (t.codebookSize.map { " cb\($0)" } ?? ""),
+                t.qp.map(String.init) ?? "-", t.stepSize.map { String($0) } ?? "-",
+                t.dq ? "on" : "off",
+                t.bytes.map { approx + String($0) } ?? "-",
+                t.bitsPerParameter.map { approx + String(format: "%.3f", $0) } ?? "-",
+                t.share.map { approx + String(format: "%.2f%%", $0 * 100) } ?? "-",
+            ])
+        }
+        out += table(rows, indent: "  ")
+        if f.tensors.contains(where: { $0.bits == nil }) {
+            out += "  (bytes of the tensors of a multi-tensor NDU are known after decoding: --stats)\n"
+        }
+        for t in f.tensors {
+            if let cb = t.codebook {
+                out += "  \(t.index) \(token(t.name)): codebook \(value(.list(cb.entries.map { .int($0) }))), CbZeroOffset \(cb.cbZeroOffset)\n"
+            }
+        }
+        for t in f.tensors {
+            guard let s = t.stats else { continue }
+            out += "\n  stats \(t.index) \(token(t.name)): levels \(s.minLevel)..\(s.maxLevel), zeros "
+            out += String(format: "%.2f%%", s.zeroFraction * 100) + " (\(s.zeros) of \(s.count))"
+            if let snr = s.snrDB {
+                out += snr.isInfinite && snr > 0 ? ", SNR inf (identical to the reference)" : ", SNR " + String(format: "%.2f dB", snr)
+            } else if let n = s.snrNote {
+                out += ", no SNR: \(n)"
+            }
+            out += "\n"
+            let most = s.histogram.map(\.count).max() ?? 0
+            let labelWidth = s.histogram.map(\.label.count).max() ?? 0
+            let countWidth = s.histogram.map { String($0.count).count }.max() ?? 0
+            for b in s.histogram {
+                let bar = most > 0 ? String(repeating: "#", count: Int((Double(b.count) / Double(most) * 40).rounded(.up))) : ""
+                out += "    " + b.label.leftPadded(labelWidth) + "  " + String(b.count).leftPadded(countWidth) + (bar.isEmpty ? "" : " " + bar) + "\n"
+            }
+        }
+        return out
+    }
+
+    static func table(_ rows: [[String]], indent: String) -> String {
+        guard let first = rows.first else { return "" }
+        var widths = [Int](repeating: 0, count: first.count)
+        for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = Swift.max(widths[i], c.count) } }
+        var out = ""
+        for r in rows {
+            var line = indent
+            for (i, c) in r.enumerated() {
+                line += i + 1 == r.count ? c : c.padding(toLength: widths[i] + 2, withPad: " ", startingAt: 0)
+            }
+            out += line + "\n"
+        }
+        return out
+    }
+
+    // MARK: Trace
+
+    /// The column legend printed before the trace lines.
+    public static func traceHeader() -> String {
+        "\ntrace: unit tensor pos row,col dq ctx bins element = value\n"
+    }
+
+    /// One payload syntax element: `unit tensor pos row,col dq ctx bins element = value`, with `-`
+    /// where a column does not apply.
+    public static func traceLine(_ l: DumpTraceLine) -> String {
+        let pos = l.position >= 0 ? String(l.position) : "-"
+        let rc = l.row >= 0 ? "\(l.row),\(l.column)" : "-"
+        let dq = l.dqState >= 0 ? String(l.dqState) : "-"
+        let ctx = l.context >= 0 ? String(l.context) : "-"
+        let bins = l.bins.isEmpty ? "-" : l.bins
+        return "\(l.unitIndex) \(token(l.tensor)) \(pos) \(rc) \(dq) \(ctx) \(bins) \(l.element) = \(l.value)"
+    }
+
+    public static func traceFooter(_ f: DumpFile) -> String {
+        var s = "trace: \(f.traceLineCount) lines"
+        if f.traceTruncated { s += " (stopped at --limit)" }
+        return s + "\n"
+    }
+
+    // MARK: Errors
+
+    public static func failure(_ f: DumpFile) -> String {
+        guard let x = f.failure else { return "" }
+        let e = x.error
+        var out = "\nerror (\(x.stage)) at byte \(e.position.byteOffset) bit \(e.position.bitOffset)"
+        if let u = e.unitIndex { out += ", unit \(u)" }
+        out += ", \(e.element): \(e.reasonText)\n"
+        out += hex(x.window, indent: "  ")
+        return out
+    }
+}
+
+fileprivate extension String {
+    func zeroPadded(_ n: Int) -> String {
+        count >= n ? self : String(repeating: "0", count: n - count) + self
+    }
+
+    func leftPadded(_ n: Int) -> String {
+        count >= n ? self : String(repeating: " ", count: n - count) + self
+    }
+}

@@ -1,0 +1,214 @@
+import Foundation
+import NNRBitIO
+import NNRSyntax
+
+/// `nnr dump --format xml`: one `<unit>` element per unit, one `<section>` per syntax structure,
+/// one `<field>` per element with its offsets, width, bits and value as attributes (MP4Box -diso
+/// and ffprobe style). Schema: Spec/dump.xsd.
+public enum DumpXMLRenderer {
+    public static func render(_ report: DumpReport) -> String {
+        var w = DumpXMLWriter()
+        w.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
+        w.open("nnr_dump", [("version", "1")])
+        for f in report.files { file(f, &w) }
+        w.close("nnr_dump")
+        return w.out
+    }
+
+    static func file(_ f: DumpFile, _ w: inout DumpXMLWriter) {
+        w.open("bitstream", [("file", f.path), ("size", String(f.fileSize)), ("units", String(f.units.count)),
+                             ("decoded", f.decoded ? "true" : "false")])
+        for u in f.units { unit(u, &w) }
+        if let p = f.partialUnit { unit(p, &w) }
+        for t in f.tensors { tensor(t, &w) }
+        if f.traceLineCount > 0 || !f.trace.isEmpty {
+            w.open("trace", [("lines", String(f.traceLineCount)), ("truncated", f.traceTruncated ? "true" : "false")])
+            for l in f.trace {
+                var a: [(String, String)] = [("unit", String(l.unitIndex)), ("tensor", l.tensor), ("element", l.element)]
+                if l.position >= 0 { a.append(("pos", String(l.position))) }
+                if l.row >= 0 { a += [("row", String(l.row)), ("col", String(l.column))] }
+                if l.dqState >= 0 { a.append(("dq", String(l.dqState))) }
+                if l.context >= 0 { a.append(("ctx", String(l.context))) }
+                a += [("bins", l.bins), ("value", String(l.value))]
+                w.empty("e", a)
+            }
+            w.close("trace")
+        }
+        if let x = f.failure {
+            let e = x.error
+            var a: [(String, String)] = [("stage", x.stage), ("reason", e.reasonCode), ("element", e.element),
+                                         ("byte_offset", String(e.position.byteOffset)), ("bit_offset", String(e.position.bitOffset))]
+            if let u = e.unitIndex { a.append(("unit_index", String(u))) }
+            a.append(("message", e.reasonText))
+            w.open("error", a)
+            hex(x.window, &w)
+            w.close("error")
+        }
+        w.close("bitstream")
+    }
+
+    static func unit(_ u: DumpUnit, _ w: inout DumpXMLWriter) {
+        var a: [(String, String)] = [("index", String(u.index)), ("type", u.typeName), ("type_code", String(u.typeCode)),
+                                     ("offset", String(u.offset)), ("size", String(u.size)),
+                                     ("header_bytes", String(u.headerBytes)), ("payload_bytes", String(u.payloadBytes)),
+                                     ("depth", String(u.depth))]
+        if u.partial { a.append(("partial", "true")) }
+        if !u.tensorIndices.isEmpty { a.append(("tensors", u.tensorIndices.map(String.init).joined(separator: " "))) }
+        w.open("unit", a)
+        for s in u.sections {
+            w.open("section", [("name", s.name), ("offset", String(s.offset)), ("size", String(s.size))])
+            for e in s.elements {
+                var fa: [(String, String)] = [("name", e.name), ("descriptor", e.descriptor),
+                                              ("byte_offset", String(e.byteOffset)), ("bit_offset", String(e.bitOffset)),
+                                              ("bit_width", String(e.bitWidth)), ("bits", e.raw), ("value", value(e.value))]
+                if let s = e.symbol { fa.append(("symbol", s)) }
+                if e.derived.isEmpty {
+                    w.empty("field", fa)
+                } else {
+                    w.open("field", fa)
+                    for d in e.derived { derived(d, &w) }
+                    w.close("field")
+                }
+            }
+            for d in s.derived { derived(d, &w) }
+            w.close("section")
+        }
+        for x in u.warnings {
+            w.empty("warning", [("element", x.element), ("byte_offset", String(x.position.byteOffset)),
+                                ("bit_offset", String(x.position.bitOffset)), ("message", x.message)])
+        }
+        for p in u.problems { w.text("problem", p) }
+        if let h = u.hex { hex(h, &w) }
+        for c in u.children { unit(c, &w) }
+        w.close("unit")
+    }
+
+    static func derived(_ d: DumpDerived, _ w: inout DumpXMLWriter) {
+        var a: [(String, String)] = [("name", d.name), ("value", value(d.value))]
+        if let n = d.note { a.append(("note", n)) }
+        w.empty("derived", a)
+    }
+
+    /// Attribute form of a value: strings as they are (XML-escaped), byte strings in hex,
+    /// lists as in the text format ("[1, 2]").
+    static func value(_ v: FieldValue) -> String {
+        switch v {
+        case let .string(s): return s
+        case let .list(l): return "[" + l.map(DumpTextRenderer.value).joined(separator: ", ") + "]"
+        default: return DumpTextRenderer.value(v)
+        }
+    }
+
+    static func tensor(_ t: DumpTensor, _ w: inout DumpXMLWriter) {
+        var a: [(String, String)] = [("index", String(t.index)), ("unit", String(t.unitIndex)), ("name", t.name)]
+        if let r = t.role { a.append(("role", r)) }
+        a += [("shape", t.shape.map(String.init).joined(separator: " ")), ("elements", String(t.elementCount)),
+              ("payload_type", t.payloadType), ("payload_type_code", String(t.payloadTypeCode))]
+        if let v = t.baseQP { a.append(("base_qp", String(v))) }
+        if let v = t.qpDensity { a.append(("qp_density", String(v))) }
+        if let v = t.qpOffset { a.append(("qp_offset", String(v))) }
+        if let v = t.qp { a.append(("qp", String(v))) }
+        if let v = t.stepSize { a.append(("step_size", String(v))) }
+        a += [("dq", t.dq ? "true" : "false"), ("scan_order", String(t.scanOrder))]
+        if let v = t.bits { a += [("bits", String(v)), ("bits_exact", t.bitsExact ? "true" : "false")] }
+        if let v = t.bytes { a.append(("bytes", String(v))) }
+        if let v = t.bitsPerParameter { a.append(("bits_per_parameter", String(v))) }
+        if let v = t.share { a.append(("share", String(v))) }
+        if t.codebook == nil && t.stats == nil {
+            w.empty("tensor", a)
+            return
+        }
+        w.open("tensor", a)
+        if let cb = t.codebook {
+            w.open("codebook", [("size", String(cb.codebookSize)), ("egk", String(cb.codebookEgk)), ("cb_zero_offset", String(cb.cbZeroOffset))])
+            w.raw(w.indentation + cb.entries.map(String.init).joined(separator: " ") + "\n")
+            w.close("codebook")
+        }
+        if let s = t.stats {
+            var sa: [(String, String)] = [("count", String(s.count)), ("min", String(s.minLevel)), ("max", String(s.maxLevel)),
+                                          ("zeros", String(s.zeros)), ("zero_fraction", String(s.zeroFraction))]
+            if let snr = s.snrDB {
+                if snr.isFinite { sa.append(("snr_db", String(snr))) }
+                sa.append(("exact", snr.isInfinite && snr > 0 ? "true" : "false"))
+            }
+            if let n = s.snrNote { sa.append(("snr_note", n)) }
+            w.open("stats", sa)
+            for b in s.histogram {
+                w.empty("bin", [("label", b.label), ("low", String(b.low)), ("high", String(b.high)), ("count", String(b.count))])
+            }
+            w.close("stats")
+        }
+        w.close("tensor")
+    }
+
+    static func hex(_ h: DumpHexBlock, _ w: inout DumpXMLWriter) {
+        var a: [(String, String)] = [("offset", String(h.offset)), ("size", String(h.bytes.count)), ("omitted", String(h.omitted))]
+        if let m = h.mark { a.append(("mark", String(m))) }
+        w.open("hex", a)
+        for r in h.rows {
+            w.text("row", r.bytes.map { String(format2hex: $0) }.joined(separator: " "), [("offset", String(r.offset + r.column))])
+        }
+        w.close("hex")
+    }
+
+    /// XML text for an attribute value or character data: markup characters as entities, tab /
+    /// newline / carriage return as character references (kept through attribute normalization),
+    /// and characters XML 1.0 cannot carry at all (other C0 controls, U+FFFE, U+FFFF) as the
+    /// text `\uXXXX`.
+    public static func escape(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        for u in s.unicodeScalars {
+            switch u {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            case "\t": out += "&#9;"
+            case "\n": out += "&#10;"
+            case "\r": out += "&#13;"
+            default:
+                if u.value < 0x20 || u.value == 0xFFFE || u.value == 0xFFFF {
+                    let h = String(u.value, radix: 16, uppercase: true)
+                    out += "\\u" + String(repeating: "0", count: Swift.max(0, 4 - h.count)) + h
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// Indented XML output.
+struct DumpXMLWriter {
+    var out = ""
+    var depth = 0
+
+    var indentation: String { String(repeating: "  ", count: depth) }
+
+    mutating func raw(_ s: String) { out += s }
+
+    private func attributes(_ a: [(String, String)]) -> String {
+        a.map { " \($0.0)=\"\(DumpXMLRenderer.escape($0.1))\"" }.joined()
+    }
+
+    mutating func open(_ name: String, _ a: [(String, String)] = []) {
+        out += indentation + "<\(name)\(attributes(a))>\n"
+        depth += 1
+    }
+
+    mutating func close(_ name: String) {
+        depth -= 1
+        out += indentation + "</\(name)>\n"
+    }
+
+    mutating func empty(_ name: String, _ a: [(String, String)]) {
+        out += indentation + "<\(name)\(attributes(a))/>\n"
+    }
+
+    mutating func text(_ name: String, _ text: String, _ a: [(String, String)] = []) {
+        out += indentation + "<\(name)\(attributes(a))>\(DumpXMLRenderer.escape(text))</\(name)>\n"
+    }
+}

@@ -1,0 +1,220 @@
+// Test-only helpers for the payload decoder: read the reference vectors' units.json (header fields
+// parsed by NNCodec) and decode every NDU payload of a bitstream with PayloadDecoder.
+
+import Foundation
+import NNRBitIO
+import NNRCoding
+import NNRModelIO
+import NNRTestSupport
+
+enum JSONValue {
+    static func int(_ v: Any?) -> Int? {
+        if let i = v as? Int { return i }
+        if let n = v as? NSNumber { return n.intValue }
+        if let b = v as? Bool { return b ? 1 : 0 }
+        return nil
+    }
+
+    static func ints(_ v: Any?) -> [Int]? {
+        guard let a = v as? [Any] else { return nil }
+        var out: [Int] = []
+        for e in a {
+            guard let i = int(e) else { return nil }
+            out.append(i)
+        }
+        return out
+    }
+
+    static func strings(_ v: Any?) -> [String]? {
+        guard let a = v as? [Any] else { return nil }
+        return a.compactMap { $0 as? String }
+    }
+}
+
+/// One tensor decoded from an NDU, with what reconstruction needs.
+struct DecodedReferenceTensor {
+    var name: String
+    var payload: DecodedTensorPayload
+    var dims: [Int]
+    var qp: Int
+    var qpDensity: Int
+    /// payload type of the NDU (0 INT, 1 FLOAT, 3 BLOCK)
+    var payloadType: Int
+    var codebook: [Int]?
+    var codebookZeroOffset: Int
+}
+
+/// The result of decoding one NDU.
+struct DecodedReferenceNDU {
+    var unitIndex: Int
+    var tensors: [DecodedReferenceTensor]
+    var end: PayloadEnd
+    var expectedPayloadBytes: Int
+    var headerEntryPoints: [EntryPoint]
+    var observedEntryPoints: [EntryPoint]
+}
+
+/// Incremental decoding state carried between the steps of a sequence (spec section 8).
+struct IncrementalState {
+    /// Last decoded reconstruction indices q per tensor name (TCA base).
+    var previousLevels: [String: [Int32]] = [:]
+    /// Per tensor: 1 where any earlier decoded update (stream with parent signalling) had q ≠ 0.
+    var history: [String: [UInt8]] = [:]
+}
+
+enum ReferenceStream {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Decodes every NDU of `bitstream` using the header fields of `unitsJSON`. `state` supplies and
+    /// receives the TCA bases and HDSP histories.
+    static func decode(bitstream: URL, unitsJSON: URL, state: inout IncrementalState,
+                       limits: NNRLimits = .default) throws -> [DecodedReferenceNDU] {
+        let bytes = [UInt8](try Data(contentsOf: bitstream))
+        let units = try CaseFiles.units(unitsJSON)
+        return try decode(bytes: bytes, units: units, state: &state, limits: limits)
+    }
+
+    /// Same from memory; `payloadTransform` may alter each NDU payload before decoding (corruption tests).
+    static func decode(bytes: [UInt8], units: [[String: Any]], state: inout IncrementalState,
+                       limits: NNRLimits = .default,
+                       payloadTransform: ((Int, [UInt8]) -> [UInt8])? = nil) throws -> [DecodedReferenceNDU] {
+        var profile = 0
+        var qpDensity = 0
+        var baseQP = 0
+        var parentSignalling = false
+        var out: [DecodedReferenceNDU] = []
+        for (ui, u) in units.enumerated() {
+            guard let type = JSONValue.int(u["type"]), let fields = u["fields"] as? [String: Any] else {
+                throw Failure(description: "unit \(ui): no type/fields")
+            }
+            switch type {
+            case 0:
+                profile = JSONValue.int(fields["general_profile_idc"]) ?? 0
+            case 1:
+                qpDensity = JSONValue.int(fields["mps_qp_density"]) ?? 0
+                baseQP = JSONValue.int(fields["mps_quantization_parameter"]) ?? 0
+                parentSignalling = JSONValue.int(fields["mps_parent_signalling_enabled_flag"]) == 1
+            case 5:
+                out.append(try decodeNDU(bytes: bytes, unit: u, fields: fields, unitIndex: ui, profile: profile,
+                                         qpDensity: qpDensity, baseQP: baseQP, state: state, limits: limits,
+                                         payloadTransform: payloadTransform))
+            default:
+                break
+            }
+        }
+        // carry the state to the next stream
+        var newHistory = state.history
+        for ndu in out {
+            for t in ndu.tensors {
+                state.previousLevels[t.name] = t.payload.levels
+                if parentSignalling {
+                    var h = newHistory[t.name] ?? [UInt8](repeating: 0, count: t.payload.levels.count)
+                    if h.count == t.payload.levels.count {
+                        for i in 0..<h.count where t.payload.levels[i] != 0 { h[i] = 1 }
+                    }
+                    newHistory[t.name] = h
+                }
+            }
+        }
+        state.history = newHistory
+        return out
+    }
+
+    static func decodeNDU(bytes: [UInt8], unit u: [String: Any], fields f: [String: Any], unitIndex: Int,
+                          profile: Int, qpDensity: Int, baseQP: Int, state: IncrementalState,
+                          limits: NNRLimits, payloadTransform: ((Int, [UInt8]) -> [UInt8])? = nil) throws -> DecodedReferenceNDU {
+        guard let offset = JSONValue.int(u["offset"]), let size = JSONValue.int(u["nnr_unit_size"]),
+              let header = JSONValue.int(u["header_bytes"]) else {
+            throw Failure(description: "unit \(unitIndex): offset/size/header_bytes missing")
+        }
+        let payloadType = JSONValue.int(f["nnr_compressed_data_unit_payload_type"]) ?? 1
+        let dims = JSONValue.ints(f["tensor_dimensions"]) ?? []
+        let scanOrder = JSONValue.int(f["scan_order"]) ?? 0
+        let dq = JSONValue.int(f["dq_flag"]) == 1
+        let unary = JSONValue.int(f["cabac_unary_length_minus1"]) ?? 9
+        let cpt = JSONValue.int(f["compressed_parameter_types"]) ?? 0
+        let parentPresent = JSONValue.int(f["parent_node_id_present_flag"]) == 1
+        let tcaFlag = JSONValue.int(f["temporal_context_modeling_flag"]) == 1
+        let cbPresent = JSONValue.int(f["codebook_present_flag"]) == 1
+        let codebook = cbPresent ? JSONValue.ints(f["codebook__"]) : nil
+        let cbZero = JSONValue.int(f["CbZeroOffset__"]) ?? 0
+        let codebookDC = JSONValue.ints(f["codebook__dc"])
+        let cbZeroDC = JSONValue.int(f["CbZeroOffset__dc"]) ?? 0
+        let headerEPs = (JSONValue.ints(f["cabac_entry_point_list"]) ?? []).map { EntryPoint(packed: $0) }
+
+        // the tensors of the payload, in payload order
+        struct Item { var name: String; var dims: [Int]; var codebook: [Int]?; var zero: Int; var eps: [EntryPoint] }
+        var items: [Item] = []
+        if payloadType == 3 {
+            let names = JSONValue.strings(f["topology_elem_id_list"]) ?? []
+            let layout = try BlockLayout.tensors(compressedParameterTypes: cpt, dims: dims,
+                                                 decompositionRank: JSONValue.int(f["decomposition_rank"]),
+                                                 gNumberOfRows: JSONValue.int(f["g_number_of_rows"]))
+            var epStart = 0
+            for t in layout {
+                guard t.topologyIndex < names.count else { throw Failure(description: "unit \(unitIndex): id list too short") }
+                var cb: [Int]? = nil
+                var zero = 0
+                if t.codebookIndex == 0 { cb = codebook; zero = cbZero }
+                if t.codebookIndex == 1 { cb = codebookDC; zero = cbZeroDC }
+                var eps: [EntryPoint] = []
+                if t.dims.count > 1 && scanOrder > 0 {
+                    let n = TensorGeometry.blockRowCount(rows: t.dims[0], scanOrder: scanOrder) - 1
+                    eps = Array(headerEPs[min(epStart, headerEPs.count)..<min(epStart + n, headerEPs.count)])
+                    epStart += n
+                }
+                items.append(Item(name: names[t.topologyIndex], dims: t.dims, codebook: cb, zero: zero, eps: eps))
+            }
+        } else {
+            let name = f["topology_elem_id"] as? String ?? "?"
+            items.append(Item(name: name, dims: dims, codebook: codebook, zero: cbZero, eps: headerEPs))
+        }
+
+        let start = offset + header
+        let end = offset + size
+        guard start <= end, end <= bytes.count else { throw Failure(description: "unit \(unitIndex): bad extent") }
+        var payload = Array(bytes[start..<end])
+        if let t = payloadTransform { payload = t(unitIndex, payload) }
+        var dec = try PayloadDecoder(payload: payload, fileOffset: start, limits: limits)
+        var tensors: [DecodedReferenceTensor] = []
+        var observed: [EntryPoint] = []
+        for it in items {
+            var p = TensorPayloadParameters(dims: it.dims)
+            p.generalProfileIdc = profile
+            p.scanOrder = it.dims.count > 1 ? scanOrder : 0
+            p.dqFlag = payloadType != 0 && dq
+            p.cabacUnaryLengthMinus1 = unary
+            p.codesQPOffset = payloadType == 1 || payloadType == 3
+            p.qpDensity = qpDensity
+            if let cb = it.codebook { p.codebook = CodebookInfo(size: cb.count, zeroOffset: it.zero) }
+            p.parentNodeIdPresent = parentPresent
+            if tcaFlag && profile == 1, let base = state.previousLevels[it.name] { p.tcaBase = base }
+            if parentPresent, let h = state.history[it.name] { p.hdspHistory = h }
+            p.entryPoints = it.eps
+            let r = try dec.decodeTensor(p)
+            observed += r.observedEntryPoints
+            tensors.append(DecodedReferenceTensor(name: it.name, payload: r, dims: it.dims, qp: baseQP + r.qpOffset,
+                                                  qpDensity: qpDensity, payloadType: payloadType,
+                                                  codebook: it.codebook, codebookZeroOffset: it.zero))
+        }
+        let fin = try dec.finish()
+        return DecodedReferenceNDU(unitIndex: unitIndex, tensors: tensors, end: fin, expectedPayloadBytes: size - header,
+                                   headerEntryPoints: headerEPs, observedEntryPoints: observed)
+    }
+
+    /// Reconstruction of one decoded tensor as an NPZ-comparable Tensor.
+    static func reconstruct(_ t: DecodedReferenceTensor) throws -> Tensor {
+        if t.payloadType == 0 {
+            return Tensor(name: t.name, shape: t.dims, int32: t.payload.levels)
+        }
+        if let cb = t.codebook {
+            let v = try Reconstruction.codebookFloat64(levels: t.payload.levels, codebook: cb, zeroOffset: t.codebookZeroOffset,
+                                                       qp: t.qp, qpDensity: t.qpDensity)
+            return Tensor(name: t.name, shape: t.dims, float64: v)
+        }
+        return Tensor(name: t.name, shape: t.dims,
+                      float32: Reconstruction.float32(levels: t.payload.levels, qp: t.qp, qpDensity: t.qpDensity))
+    }
+}
