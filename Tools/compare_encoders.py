@@ -14,7 +14,7 @@ import argparse, json, os, subprocess, sys, tempfile, time
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NNR = os.path.join(ROOT, ".build", "release", "nnr")
+NNR = os.environ.get("NNR_BIN", os.path.join(ROOT, ".build", "release", "nnr"))
 SHARED = os.path.join(os.path.dirname(ROOT), "shared", "conformance")
 
 
@@ -27,7 +27,9 @@ def load_safetensors(path):
         if name == "__metadata__":
             continue
         a, b = info["data_offsets"]
-        dt = {"F32": np.float32, "F16": np.float16, "BF16": None}[info["dtype"]]
+        dt = {"F32": np.float32, "F16": np.float16}.get(info["dtype"])
+        if dt is None:  # integer buffers (position ids) are not weights
+            continue
         out[name] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype=dt).reshape(info["shape"]).astype(np.float32)
     return out
 

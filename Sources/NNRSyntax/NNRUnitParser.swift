@@ -60,7 +60,7 @@ public struct NNRUnitParser {
 
     /// How many bytes of a unit are read for its headers: all of it except an NDU's payload,
     /// whose header is read from a bounded prefix first.
-    static let nduHeaderProbeBytes = 1 << 16
+    static let nduHeaderProbeBytes = 4096
 
     /// Parses the headers of the unit at `location` and updates the context.
     public mutating func parse(_ location: NNRUnitLocation, depth: Int = 0) throws -> NNRParsedUnit {
@@ -92,18 +92,24 @@ public struct NNRUnitParser {
 
     private mutating func parseUnchecked(_ location: NNRUnitLocation) throws -> NNRParsedUnit {
         let type = location.common.nnrUnitType
-        // For NDUs read a bounded prefix first; the header is almost always far smaller.
-        var readEnd = location.end
-        if type == NNRUnitType.compressedData.rawValue {
-            readEnd = Swift.min(location.end, location.offset + Self.nduHeaderProbeBytes)
-        }
-        do {
-            return try parseRange(location, readEnd: readEnd)
-        } catch let e as NNRError {
-            if case .truncated = e.reason, readEnd < location.end {
-                return try parseRange(location, readEnd: location.end)
+        // For NDUs read a small prefix first and grow it only if the header does not fit, so a
+        // headers-only pass touches little more than the headers.
+        var probe = type == NNRUnitType.compressedData.rawValue ? Self.nduHeaderProbeBytes : Int.max
+        while true {
+            let readEnd = probe >= location.size ? location.end : location.offset + probe
+            do {
+                return try parseRange(location, readEnd: readEnd)
+            } catch let e as NNRError {
+                if case .truncated = e.reason, readEnd < location.end {
+                    probe = probe >= (1 << 20) ? Int.max : probe * 16
+                    continue
+                }
+                if case .unterminatedString = e.reason, readEnd < location.end {
+                    probe = probe >= (1 << 20) ? Int.max : probe * 16
+                    continue
+                }
+                throw e
             }
-            throw e
         }
     }
 
