@@ -1,23 +1,21 @@
-// swift-tools-version:6.1
+// swift-tools-version:5.4
 // Fuzz targets of swift-nnr (libFuzzer + AddressSanitizer), kept out of the main package so its
 // build never sees sanitizer flags. Build and run them with Tools/fuzz.sh; see Spec/fuzzing.md.
 //
 //   swift build --package-path Fuzz --scratch-path .build-fuzz -c release \
 //     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
 import PackageDescription
-import Foundation
 
-// A path dependency's identity is the last component of its path: the name of the directory the
-// main package was cloned into ("main", "swift-nnr", ...).
-let parentIdentity = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .standardizedFileURL.lastPathComponent.lowercased()
-let nnrKit = Target.Dependency.product(name: "NNRKit", package: parentIdentity)
+// Tools version 5.4 on purpose: from 5.5 on, SwiftPM links an executable target with
+// `main=<Target>_main`, which a -parse-as-library target lacks; here libFuzzer's own main()
+// drives LLVMFuzzerTestOneInput.
+let nnrKit = Target.Dependency.product(name: "NNRKit", package: "swift-nnr")
 
 let package = Package(
     name: "swift-nnr-fuzz",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS("14.0")],
     dependencies: [
-        .package(path: ".."),
+        .package(name: "swift-nnr", path: ".."),
     ],
     targets: [
         // The entry functions (FuzzEntries.swift is also compiled into the main package's tests).
@@ -28,5 +26,5 @@ let package = Package(
         .executableTarget(name: "FuzzDecode", dependencies: ["FuzzEntries"]),
         .executableTarget(name: "FuzzCheck", dependencies: ["FuzzEntries", nnrKit]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageVersions: [.v5]
 )

@@ -11,7 +11,7 @@ seeds) and the vectors bundled in Conformance/vectors. Seeds are kept small (see
   payload  one seed per distinct NDU kind: the parameter block of FuzzEntries.payloadCase built
            from the NDU's header fields, then its payload (cut to 12 KiB)
   decode,  whole bitstreams up to 12 KiB, and incremental sequences (steps concatenated; the
-  check    targets split them again at each NNR_STR) up to 32 KiB
+  check    targets split them again at each NNR_STR) up to 60 KiB
 
 Rerunning replaces the seed folders; Fuzz/Regressions is never touched.
 """
@@ -27,7 +27,7 @@ BUNDLED = os.path.join(ROOT, "Conformance", "vectors")
 CORPUS = os.path.join(ROOT, "Fuzz", "Corpus")
 
 WHOLE_MAX = 12 * 1024
-SEQUENCE_MAX = 32 * 1024
+SEQUENCE_MAX = 60 * 1024
 PAYLOAD_MAX = 12 * 1024
 
 
@@ -187,7 +187,8 @@ def main():
                         save("payload", "%s_%d.bin" % (stem, len(kinds)), seed, seen)
             if len(data) <= 1024:
                 save("parser", stem + "_whole.nnc", data, seen)
-            if len(data) <= WHOLE_MAX:
+            # later steps of a sequence only decode after the earlier ones: they go in as sequences
+            if len(data) <= WHOLE_MAX and not (prefix and prefix != "step0_"):
                 save("decode", stem + ".nnc", data, seen)
                 save("check", stem + ".nnc", data, seen)
         if len(datas) > 1 and sum(len(d) for d in datas) <= SEQUENCE_MAX:

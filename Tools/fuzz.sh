@@ -12,7 +12,8 @@
 #
 # Environment: FUZZ_WORK (work corpora and artifacts, default .build-fuzz/work, which git
 # ignores), FUZZ_NICE (niceness, default 10), FUZZ_RSS_MB (default 2048), FUZZ_TIMEOUT (seconds
-# per input, default 25), FUZZ_CI_SECONDS (default 20), FUZZ_EXTRA (more libFuzzer flags).
+# per input, default 25), FUZZ_CI_SECONDS (default 20), FUZZ_EXTRA (more libFuzzer flags),
+# FUZZ_NO_BUILD (set: use the targets already built).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 2
@@ -27,7 +28,7 @@ RSS_MB=${FUZZ_RSS_MB:-2048}
 TIMEOUT=${FUZZ_TIMEOUT:-25}
 CI_SECONDS=${FUZZ_CI_SECONDS:-20}
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
 
 product() {
     case "$1" in
@@ -43,7 +44,7 @@ max_len() {
     case "$1" in
         parser) echo 8192 ;;
         payload) echo 16384 ;;
-        *) echo 32768 ;;
+        *) echo 65536 ;;
     esac
 }
 
@@ -51,6 +52,10 @@ BUILD_FLAGS=(--package-path Fuzz --scratch-path "$SCRATCH" -c release
              -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
 
 build() {
+    if [ -n "${FUZZ_NO_BUILD:-}" ] && [ -x "$SCRATCH/release/FuzzCheck" ]; then
+        BIN="$SCRATCH/release"
+        return
+    fi
     echo "== building the fuzz targets (release, -sanitize=fuzzer,address) into ${SCRATCH#"$ROOT"/}"
     local tries=0
     until nice -n "$NICE" swift build "${BUILD_FLAGS[@]}"; do

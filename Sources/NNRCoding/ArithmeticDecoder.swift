@@ -52,23 +52,28 @@ struct DecoderContext {
 /// through a single base pointer (no bounds checks, no lazy-global checks).
 @usableFromInline
 enum DecoderTables {
-    /// Bytes 0…1023: 256 × UInt32 by ((range & 0xE0) | |S01 >> 7|): bits 0–7 rLPS, bits 8–16
-    /// rLPS renormalised (shifted left until ≥ 256), bits 24–27 that shift count.
+    /// Bytes 0…2047: 8 × 64 UInt32 by [(range >> 5) & 7][(S01 >> 7) & 63], i.e. the RPS table with
+    /// the column |S01 >> 7| for the signed value S01 >> 7 (−32…31): bits 0–7 rLPS, bits 8–16 rLPS
+    /// renormalised (shifted left until ≥ 256), bits 24–27 that shift count.
     static let lpsOffset = 0
     /// 8 × 512 Int8: [shift0][bin][S0 & 255] = the new S0: S0 + sign·(C[16 + ((sign·S0) >> 3)] >> shift0).
-    static let fastOffset = 1024
+    static let fastOffset = 2048
     /// 8 × 8192 Int16: [shift1][bin][S1 & 4095] = the new S1 (S1 as 12-bit signed):
     /// S1 + sign·(C[16 + ((sign·S1) >> 7)] >> shift1).
-    static let slowOffset = 1024 + 8 * 512
+    static let slowOffset = 2048 + 8 * 512
     static let byteCount = slowOffset + 8 * 8192 * 2
 
     static let base: UnsafeRawPointer = {
         let raw = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 16)
-        let lps = (raw + lpsOffset).bindMemory(to: UInt32.self, capacity: 256)
-        for i in 0..<256 {
-            let r = UInt32(nnrRangeLPSTable[i])
-            let n = UInt32(r.leadingZeroBitCount - 23)
-            lps[i] = r | ((r << n) << 8) | (n << 24)
+        let lps = (raw + lpsOffset).bindMemory(to: UInt32.self, capacity: 512)
+        for row in 0..<8 {
+            for col in 0..<64 {
+                let m = col >= 32 ? col - 64 : col        // the signed S01 >> 7
+                let mag = Swift.min(abs(m), 31)           // reachable states have |S01 >> 7| ≤ 31
+                let r = UInt32(nnrRangeLPSTable[row * 32 + mag])
+                let n = UInt32(r.leadingZeroBitCount - 23)
+                lps[row * 64 + col] = r | ((r << n) << 8) | (n << 24)
+            }
         }
         let fast = (raw + fastOffset).bindMemory(to: Int8.self, capacity: 8 * 512)
         let slow = (raw + slowOffset).bindMemory(to: Int16.self, capacity: 8 * 8192)
@@ -151,25 +156,24 @@ struct CABACReader {
         let s0 = c.pointee.s0
         let s1 = c.pointee.s1
         let s01 = s1 &+ (s0 &<< 4)
-        let m = s01 &>> 7
-        let sm = m &>> 63
-        let mag = ((m ^ sm) &- sm) & 31
-        let e = Int(tables.load(fromByteOffset: ((range & 0xE0) | mag) &<< 2, as: UInt32.self))
+        // rLPS by range class and |S01 >> 7| (the table's 64 columns are indexed by the signed S01 >> 7)
+        let e = Int(tables.load(fromByteOffset: (((range & 0xE0) &<< 1) | ((s01 &>> 7) & 63)) &<< 2, as: UInt32.self))
         let rlps = e & 0xFF
         let rmps = range &- rlps
-        // all ones when the bin is the LPS (value >= rmps << 7)
-        let lpsMask = (rmps &- 1 &- (value &>> 7)) &>> 63
-        value = value &- ((rmps &<< 7) & lpsMask)
-        // renormalisation: the MPS shifts once if rmps < 256, the LPS by its tabulated count
-        let nM = (rmps &>> 8) ^ 1
-        let nL = e &>> 24
-        let n = nM ^ ((nM ^ nL) & lpsMask)
-        let rM = rmps &<< nM
-        let rL = (e &>> 8) & 0x1FF
-        range = rM ^ ((rM ^ rL) & lpsMask)
+        let mps = ~(s01 &>> 63) & 1
+        let bin: Int
+        let n: Int
+        if value < rmps &<< 7 {
+            bin = mps
+            n = (rmps &>> 8) ^ 1
+            range = rmps &<< n
+        } else {
+            bin = mps ^ 1
+            value = value &- (rmps &<< 7)
+            n = e &>> 24
+            range = (e &>> 8) & 0x1FF
+        }
         value = value &<< n
-        // MPS = 1 if S01 ≥ 0
-        let bin = (~(s01 &>> 63) ^ lpsMask) & 1
         bitsNeeded &+= n
         if bitsNeeded >= 0 {
             value = value &+ (fetch() &<< bitsNeeded)

@@ -7,75 +7,105 @@
 final class EncoderTables: @unchecked Sendable {
     @usableFromInline static let shared = EncoderTables()
 
-    /// rLPS by 32·((range >> 5) & 7) + |S01 >> 7| (256 entries).
-    @usableFromInline let rangeLPS: UnsafeMutablePointer<UInt32>
-    /// Adaptation curve, 32 entries.
-    @usableFromInline let curve: UnsafeMutablePointer<Int32>
+    /// rLPS indexed by 64·((range >> 5) & 7) + (S01 >> 7) (signed; the pointer is offset by 32, the
+    /// table holds RPS[32·class + |S01 >> 7|]).
+    @usableFromInline let rangeLPSSigned: UnsafeMutablePointer<UInt32>
+    /// Renormalisation shift count by r >> 1 for r in 2…511 (the shifts that bring r to ≥ 256).
+    @usableFromInline let renorm: UnsafeMutablePointer<UInt32>
     /// Scaled bit costs, 2048 entries: [2·(512 + (S01 >> 3)) + bin].
     @usableFromInline let bits: UnsafeMutablePointer<UInt32>
+    /// Scaled bit costs indexed by S01 directly, per bin: [8192·bin + S01] = cost of bin at
+    /// 512 + (S01 >> 3) (pointer offset by 4096; S01 in −4096…4095).
+    @usableFromInline let bitsByState: UnsafeMutablePointer<UInt32>
     /// DQ transitions: [2·state + parity].
     @usableFromInline let dqNext: UnsafeMutablePointer<Int32>
-    /// The curve shifted right by 4, 5, 6, 7 (C >> sh), pointers offset by 16 so that they are indexed
-    /// with the signed (state >> k) directly.
-    @usableFromInline let curveShifted4: UnsafeMutablePointer<Int32>
-    @usableFromInline let curveShifted5: UnsafeMutablePointer<Int32>
-    @usableFromInline let curveShifted6: UnsafeMutablePointer<Int32>
-    @usableFromInline let curveShifted7: UnsafeMutablePointer<Int32>
+    /// Next 16·S0 by shift sh0 = 4…7, indexed by 16·S0: [4096·bin + 16·S0] (pointer offset by 2048;
+    /// S0 in −128…127; only every 16th entry is used). Keeping S0 scaled by 16 saves a shift when
+    /// forming S01 = S1 + 16·S0.
+    @usableFromInline let nextS0x16: [UnsafeMutablePointer<Int32>]
+    /// Next S1 by shift sh1 = 4…7: [4096·bin + S1] (pointer offset by 2048; S1 in −2048…2047).
+    @usableFromInline let nextS1: [UnsafeMutablePointer<Int16>]
 
     private init() {
-        rangeLPS = .allocate(capacity: 256)
-        for i in 0..<256 { rangeLPS[i] = i < nnrRangeLPSTable.count ? UInt32(nnrRangeLPSTable[i]) : 2 }
-        curve = .allocate(capacity: 32)
-        for i in 0..<32 { curve[i] = i < nnrCurveTable.count ? nnrCurveTable[i] : 0 }
+        let rps = nnrRangeLPSTable
+        let curve = nnrCurveTable
+        let base = UnsafeMutablePointer<UInt32>.allocate(capacity: 512)
+        for cls in 0..<8 {
+            for m in -32..<32 {
+                let mag = Swift.min(abs(m), 31)
+                let k = 32 * cls + mag
+                base[64 * cls + 32 + m] = k < rps.count ? UInt32(rps[k]) : 2
+            }
+        }
+        rangeLPSSigned = base + 32
+        renorm = .allocate(capacity: 256)
+        for h in 0..<256 {
+            var r = Swift.max(h << 1, 2)
+            var n: UInt32 = 0
+            while r < 256 { r <<= 1; n += 1 }
+            renorm[h] = n
+        }
         bits = .allocate(capacity: 2048)
         for i in 0..<2048 { bits[i] = i < nnrScaledEstimatedBits.count ? nnrScaledEstimatedBits[i] : 0 }
+        let byState = UnsafeMutablePointer<UInt32>.allocate(capacity: 16384)
+        for b in 0..<2 {
+            for v in -4096..<4096 {
+                let k = 2 * Swift.min(Swift.max(512 + (v >> 3), 0), 1023) + b
+                byState[8192 * b + 4096 + v] = k < nnrScaledEstimatedBits.count ? nnrScaledEstimatedBits[k] : 0
+            }
+        }
+        bitsByState = byState + 4096
         dqNext = .allocate(capacity: 16)
         for i in 0..<16 { dqNext[i] = i < DependentQuantization.transition.count ? Int32(DependentQuantization.transition[i]) : 0 }
-        func shifted(_ sh: Int32) -> UnsafeMutablePointer<Int32> {
-            let p = UnsafeMutablePointer<Int32>.allocate(capacity: 32)
-            for i in 0..<32 { p[i] = (i < nnrCurveTable.count ? nnrCurveTable[i] : 0) >> sh }
-            return p + 16
+        // S += σ·(C[16 + ((σ·S) >> k)] >> sh), σ = +1 for bin 1, −1 for bin 0 (spec 5.2). The
+        // domains are closed under the update (|S0| ≤ 123, |S1| ≤ 1923 from any state inside them).
+        func c(_ i: Int) -> Int { i >= 0 && i < curve.count ? Int(curve[i]) : 0 }
+        var n0: [UnsafeMutablePointer<Int32>] = []
+        var n1: [UnsafeMutablePointer<Int16>] = []
+        for sh in 0..<8 {
+            let t0 = UnsafeMutablePointer<Int32>.allocate(capacity: 8192)
+            t0.initialize(repeating: 0, count: 8192)
+            let t1 = UnsafeMutablePointer<Int16>.allocate(capacity: 8192)
+            for v in -128..<128 {
+                t0[2048 + 16 * v] = Int32(16 * (v - (c(16 + ((-v) >> 3)) >> sh)))
+                t0[4096 + 2048 + 16 * v] = Int32(16 * (v + (c(16 + (v >> 3)) >> sh)))
+            }
+            for v in -2048..<2048 {
+                let down = v - (c(16 + ((-v) >> 7)) >> sh)
+                let up = v + (c(16 + (v >> 7)) >> sh)
+                t1[2048 + v] = Int16(clamping: down)
+                t1[4096 + 2048 + v] = Int16(clamping: up)
+            }
+            n0.append(t0 + 2048)
+            n1.append(t1 + 2048)
         }
-        curveShifted4 = shifted(4)
-        curveShifted5 = shifted(5)
-        curveShifted6 = shifted(6)
-        curveShifted7 = shifted(7)
-    }
-
-    /// The pre-shifted curve for a shift of 4…7.
-    @inline(__always) @usableFromInline
-    func curveShifted(_ sh: Int32) -> UnsafeMutablePointer<Int32> {
-        switch sh {
-        case 4: return curveShifted4
-        case 5: return curveShifted5
-        case 6: return curveShifted6
-        default: return curveShifted7
-        }
+        nextS0x16 = n0
+        nextS1 = n1
     }
 }
 
-/// The state of one context as the encoder keeps it: the SBMP estimator with its two halves S0 and
-/// S1 unpacked (S01 = S1 + 16·S0), the pre-shifted curves of its parameter set, and the set's initial
-/// state (for block-row resets).
+/// The state of one context as the encoder keeps it: the SBMP estimator with its two halves kept
+/// apart as 16·S0 and S1 (S01 = S1 + 16·S0), the next-state tables of its parameter set's shifts, and
+/// the set's initial state (for block-row resets).
 @usableFromInline
 struct EncoderContext {
-    @usableFromInline var s0: Int32
-    @usableFromInline var s1: Int32
-    /// C >> sh0 and C >> sh1, indexed by the signed (S0 >> 3) and (S1 >> 7).
-    @usableFromInline var curve0: UnsafeMutablePointer<Int32>
-    @usableFromInline var curve1: UnsafeMutablePointer<Int32>
-    @usableFromInline var initS0: Int32
-    @usableFromInline var initS1: Int32
+    /// 16·S0.
+    @usableFromInline var s0: Int
+    @usableFromInline var s1: Int
+    @usableFromInline var next0: UnsafeMutablePointer<Int32>
+    @usableFromInline var next1: UnsafeMutablePointer<Int16>
+    @usableFromInline var initS0: Int
+    @usableFromInline var initS1: Int
 
     @inline(__always) @usableFromInline
     init(set index: Int, tables t: EncoderTables) {
         let p = nnrEstimatorParameterSets[index]
-        s0 = p.initialS0
-        s1 = p.initialS01 &- (p.initialS0 &<< 4)
+        s0 = Int(p.initialS0) << 4
+        s1 = Int(p.initialS01) - (Int(p.initialS0) << 4)
         initS0 = s0
         initS1 = s1
-        curve0 = t.curveShifted(p.shift0)
-        curve1 = t.curveShifted(p.shift1)
+        next0 = t.nextS0x16[Int(p.shift0) & 7]
+        next1 = t.nextS1[Int(p.shift1) & 7]
     }
 
     @inline(__always) @usableFromInline
@@ -86,19 +116,13 @@ struct EncoderContext {
 
     /// S01 = S1 + 16·S0.
     @inline(__always) @usableFromInline
-    var s01: Int32 { s1 &+ (s0 &<< 4) }
+    var s01: Int { s1 &+ s0 }
 
-    /// Adapts the state to `bin` (spec 5.2), branch-free: with σ = +1 for bin 1 and −1 for bin 0,
-    /// S += σ·(C[16 + ((σ·S) >> k)] >> sh) for both halves.
+    /// Adapts the state to `bin` (spec 5.2) by table lookup.
     @inline(__always) @usableFromInline
     mutating func update(_ bin: UInt32) {
-        let mask = Int32(bitPattern: bin) &- 1          // 0 for bin 1, −1 for bin 0
-        let t0 = (s0 ^ mask) &- mask
-        let t1 = (s1 ^ mask) &- mask
-        let d0 = curve0[Int(t0 &>> 3)]
-        let d1 = curve1[Int(t1 &>> 7)]
-        s0 = s0 &+ ((d0 ^ mask) &- mask)
-        s1 = s1 &+ ((d1 ^ mask) &- mask)
+        s0 = Int(next0[(Int(bin) &<< 12) &+ s0])
+        s1 = Int(next1[(Int(bin) &<< 12) &+ s1])
     }
 }
 
@@ -179,17 +203,15 @@ public struct ArithmeticEncoder: Sendable {
     /// apart from the byte output: the MPS and LPS cases share one renormalisation (the shift count
     /// is 0 or 1 after an MPS, 1…7 after an LPS).
     @inline(__always) @usableFromInline
-    mutating func encodeBin(_ bin: UInt32, _ c: UnsafeMutablePointer<EncoderContext>, _ rangeLPS: UnsafeMutablePointer<UInt32>) {
+    mutating func encodeBin(_ bin: UInt32, _ c: UnsafeMutablePointer<EncoderContext>, _ t: EncoderTables) {
         let s01 = c.pointee.s01
-        let m = s01 &>> 7
-        let mag = (m ^ (m &>> 31)) &- (m &>> 31)
-        let rlps = rangeLPS[Int(range & 0xE0) | Int(mag)]
+        let rlps = t.rangeLPSSigned[(Int(range & 0xE0) &<< 1) &+ (s01 &>> 7)]
         let rmps = range &- rlps
         // The MPS is 1 when S01 ≥ 0: the bin is the LPS when it equals the sign bit of S01.
-        let isLPS = bin == UInt32(truncatingIfNeeded: s01) &>> 31
+        let isLPS = bin == UInt32(truncatingIfNeeded: UInt(bitPattern: s01) &>> 63)
         let r = isLPS ? rlps : rmps
         low &+= isLPS ? rmps : 0
-        let n = UInt32(truncatingIfNeeded: r.leadingZeroBitCount &- 23)
+        let n = t.renorm[Int(r &>> 1)]
         range = r &<< n
         low &<<= n
         bitsLeft &-= Int32(bitPattern: n)
@@ -201,13 +223,13 @@ public struct ArithmeticEncoder: Sendable {
     public mutating func encodeBin(_ bin: UInt32, context: inout ContextModel) {
         let t = EncoderTables.shared
         var c = EncoderContext(set: 0, tables: t)
-        c.s0 = context.s0
-        c.s1 = context.s01 &- (context.s0 &<< 4)
-        c.curve0 = t.curveShifted(context.shift0)
-        c.curve1 = t.curveShifted(context.shift1)
-        withUnsafeMutablePointer(to: &c) { encodeBin(bin & 1, $0, t.rangeLPS) }
-        context.s0 = c.s0
-        context.s01 = c.s01
+        c.s0 = Int(context.s0) << 4
+        c.s1 = Int(context.s01) - (Int(context.s0) << 4)
+        c.next0 = t.nextS0x16[Int(context.shift0) & 7]
+        c.next1 = t.nextS1[Int(context.shift1) & 7]
+        withUnsafeMutablePointer(to: &c) { encodeBin(bin & 1, $0, t) }
+        context.s0 = Int32(truncatingIfNeeded: c.s0 >> 4)
+        context.s01 = Int32(truncatingIfNeeded: c.s01)
     }
 
     /// Encodes one bypass (equiprobable) bin.

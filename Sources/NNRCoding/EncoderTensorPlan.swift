@@ -151,72 +151,127 @@ struct PreparedTensor {
             }
         }
 
-        let dq = plan.dq
         let minK: Int64 = plan.codebook.map { -Int64($0.zeroOffset) } ?? Int64(Int32.min) + 1
         let maxK: Int64 = plan.codebook.map { Int64($0.size - 1 - $0.zeroOffset) } ?? Int64(Int32.max)
-        let next = EncoderTables.shared.dqNext
-        let kOut = k
-        let base = plan.tcaBase
-        let hist = plan.hdspHistory
-        var state: Int32 = 0
-        var i = 0
-
-        func fail(_ q: Int32, _ pos: Int, _ why: String) -> NNRError {
-            NNRError(.invalidValue("level \(q) at position \(pos): \(why)"), element: "quantization index",
-                     byteOffset: byteOffset)
-        }
-
-        // One row segment [c0, c1) of row r, at scan index i.
-        func segment(_ r: Int, _ c0: Int, _ c1: Int) throws {
-            if plan.rowSkip && zeroRows[r] {
-                skips.append((i, c1 - c0))
-                for j in 0..<(c1 - c0) { kOut[i + j] = 0 }
-                if dq { state = skipAdvance[Int(state)] }
-                i += c1 - c0
-                return
-            }
-            let rowBase = r * w
-            for c in c0..<c1 {
-                let pos = rowBase + c
-                let q = levels[pos]
-                var v = q
-                if q == Int32.min { throw fail(q, pos, "Int32.min is not codable") }
-                if dq && q != 0 {
-                    let odd = state & 1
-                    let a = q.magnitude
-                    guard (a & 1) == UInt32(odd) else {
-                        throw fail(q, pos, "parity does not match DQ state \(state)")
+        var walk = SegmentWalk(levels: levels.baseAddress ?? UnsafePointer(k), width: w, out: k,
+                               tcaOut: tcaScan, hdspOut: hdspScan, dq: plan.dq, minK: minK, maxK: maxK,
+                               skipAdvance: skipAdvance, byteOffset: byteOffset)
+        let skipping = plan.rowSkip
+        let rows = zeroRows
+        try PreparedTensor.withOptionalBuffer(plan.tcaBase) { basePointer in
+            try PreparedTensor.withOptionalBuffer(plan.hdspHistory) { histPointer in
+                walk.tcaBase = basePointer
+                walk.history = histPointer
+                if plan.geometry.scanOrder == 0 {
+                    for r in 0..<h {
+                        if skipping && rows[r] { walk.skip(w) } else { try walk.segment(r, 0, w) }
                     }
-                    let m = Int32((a &+ UInt32(odd)) >> 1)
-                    v = q > 0 ? m : 0 &- m
+                } else {
+                    let bs = plan.geometry.blockSize
+                    var r0 = 0
+                    while r0 < h {
+                        let r1 = Swift.min(r0 + bs, h)
+                        var c0 = 0
+                        while c0 < w {
+                            let c1 = Swift.min(c0 + bs, w)
+                            for r in r0..<r1 {
+                                if skipping && rows[r] { walk.skip(c1 - c0) } else { try walk.segment(r, c0, c1) }
+                            }
+                            c0 = c1
+                        }
+                        r0 = r1
+                    }
                 }
-                if Int64(v) < minK || Int64(v) > maxK {
-                    throw fail(q, pos, "outside the codebook index range [\(minK), \(maxK)]")
-                }
-                kOut[i] = v
-                if let b = base { tcaScan?[i] = b[pos] }
-                if let hh = hist { hdspScan?[i] = hh[pos] == 1 ? 1 : 0 }
-                if dq { state = next[Int(state &<< 1) | Int(v & 1)] }
-                i += 1
             }
         }
-
-        if plan.geometry.scanOrder == 0 {
-            for r in 0..<h { try segment(r, 0, w) }
-        } else {
-            let bs = plan.geometry.blockSize
-            var r0 = 0
-            while r0 < h {
-                let r1 = Swift.min(r0 + bs, h)
-                var c0 = 0
-                while c0 < w {
-                    let c1 = Swift.min(c0 + bs, w)
-                    for r in r0..<r1 { try segment(r, c0, c1) }
-                    c0 = c1
-                }
-                r0 = r1
-            }
-        }
+        skips = walk.skips
         ok = true
+    }
+
+    static func withOptionalBuffer<T, R>(_ a: [T]?, _ body: (UnsafePointer<T>?) throws -> R) rethrows -> R {
+        guard let a else { return try body(nil) }
+        return try a.withUnsafeBufferPointer { try body($0.baseAddress) }
+    }
+}
+
+/// The scan-order walk of the preparation: quantization indices from reconstruction indices with the
+/// DQ state machine, validation, and the gathered TCA base / HDSP history.
+struct SegmentWalk {
+    let levels: UnsafePointer<Int32>
+    let width: Int
+    let out: UnsafeMutablePointer<Int32>
+    let tcaOut: UnsafeMutablePointer<Int32>?
+    let hdspOut: UnsafeMutablePointer<UInt8>?
+    let dq: Bool
+    let minK: Int64
+    let maxK: Int64
+    let skipAdvance: [Int32]
+    let byteOffset: Int
+    var tcaBase: UnsafePointer<Int32>? = nil
+    var history: UnsafePointer<UInt8>? = nil
+    var state: Int32 = 0
+    var i = 0
+    var skips: [(start: Int, length: Int)] = []
+
+    init(levels: UnsafePointer<Int32>, width: Int, out: UnsafeMutablePointer<Int32>,
+         tcaOut: UnsafeMutablePointer<Int32>?, hdspOut: UnsafeMutablePointer<UInt8>?, dq: Bool, minK: Int64,
+         maxK: Int64, skipAdvance: [Int32], byteOffset: Int) {
+        self.levels = levels
+        self.width = width
+        self.out = out
+        self.tcaOut = tcaOut
+        self.hdspOut = hdspOut
+        self.dq = dq
+        self.minK = minK
+        self.maxK = maxK
+        self.skipAdvance = skipAdvance
+        self.byteOffset = byteOffset
+    }
+
+    func fail(_ q: Int32, _ pos: Int, _ why: String) -> NNRError {
+        NNRError(.invalidValue("level \(q) at position \(pos): \(why)"), element: "quantization index",
+                 byteOffset: byteOffset)
+    }
+
+    /// A skipped row segment of `length` positions: zeros, and the DQ state advanced.
+    mutating func skip(_ length: Int) {
+        skips.append((i, length))
+        for j in 0..<length { out[i &+ j] = 0 }
+        if dq { state = skipAdvance[Int(state)] }
+        i += length
+    }
+
+    /// Row segment [c0, c1) of row r.
+    @inline(__always)
+    mutating func segment(_ r: Int, _ c0: Int, _ c1: Int) throws {
+        let rowBase = r &* width
+        let next = EncoderTables.shared.dqNext
+        var st = state
+        var idx = i
+        for c in c0..<c1 {
+            let pos = rowBase &+ c
+            let q = levels[pos]
+            var v = q
+            if q == Int32.min { throw fail(q, pos, "Int32.min is not codable") }
+            if dq && q != 0 {
+                let odd = st & 1
+                let a = q.magnitude
+                guard (a & 1) == UInt32(bitPattern: odd) else {
+                    throw fail(q, pos, "parity does not match DQ state \(st)")
+                }
+                let m = Int32(truncatingIfNeeded: (a &+ UInt32(bitPattern: odd)) >> 1)
+                v = q > 0 ? m : 0 &- m
+            }
+            if Int64(v) < minK || Int64(v) > maxK {
+                throw fail(q, pos, "outside the codebook index range [\(minK), \(maxK)]")
+            }
+            out[idx] = v
+            if let b = tcaBase, let o = tcaOut { o[idx] = b[pos] }
+            if let h = history, let o = hdspOut { o[idx] = h[pos] == 1 ? 1 : 0 }
+            if dq { st = next[Int(st &<< 1) | Int(v & 1)] }
+            idx &+= 1
+        }
+        state = st
+        i = idx
     }
 }

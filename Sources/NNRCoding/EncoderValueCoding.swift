@@ -10,6 +10,21 @@ extension PayloadEncoder {
     static func encodeValues(_ coder: inout ArithmeticEncoder, contexts: UnsafeMutablePointer<EncoderContext>,
                              contextCount: Int, plan: TensorPlan, prepared: PreparedTensor, layout: ContextLayout,
                              hdspOn: Bool, marks: inout [EntryPointMark]) {
+        if plan.tca || plan.codebookSize > 0 || (hdspOn && prepared.hdspScan != nil) {
+            encodeValuesImpl(GeneralCoding.self, &coder, contexts: contexts, contextCount: contextCount, plan: plan,
+                             prepared: prepared, layout: layout, hdspOn: hdspOn, marks: &marks)
+        } else {
+            encodeValuesImpl(PlainCoding.self, &coder, contexts: contexts, contextCount: contextCount, plan: plan,
+                             prepared: prepared, layout: layout, hdspOn: hdspOn, marks: &marks)
+        }
+    }
+
+    /// The real pass, specialised for tensors without TCA, HDSP and codebook (`PlainCoding`) or general.
+    static func encodeValuesImpl<F: ValueCodingFeatures>(_ features: F.Type, _ coder: inout ArithmeticEncoder,
+                                                         contexts: UnsafeMutablePointer<EncoderContext>,
+                                                         contextCount: Int, plan: TensorPlan, prepared: PreparedTensor,
+                                                         layout: ContextLayout, hdspOn: Bool,
+                                                         marks: inout [EntryPointMark]) {
         let n = plan.count
         let rowSpan = plan.geometry.scanOrder > 0 ? plan.geometry.width * plan.geometry.blockSize : n
         var ac = ArithmeticEncoder()
@@ -30,7 +45,7 @@ extension PayloadEncoder {
         var maxPositive = Int64.max
         var maxNegative = Int64.max
         var signCoded = true
-        if plan.codebookSize > 0 {
+        if F.general && plan.codebookSize > 0 {
             let zo = plan.codebookZeroOffset
             let size = plan.codebookSize
             maxPositive = Int64(size - 1 - zo)
@@ -40,12 +55,12 @@ extension PayloadEncoder {
         let gtCount = layout.gtCount
         let gtTCABase = layout.gtTCABase
         let remBase = layout.remainderBase
-        let rps = EncoderTables.shared.rangeLPS
+        let rps = EncoderTables.shared
         let next = EncoderTables.shared.dqNext
         let k = prepared.k
         let dq = plan.dq
-        let tca = plan.tca
-        let useHist = hdspOn && prepared.hdspScan != nil
+        let tca = F.general && plan.tca
+        let useHist = F.general && hdspOn && prepared.hdspScan != nil
         let baseP = prepared.tcaScan ?? prepared.k
         let histP = prepared.hdspScan ?? UnsafeMutablePointer<UInt8>(OpaquePointer(prepared.k))
         let skips = prepared.skips
@@ -94,7 +109,41 @@ extension PayloadEncoder {
                     let negative = v < 0
                     let maxAbs = negative ? maxNegative : maxPositive
                     if signCoded { ac.encodeBin(negative ? 1 : 0, contexts + signCtx, rps) }
-                    if maxAbs != 1 {
+                    if !F.general {
+                        // Unbounded, no TCA: |k| − 1 flags 1 (at most L), a 0 if |k| ≤ L, else the
+                        // remainder |k| − L − 1.
+                        let m = Int(v.magnitude)
+                        let ones = Swift.min(m &- 1, gtCount)
+                        var gtContext = contexts + (ContextLayout.gtBase &+ (negative ? 1 : 0))
+                        var j = 0
+                        while j < ones {
+                            ac.encodeBin(1, gtContext, rps)
+                            gtContext += 2
+                            j &+= 1
+                        }
+                        if m &- 1 < gtCount {
+                            ac.encodeBin(0, gtContext, rps)
+                        } else {
+                            let value = Int64(m &- gtCount &- 1)
+                            var ctx = remBase
+                            if value <= 0 {
+                                ac.encodeBin(0, contexts + ctx, rps)
+                            } else {
+                                ac.encodeBin(1, contexts + ctx, rps)
+                                var base: Int64 = 1
+                                var log2: Int64 = 1
+                                ctx &+= 1
+                                while value > base &+ (1 &<< log2) &- 1 {
+                                    ac.encodeBin(1, contexts + ctx, rps)
+                                    base &+= 1 &<< log2
+                                    ctx &+= 1
+                                    log2 &+= 1
+                                }
+                                ac.encodeBin(0, contexts + ctx, rps)
+                                ac.encodeBypassBins(UInt32(truncatingIfNeeded: value &- base), count: Int(log2))
+                            }
+                        }
+                    } else if maxAbs != 1 {
                         // Greater-than flags: context gtBase + 2j + (negative ? 1 : 0), or with TCA
                         // gtTCABase + 2j + (|base| ≥ j ? 0 : 1).
                         let tcaActive = tcaAbs >= 0
@@ -167,6 +216,16 @@ extension PayloadEncoder {
     /// The pseudo-coded bins of every value, recorded per context.
     static func recordPseudoBins(_ rec: inout BinRecorder, plan: TensorPlan, prepared: PreparedTensor,
                                  layout: ContextLayout, hdspOn: Bool) {
+        if plan.tca || (hdspOn && prepared.hdspScan != nil) {
+            recordPseudoBinsImpl(GeneralCoding.self, &rec, plan: plan, prepared: prepared, layout: layout, hdspOn: hdspOn)
+        } else {
+            recordPseudoBinsImpl(PlainCoding.self, &rec, plan: plan, prepared: prepared, layout: layout, hdspOn: hdspOn)
+        }
+    }
+
+    static func recordPseudoBinsImpl<F: ValueCodingFeatures>(_ features: F.Type, _ rec: inout BinRecorder,
+                                                             plan: TensorPlan, prepared: PreparedTensor,
+                                                             layout: ContextLayout, hdspOn: Bool) {
         let n = plan.count
         guard plan.codesValues else { return }
         let rowSpan = plan.geometry.scanOrder > 0 ? plan.geometry.width * plan.geometry.blockSize : n
@@ -177,8 +236,8 @@ extension PayloadEncoder {
         let next = t.dqNext
         let k = prepared.k
         let dq = plan.dq
-        let tca = plan.tca
-        let useHist = hdspOn && prepared.hdspScan != nil
+        let tca = F.general && plan.tca
+        let useHist = F.general && hdspOn && prepared.hdspScan != nil
         let baseP = prepared.tcaScan ?? prepared.k
         let histP = prepared.hdspScan ?? UnsafeMutablePointer<UInt8>(OpaquePointer(prepared.k))
         let skips = prepared.skips
@@ -232,19 +291,25 @@ extension PayloadEncoder {
                     rec.push(negative ? 1 : 0, signCtx)
                     let tcaActive = tcaAbs >= 0
                     let gtBase = tcaActive ? gtTCABase : ContextLayout.gtBase &+ (negative ? 1 : 0)
-                    var rem = Int64(v.magnitude) &- 1
-                    var greater: UInt32 = rem != 0 ? 1 : 0
-                    rec.push(greater, gtBase)
-                    var j = 1
-                    while greater != 0 && j < gtCount {
-                        rem &-= 1
-                        greater = rem != 0 ? 1 : 0
-                        let sel = tcaActive && tcaAbs < Int64(j) ? 1 : 0
-                        rec.push(greater, gtBase &+ (j &<< 1) &+ sel)
-                        j &+= 1
+                    // |q| − 1 flags 1 (at most L), a 0 if |q| ≤ L, else the remainder |q| − L − 1.
+                    let m = Int64(v.magnitude)
+                    let ones = Int(Swift.min(m &- 1, Int64(gtCount)))
+                    var j = 0
+                    if tcaActive {
+                        while j < ones {
+                            rec.push(1, gtBase &+ (j &<< 1) &+ (tcaAbs < Int64(j) ? 1 : 0))
+                            j &+= 1
+                        }
+                    } else {
+                        while j < ones {
+                            rec.push(1, gtBase &+ (j &<< 1))
+                            j &+= 1
+                        }
                     }
-                    if greater != 0 {
-                        let value = rem &- 1
+                    if m &- 1 < Int64(gtCount) {
+                        rec.push(0, gtBase &+ (j &<< 1) &+ (tcaActive && tcaAbs < Int64(j) ? 1 : 0))
+                    } else {
+                        let value = m &- Int64(gtCount) &- 1
                         var ctx = remBase
                         if value <= 0 {
                             rec.push(0, ctx)
@@ -269,4 +334,17 @@ extension PayloadEncoder {
             }
         }
     }
+}
+
+/// Compile-time switch of the value loops: `PlainCoding` drops the TCA, HDSP and codebook logic.
+protocol ValueCodingFeatures {
+    static var general: Bool { get }
+}
+
+enum PlainCoding: ValueCodingFeatures {
+    static var general: Bool { false }
+}
+
+enum GeneralCoding: ValueCodingFeatures {
+    static var general: Bool { true }
 }

@@ -60,64 +60,23 @@ struct EstimatorSelectionList {
     }
 }
 
-/// The nine estimator states of one context in the optimizer: sets 0…7 as 16-bit SIMD lanes
-/// (S0 and S1 = S01 − 16·S0 kept apart), set 8 as scalars.
-struct OptimizerContext {
-    var s0: SIMD8<Int16>
-    var s1: SIMD8<Int16>
-    var s0Set8: Int32
-    var s1Set8: Int32
-
-    static let initial: OptimizerContext = {
-        var s0 = SIMD8<Int16>()
-        var s1 = SIMD8<Int16>()
-        for e in 0..<8 {
-            let set = nnrEstimatorParameterSets[e]
-            s0[e] = Int16(set.initialS0)
-            s1[e] = Int16(set.initialS01 - 16 * set.initialS0)
-        }
-        let set8 = nnrEstimatorParameterSets[8]
-        return OptimizerContext(s0: s0, s1: s1, s0Set8: set8.initialS0,
-                                s1Set8: set8.initialS01 - 16 * set8.initialS0)
-    }()
-}
-
 /// Nine estimator states per context (one per parameter set) with their accumulated bit costs:
-/// the pseudo-coder of NNCodec's parameter optimisation. Storage is raw memory, one per tensor.
+/// the pseudo-coder of NNCodec's parameter optimisation. The bins are first recorded per context
+/// (`BinRecorder`), then each context's sequence is replayed through the nine estimators at once,
+/// with the states in registers.
 struct EstimatorOptimizer {
-    let contexts: UnsafeMutablePointer<OptimizerContext>
     /// Per context: accumulated scaled bits per set, stride 9.
     let costs: UnsafeMutablePointer<UInt64>
     let count: Int
-    /// 2^(7 − shift) per lane (sets 0…7): (C · m) >> 7 = C >> shift for the curve values C ≤ 2512.
-    let multiplier0: SIMD8<Int16>
-    let multiplier1: SIMD8<Int16>
 
     init(contextCount: Int) {
         count = contextCount
-        contexts = .allocate(capacity: contextCount)
-        contexts.initialize(repeating: OptimizerContext.initial, count: contextCount)
         costs = .allocate(capacity: contextCount * 9)
         costs.initialize(repeating: 0, count: contextCount * 9)
-        var m0 = SIMD8<Int16>()
-        var m1 = SIMD8<Int16>()
-        for e in 0..<8 {
-            let set = nnrEstimatorParameterSets[e]
-            m0[e] = Int16(1 << (7 - set.shift0))
-            m1[e] = Int16(1 << (7 - set.shift1))
-        }
-        multiplier0 = m0
-        multiplier1 = m1
     }
 
     func deallocate() {
-        contexts.deallocate()
         costs.deallocate()
-    }
-
-    /// Every context back to the initial states of the nine sets (block-row boundaries; costs stay).
-    func reset() {
-        for c in 0..<count { contexts[c] = OptimizerContext.initial }
     }
 
     /// The set NNCodec picks for context `c` (`SBMPCtxOptimizer::getBestIdx`): the cheapest, where a
@@ -136,94 +95,111 @@ struct EstimatorOptimizer {
         return best
     }
 
-    /// The curve C[16 + j] for j = (signed state) >> k in −16…15, as the upper envelope of its linear
-    /// pieces (exact for every j): max(2512 − 224i, 2000 − 160i, 1424 − 96i, 1040 − 64i, 320 − 16i, 64)
-    /// with i = 16 + j, and 0 at i = 31.
-    @inline(__always)
-    static func curve(_ j: SIMD8<Int16>) -> SIMD8<Int16> {
-        var c = SIMD8<Int16>(repeating: -1072) &- j &* 224
-        c = pointwiseMax(c, SIMD8<Int16>(repeating: -560) &- j &* 160)
-        c = pointwiseMax(c, SIMD8<Int16>(repeating: -112) &- j &* 96)
-        c = pointwiseMax(c, SIMD8<Int16>(repeating: 16) &- j &* 64)
-        c = pointwiseMax(c, SIMD8<Int16>(repeating: 64) &- j &* 16)
-        c = pointwiseMax(c, SIMD8<Int16>(repeating: 64))
-        return pointwiseMin(c, (SIMD8<Int16>(repeating: 15) &- j) &* 256)
-    }
-
-    /// Accumulates the cost of `bin` in the nine states `st` (costs at `acc`), then adapts them
-    /// (the update of spec 5.2; S0 and S1 move independently).
-    @inline(__always)
-    static func step(_ st: inout OptimizerContext, _ bin: UInt32, _ acc: UnsafeMutablePointer<UInt64>,
-                     _ bits: UnsafeMutablePointer<UInt32>, _ c7: UnsafeMutablePointer<Int32>,
-                     _ c5: UnsafeMutablePointer<Int32>, _ m0: SIMD8<Int16>, _ m1: SIMD8<Int16>) {
-        // bits[2·(512 + (S01 >> 3)) + bin]
-        let cost = bits + (1024 &+ Int(bin))
-        var s0 = st.s0
-        var s1 = st.s1
-        let idx = (s1 &+ (s0 &<< 4)) &>> 3
-        acc[0] &+= UInt64(cost[Int(idx[0]) &<< 1])
-        acc[1] &+= UInt64(cost[Int(idx[1]) &<< 1])
-        acc[2] &+= UInt64(cost[Int(idx[2]) &<< 1])
-        acc[3] &+= UInt64(cost[Int(idx[3]) &<< 1])
-        acc[4] &+= UInt64(cost[Int(idx[4]) &<< 1])
-        acc[5] &+= UInt64(cost[Int(idx[5]) &<< 1])
-        acc[6] &+= UInt64(cost[Int(idx[6]) &<< 1])
-        acc[7] &+= UInt64(cost[Int(idx[7]) &<< 1])
-        // Set 8 (SH0 + 4 = 7, SH1 = 5).
-        let x0 = st.s0Set8
-        let x1 = st.s1Set8
-        acc[8] &+= UInt64(cost[Int((x1 &+ (x0 &<< 4)) &>> 3) &<< 1])
-        // Branch-free update: with σ = ±1 for bin 1 / 0, S += σ·(C[16 + ((σ·S) >> k)] >> sh).
-        let mask = Int32(bitPattern: bin) &- 1
-        let vmask = SIMD8<Int16>(repeating: Int16(truncatingIfNeeded: mask))
-        let j0 = ((s0 ^ vmask) &- vmask) &>> 3
-        let j1 = ((s1 ^ vmask) &- vmask) &>> 7
-        let d0 = (EstimatorOptimizer.curve(j0) &* m0) &>> 7
-        let d1 = (EstimatorOptimizer.curve(j1) &* m1) &>> 7
-        s0 = s0 &+ ((d0 ^ vmask) &- vmask)
-        s1 = s1 &+ ((d1 ^ vmask) &- vmask)
-        let e0 = c7[Int(((x0 ^ mask) &- mask) &>> 3)]
-        let e1 = c5[Int(((x1 ^ mask) &- mask) &>> 7)]
-        st.s0Set8 = x0 &+ ((e0 ^ mask) &- mask)
-        st.s1Set8 = x1 &+ ((e1 ^ mask) &- mask)
-        st.s0 = s0
-        st.s1 = s1
-    }
-
     /// Runs every context's recorded bin sequence through the nine estimators, accumulating costs.
+    /// The estimators adapt by next-state table lookups. Set 7 (S0 = 0 and SH0 + 4 = 7) never moves
+    /// its S0 (C[16] >> 7 = 0) and its S1 (init 0, SH1 = 5) follows set 3's, so it only needs its cost
+    /// looked up. The sets are processed in three groups ({0, 1, 2}, {3, 7, 8}, {4, 5, 6}) so that
+    /// states and sums stay in registers.
     func accumulate(_ rec: BinRecorder) {
         let t = EncoderTables.shared
-        let bits = t.bits
-        let c7 = t.curveShifted7
-        let c5 = t.curveShifted5
-        let m0 = multiplier0
-        let m1 = multiplier1
+        let sets = nnrEstimatorParameterSets
+        func s0(_ e: Int) -> Int { Int(sets[e].initialS0) << 4 }
+        func s1(_ e: Int) -> Int { Int(sets[e].initialS01) - (Int(sets[e].initialS0) << 4) }
         for c in 0..<Swift.min(count, rec.contextCount) {
             let total = rec.counts[c]
             if total == 0 { continue }
             let acc = costs + c * 9
-            var st = OptimizerContext.initial
             let resets = rec.resets[c]
-            var resetIndex = 0
-            var nextReset = resets.isEmpty ? Int.max : resets[0]
             rec.words[c].withUnsafeBufferPointer { words in
-                var pos = 0
-                while pos < total {
-                    let word = pos >> 6 < words.count ? words[pos >> 6] : rec.current[c]
-                    let end = Swift.min(total, (pos | 63) &+ 1)
-                    while pos < end {
-                        if pos == nextReset {
-                            st = OptimizerContext.initial
-                            resetIndex += 1
-                            nextReset = resetIndex < resets.count ? resets[resetIndex] : Int.max
-                        }
-                        let bin = UInt32(truncatingIfNeeded: (word &>> UInt64(pos & 63)) & 1)
-                        EstimatorOptimizer.step(&st, bin, acc, bits, c7, c5, m0, m1)
-                        pos &+= 1
-                    }
+                let current = rec.current[c]
+                // Sets 0, 1, 2 (SH0 + 4 = 5, SH1 = 4) and 4, 5, 6 (6, 6): same shifts within a group.
+                for (first, sh0, sh1) in [(0, 5, 4), (4, 6, 6)] {
+                    let (x, y, z) = EstimatorOptimizer.replayThree(
+                        words: words, current: current, total: total, resets: resets, t: t,
+                        p: t.nextS0x16[sh0], q: t.nextS1[sh1],
+                        initial: (s0(first), s1(first), s0(first + 1), s1(first + 1), s0(first + 2), s1(first + 2)))
+                    acc[first] &+= x
+                    acc[first + 1] &+= y
+                    acc[first + 2] &+= z
                 }
+                // Sets 3 (4, 5), 8 (7, 5) and 7 (S0 = 0, S1 as set 3).
+                let (x3, x8, x7) = EstimatorOptimizer.replay378(
+                    words: words, current: current, total: total, resets: resets, t: t,
+                    initial: (s0(3), s1(3), s0(8), s1(8)))
+                acc[3] &+= x3
+                acc[8] &+= x8
+                acc[7] &+= x7
             }
         }
+    }
+
+    /// Three sets with the same shifts over one context's bins: their summed costs.
+    @inline(__always)
+    static func replayThree(words: UnsafeBufferPointer<UInt64>, current: UInt64, total: Int, resets: [Int],
+                            t: EncoderTables, p: UnsafeMutablePointer<Int32>, q: UnsafeMutablePointer<Int16>,
+                            initial: (Int, Int, Int, Int, Int, Int)) -> (UInt64, UInt64, UInt64) {
+        let bits = t.bitsByState
+        var a0 = 0, b0 = 0, a1 = 0, b1 = 0, a2 = 0, b2 = 0
+        var x: UInt64 = 0, y: UInt64 = 0, z: UInt64 = 0
+        var resetIndex = 0
+        var nextReset = 0
+        var pos = 0
+        while pos < total {
+            let word = pos >> 6 < words.count ? words[pos >> 6] : current
+            let end = Swift.min(total, (pos | 63) &+ 1)
+            while pos < end {
+                if pos == nextReset {
+                    (a0, b0, a1, b1, a2, b2) = initial
+                    nextReset = resetIndex < resets.count ? resets[resetIndex] : Int.max
+                    resetIndex += 1
+                }
+                let bin = Int((word &>> UInt64(pos & 63)) & 1)
+                let cost = bits + (bin &<< 13)
+                let o0 = bin &<< 12
+                x &+= UInt64(cost[b0 &+ a0])
+                y &+= UInt64(cost[b1 &+ a1])
+                z &+= UInt64(cost[b2 &+ a2])
+                a0 = Int(p[o0 &+ a0]); b0 = Int(q[o0 &+ b0])
+                a1 = Int(p[o0 &+ a1]); b1 = Int(q[o0 &+ b1])
+                a2 = Int(p[o0 &+ a2]); b2 = Int(q[o0 &+ b2])
+                pos &+= 1
+            }
+        }
+        return (x, y, z)
+    }
+
+    /// Sets 3 and 8, and set 7 (whose S0 stays 0 and whose S1 is set 3's): their summed costs.
+    @inline(__always)
+    static func replay378(words: UnsafeBufferPointer<UInt64>, current: UInt64, total: Int, resets: [Int],
+                          t: EncoderTables, initial: (Int, Int, Int, Int)) -> (UInt64, UInt64, UInt64) {
+        let bits = t.bitsByState
+        let p4 = t.nextS0x16[4], q5 = t.nextS1[5], p7 = t.nextS0x16[7]
+        var a3 = 0, b3 = 0, a8 = 0, b8 = 0
+        var x3: UInt64 = 0, x8: UInt64 = 0, x7: UInt64 = 0
+        var resetIndex = 0
+        var nextReset = 0
+        var pos = 0
+        while pos < total {
+            let word = pos >> 6 < words.count ? words[pos >> 6] : current
+            let end = Swift.min(total, (pos | 63) &+ 1)
+            while pos < end {
+                if pos == nextReset {
+                    (a3, b3, a8, b8) = initial
+                    nextReset = resetIndex < resets.count ? resets[resetIndex] : Int.max
+                    resetIndex += 1
+                }
+                let bin = Int((word &>> UInt64(pos & 63)) & 1)
+                let cost = bits + (bin &<< 13)
+                let o0 = bin &<< 12
+                x3 &+= UInt64(cost[b3 &+ a3])
+                x7 &+= UInt64(cost[b3])
+                x8 &+= UInt64(cost[b8 &+ a8])
+                a3 = Int(p4[o0 &+ a3]); b3 = Int(q5[o0 &+ b3])
+                a8 = Int(p7[o0 &+ a8]); b8 = Int(q5[o0 &+ b8])
+                pos &+= 1
+            }
+        }
+        return (x3, x8, x7)
     }
 }
 

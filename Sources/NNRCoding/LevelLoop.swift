@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 
 // The per-position loop of one tensor: scan (row-major or block), row skipping, dependent
 // quantization, context selection (neighbour / TCA / HDSP), binarization (spec 5.4), block-row
@@ -178,8 +179,9 @@ struct LevelLoop {
         return (eps, false)
     }
 
-    /// One worker per block row, each started from its entry point with fresh contexts; nil if any
-    /// block row does not end exactly at the next entry point (or fails).
+    /// Splits the block rows into contiguous chunks, one worker per chunk, each started from the
+    /// entry point of its first block row with fresh contexts; nil if any block row start observed
+    /// by a worker differs from the header's entry point (or a worker fails).
     func runConcurrently<M: LevelLoopMode>(_ mode: M.Type, levels: UnsafeMutablePointer<Int32>,
                                            base: UnsafePointer<Int32>?, history: UnsafePointer<UInt8>?,
                                            skip: UnsafePointer<Bool>?, reader: inout CABACReader,
@@ -187,6 +189,7 @@ struct LevelLoop {
         let rows = blockRows
         // absolute P of every block row start
         var starts = [reader.bitOffset]
+        starts.reserveCapacity(rows)
         for ep in entryPoints {
             guard let last = starts.last else { return nil }
             let (p, o) = last.addingReportingOverflow(ep.bitOffsetDelta)
@@ -194,31 +197,36 @@ struct LevelLoop {
                   ep.dqState >= 0, ep.dqState <= 7, dq || ep.dqState == 0 else { return nil }
             starts.append(p)
         }
+        let workers = Swift.min(rows, Swift.max(2, 2 * ProcessInfo.processInfo.activeProcessorCount))
+        // chunk w decodes block rows first[w] ..< first[w + 1]
+        let first = (0...workers).map { $0 * rows / workers }
         let ctxCount = self.ctxCount
-        let contexts = UnsafeMutablePointer<DecoderContext>.allocate(capacity: rows * ctxCount)
+        let contexts = UnsafeMutablePointer<DecoderContext>.allocate(capacity: workers * ctxCount)
         defer { contexts.deallocate() }
-        for w in 0..<rows { (contexts + w * ctxCount).initialize(from: ctx, count: ctxCount) }
-        var readers = [CABACReader](repeating: reader, count: rows)
-        var observed = [EntryPoint?](repeating: nil, count: rows)
-        var ok = [Bool](repeating: false, count: rows)
+        for w in 0..<workers { (contexts + w * ctxCount).initialize(from: ctx, count: ctxCount) }
+        var readers = [CABACReader](repeating: reader, count: workers)
+        var observed = [[EntryPoint]](repeating: [], count: workers)
+        var ok = [Bool](repeating: false, count: workers)
         let sets = UnsafePointer(store.sets)
         readers.withUnsafeMutableBufferPointer { rd in
             observed.withUnsafeMutableBufferPointer { ob in
                 ok.withUnsafeMutableBufferPointer { okb in
                     guard let rdp = rd.baseAddress, let obp = ob.baseAddress, let okp = okb.baseAddress else { return }
-                    DispatchQueue.concurrentPerform(iterations: rows) { w in
+                    DispatchQueue.concurrentPerform(iterations: workers) { w in
+                        let a = first[w]
+                        let b = first[w + 1]
                         var r = rdp[w]
                         var cursor = Cursor()
-                        if w > 0 {
-                            let ep = entryPoints[w - 1]
-                            guard r.seek(bitOffset: starts[w], epValue: ep.value) else { return }
+                        if a > 0 {
+                            let ep = entryPoints[a - 1]
+                            guard r.seek(bitOffset: starts[a], epValue: ep.value) else { return }
                             cursor.state = ep.dqState
-                            cursor.lastP = starts[w]
+                            cursor.lastP = starts[a]
                         }
                         var eps: [EntryPoint] = []
                         var none = NoTracer()
                         do {
-                            try decodeBlockRows(M.self, rows: w..<(w + 1), seeded: w > 0, observeNext: w + 1 < rows,
+                            try decodeBlockRows(M.self, rows: a..<b, seeded: a > 0, observeNext: b < rows,
                                                 levels: levels, base: base, history: history, skip: skip,
                                                 ctx: contexts + w * ctxCount, sets: sets, reader: &r,
                                                 cursor: &cursor, eps: &eps, tracer: &none)
@@ -226,15 +234,16 @@ struct LevelLoop {
                             return
                         }
                         rdp[w] = r
-                        obp[w] = eps.last
+                        obp[w] = eps
                         okp[w] = true
                     }
                 }
             }
         }
-        for w in 0..<rows where !ok[w] { return nil }
-        for w in 0..<(rows - 1) where observed[w] != entryPoints[w] { return nil }
-        reader = readers[rows - 1]
+        for w in 0..<workers where !ok[w] { return nil }
+        // every block row start (1 ..< rows) observed exactly once, in order
+        guard observed.joined().elementsEqual(entryPoints) else { return nil }
+        reader = readers[workers - 1]
         return entryPoints
     }
 

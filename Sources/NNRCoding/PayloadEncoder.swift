@@ -229,7 +229,7 @@ public struct PayloadEncoder: Sendable {
         let contexts = UnsafeMutablePointer<EncoderContext>.allocate(capacity: layout.count)
         defer { contexts.deallocate() }
         contexts.initialize(repeating: EncoderContext(set: 0, tables: tables), count: layout.count)
-        let rps = tables.rangeLPS
+        let rps = tables
 
         var info = EncodedTensorInfo()
         // HDSP flag and row skipping.
@@ -298,4 +298,18 @@ public struct PayloadEncoder: Sendable {
         return (info, marks)
     }
 
+}
+
+extension PayloadEncoder {
+    /// Whether the encoder will use row skipping for a tensor with these settings: profile 1, w > 1,
+    /// more than one row, codebook_size ≠ 1 and `options.rowSkipping`. Every all-zero row is then
+    /// skipped, and with DQ each skipped row segment advances the DQ state w times with parity 0
+    /// (the full width even for a B-wide block-scan segment, spec 4.3 and 6): a quantizer must follow
+    /// that rule for its reconstruction indices to be representable.
+    public static func usesRowSkipping(parameters p: TensorPayloadParameters, options: TensorEncodeOptions) -> Bool {
+        guard options.rowSkipping, p.generalProfileIdc == 1, !p.dims.isEmpty else { return false }
+        let g = TensorGeometry(dims: p.dims, scanOrder: p.scanOrder)
+        let codebookSize = p.codebook?.size ?? 0
+        return g.width > 1 && g.count > g.width && codebookSize != 1
+    }
 }

@@ -143,8 +143,9 @@ func quantizeRDOQ(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
 //
 // With T = {0:(0,2), 1:(7,5), 2:(1,3), 3:(6,4), 4:(2,0), 5:(5,7), 6:(3,1), 7:(4,6)} (spec 6):
 // the state reaching c with parity 0 is into0[c], with parity 1 into1[c]; the parity-1 branch
-// comes first in NNCodec's list where into1[c] < into0[c]. `TrellisTopology.isConsistent` checks
-// these constants against `DependentQuantization.transition` (and a test calls it).
+// comes first in NNCodec's list where into1[c] < into0[c]. The trellis loop spells these out as
+// constants (`pick(c, into0[c], into1[c])`); `TrellisTopology.isConsistent` checks them against
+// `DependentQuantization.transition` (a test calls it).
 enum TrellisTopology {
     static let into0: [Int] = [0, 2, 4, 6, 7, 5, 3, 1]
     static let into1: [Int] = [4, 6, 0, 2, 3, 1, 7, 5]
@@ -156,25 +157,6 @@ enum TrellisTopology {
         }
         return true
     }
-
-    /// Gathers v[into0[c]] for c = 0…7 (constant shuffle).
-    @inline(__always)
-    static func viaParity0<T: SIMDScalar>(_ v: SIMD8<T>) -> SIMD8<T> {
-        SIMD8(v[0], v[2], v[4], v[6], v[7], v[5], v[3], v[1])
-    }
-
-    /// Gathers v[into1[c]] for c = 0…7 (constant shuffle).
-    @inline(__always)
-    static func viaParity1<T: SIMDScalar>(_ v: SIMD8<T>) -> SIMD8<T> {
-        SIMD8(v[4], v[6], v[0], v[2], v[3], v[1], v[7], v[5])
-    }
-
-    /// States whose parity-1 predecessor precedes the parity-0 one (c = 2…5).
-    static let parity1First: SIMDMask<SIMD8<Int64>> = SIMD8<Int64>(0, 0, 1, 1, 1, 1, 0, 0) .!= 0
-    /// Decision bytes prev | slot << 3 per predecessor p: even-k level, zero, odd-k level.
-    static let choiceLevel = SIMD8<Int64>(0 | 0 << 3, 1 | 3 << 3, 2 | 0 << 3, 3 | 3 << 3, 4 | 0 << 3, 5 | 3 << 3, 6 | 0 << 3, 7 | 3 << 3)
-    static let choiceZero = SIMD8<Int64>(0, 1, 2, 3, 4, 5, 6, 7) &+ (4 << 3)
-    static let choiceOdd = SIMD8<Int64>(0 | 2 << 3, 1 | 1 << 3, 2 | 2 << 3, 3 | 1 << 3, 4 | 2 << 3, 5 | 1 << 3, 6 | 2 << 3, 7 | 1 << 3)
 }
 
 /// Smallest of the four consecutive candidate multiples of Δ around org = |w|/Δ (NNCodec's
@@ -215,11 +197,7 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
 
     var cost = SIMD8<Double>(repeating: .infinity)
     cost[0] = 0
-    let infinity = SIMD8<Double>(repeating: .infinity)
-    let dead = SIMD8<Int64>(repeating: 0xFF)
-    // Candidate distortions (slots 0…4), levels k, and per-state rates of each branch.
-    var dist = SIMD8<Double>(repeating: 0)
-    var level = SIMD8<Int32>(repeating: 0)
+    // Per-state rates of each branch.
     var rLevel = SIMD8<Double>(repeating: 0), rZero = SIMD8<Double>(repeating: 0), rOdd = SIMD8<Double>(repeating: 0)
 
     // Rate model state: 16 compact context stores, one per live state plus spares.
@@ -259,22 +237,24 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
             let org = qscale * absw
             let limit = neg ? req.maxNegative : req.maxPositive
             let base = trellisCandidateBase(org: org, limit: limit)
-            dist[4] = (checkErr && absw > maxErr) ? .infinity : dscale * org * org
-            var m = base
-            while m < base + 4 {
-                let slot = Int(m & 3)
+            let dZeroScalar = (checkErr && absw > maxErr) ? Double.infinity : dscale * org * org
+            // The candidate ≡ r (mod 4) among base…base+3, its distortion and its k.
+            @inline(__always) func candidate(_ r: Int64) -> (Double, Int32) {
+                let m = base + ((r - base) & 3)
                 var d = org - Double(m)
                 d = dscale * d * d
                 if m > limit { d = .infinity }
                 if checkErr, reconstructionError(absw: absw, magnitude: m, step: step) > maxErr { d = .infinity }
-                dist[slot] = d
                 let k = Int32(truncatingIfNeeded: (m + 1) >> 1)
-                level[slot] = neg ? -k : k
-                m += 1
+                return (d, neg ? -k : k)
             }
-            let dLevel = SIMD8(dist[0], dist[3], dist[0], dist[3], dist[0], dist[3], dist[0], dist[3])
-            let dZero = SIMD8<Double>(repeating: dist[4])
-            let dOdd = SIMD8(dist[2], dist[1], dist[2], dist[1], dist[2], dist[1], dist[2], dist[1])
+            let (d0, k0) = candidate(0)   // quantizer 0, even k
+            let (d2, k2) = candidate(2)   // quantizer 0, odd k
+            let (d3, k3) = candidate(3)   // quantizer 1, even k
+            let (d1, k1) = candidate(1)   // quantizer 1, odd k
+            let dLevel = SIMD8(d0, d3, d0, d3, d0, d3, d0, d3)
+            let dZero = SIMD8<Double>(repeating: dZeroScalar)
+            let dOdd = SIMD8(d2, d1, d2, d1, d2, d1, d2, d1)
             var vLevel = cost + dLevel
             var vZero = cost + dZero
             var vOdd = cost + dOdd
@@ -283,12 +263,13 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
                     let st = stores + Int(slotOf[p]) * stride
                     let c = RateTables.neighbourClass(neighbour[p])
                     let sigCtx = RateContextLayout.sig &+ 3 &* p &+ c
-                    let quantizer = p & 1
-                    let s0 = 3 &* quantizer, s1 = 2 &- quantizer
+                    let odd = p & 1 != 0
+                    let (dl, kl) = odd ? (d3, k3) : (d0, k0)
+                    let (dd, kd) = odd ? (d1, k1) : (d2, k2)
                     rZero[p] = Double(t.cost(st, sigCtx, 0))
                     let sigOne = t.cost(st, sigCtx, 1)
-                    rLevel[p] = dist[s0].isFinite ? Double(sigOne &+ t.costNonZeroTail(st, k: level[s0], neighbour: c)) : 0
-                    rOdd[p] = dist[s1].isFinite ? Double(sigOne &+ t.costNonZeroTail(st, k: level[s1], neighbour: c)) : 0
+                    rLevel[p] = dl.isFinite ? Double(sigOne &+ t.costNonZeroTail(st, k: kl, neighbour: c)) : 0
+                    rOdd[p] = dd.isFinite ? Double(sigOne &+ t.costNonZeroTail(st, k: kd, neighbour: c)) : 0
                 }
                 vLevel += rLevel
                 vZero += rZero
@@ -297,20 +278,28 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
             // Per predecessor: the parity-0 branch keeps the level unless zero is strictly cheaper.
             let zeroWins = vZero .< vLevel
             let par0 = vLevel.replacing(with: vZero, where: zeroWins)
-            let choice0 = TrellisTopology.choiceLevel.replacing(
-                with: TrellisTopology.choiceZero, where: zeroWins)
-            // Per state: first minimum of its two predecessor branches in NNCodec's order.
-            let va = TrellisTopology.viaParity0(par0)
-            let vb = TrellisTopology.viaParity1(vOdd)
-            let takeOdd = (vb .< va) .& .!TrellisTopology.parity1First
-                .| (.!(va .< vb)) .& TrellisTopology.parity1First
-            let newCost = va.replacing(with: vb, where: takeOdd)
-            var choice = TrellisTopology.viaParity0(choice0).replacing(
-                with: TrellisTopology.viaParity1(TrellisTopology.choiceOdd), where: takeOdd)
-            choice.replace(with: dead, where: newCost .== infinity)
+            // Per state: first minimum of its two predecessor branches in NNCodec's order
+            // (scalar with constant lanes: the compiler keeps it in registers).
+            var newCost = cost
             let dec = decisions + stepIndex * 8
-            let bytes = SIMD8<UInt8>(truncatingIfNeeded: choice)
-            UnsafeMutableRawPointer(dec).storeBytes(of: bytes, as: SIMD8<UInt8>.self)
+            @inline(__always) func pick(_ c: Int, _ a: Int, _ b: Int) {
+                // a: predecessor by parity 0, b: by parity 1.
+                let va = par0[a], vb = vOdd[b]
+                let odd = b < a ? !(va < vb) : vb < va
+                let v = odd ? vb : va
+                newCost[c] = v
+                let choice: Int = odd ? b | ((2 - (b & 1)) << 3) : a | ((zeroWins[a] ? 4 : 3 * (a & 1)) << 3)
+                dec[c] = v < .infinity ? UInt8(truncatingIfNeeded: choice) : 0xFF
+            }
+            // pick(c, into0[c], into1[c]) for every state c (TrellisTopology).
+            pick(0, 0, 4)
+            pick(1, 2, 6)
+            pick(2, 4, 0)
+            pick(3, 6, 2)
+            pick(4, 7, 3)
+            pick(5, 5, 1)
+            pick(6, 3, 7)
+            pick(7, 1, 5)
 
             if useRate {
                 // Phase 1: give each new state a store: move the predecessor's on first use, copy
@@ -345,7 +334,7 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
                 for c in 0..<8 where dec[c] != 0xFF {
                     let p = Int(dec[c] & 7), s = Int(dec[c] >> 3)
                     let nc = RateTables.neighbourClass(neighbour[p])
-                    let k = level[s]
+                    let k: Int32 = s == 0 ? k0 : s == 1 ? k1 : s == 2 ? k2 : s == 3 ? k3 : 0
                     t.updateLevel(stores + Int(newSlotOf[c]) * stride, k: k,
                                   sigCtx: RateContextLayout.sig &+ 3 &* p &+ nc, neighbour: nc)
                     newNeighbour[c] = k

@@ -28,8 +28,11 @@ public struct QuantizerOptions: Sendable, Equatable {
     /// lambdaScale·ln2/6 and for DQ lambdaScale·4·ln2/6·0.7, against distortion in units of Δ²
     /// and rate in bits, as in NNCodec.
     public var lambdaScale: Double
-    /// Row skipping (profile 1): rows whose levels are all zero are flagged and not coded.
-    /// With rate-aware methods, rows that round to zero are decided up front and forced to zero.
+    /// Row skipping (profile 1): rows whose levels are all zero are flagged and not coded. The
+    /// result's flags are always exactly its all-zero rows (what a payload encoder derives from the
+    /// levels). With rate-aware methods, rows that round to zero are planned as skipped up front
+    /// (forced to zero, no rate); with DQ the trellis applies the decoder's w-fold state advance to
+    /// every skipped segment.
     public var rowSkipping: Bool
     /// Error bound E: choose the coarsest QP (at the given qp_density, not above the requested QP)
     /// whose float32 reconstruction is within E of every value; verified on every value.
@@ -71,7 +74,8 @@ public struct QuantizedTensor: Sendable, Equatable {
     public var stepSize: Float
     /// dq_flag.
     public var dependentQuantization: Bool
-    /// row_skip_flag per row when row skipping is on and the tensor has row-skip syntax.
+    /// row_skip_flag per row when row skipping is on and the tensor has row-skip syntax: exactly the
+    /// rows whose levels are all zero.
     public var rowSkipFlags: [Bool]?
     /// The codebook of a codebook tensor.
     public var codebook: Codebook?
@@ -319,27 +323,38 @@ struct Job {
             }
             forced = rows
         }
-        let req = CoreRequest(stepSize: step, maxPositive: maxPos, maxNegative: maxNeg, maxError: maxError,
+        var req = CoreRequest(stepSize: step, maxPositive: maxPos, maxNegative: maxNeg, maxError: maxError,
                               lambdaScale: options.lambdaScale, gtCount: options.cabacUnaryLengthMinus1 + 1,
                               segments: geometry.scanSegments(splitRows: rowSkip), skipRows: forced,
                               width: geometry.width)
         var q = [Int32](repeating: 0, count: values.count)
-        let outcome: CoreOutcome = q.withUnsafeMutableBufferPointer { out in
-            switch options.method {
-            case .nearest: return quantizeNearest(values, req, into: out)
-            case .rdoq:
-                return options.lambdaScale > 0 ? quantizeRDOQ(values, req, into: out) : quantizeNearest(values, req, into: out)
-            case .dependent: return quantizeDependent(values, req, into: out)
-            }
-        }
-        guard outcome == .ok else { return .infeasible }
+        // A skipped segment advances the DQ state w times (spec 4.3), which equals coding its zeros
+        // only when the segment is the whole row (scan_order 0, or a single block column).
+        let segmentIsRow = geometry.scanOrder == 0 || geometry.width <= geometry.blockSize
         var flags: [Bool]?
-        if rowSkip {
+        while true {
+            let outcome: CoreOutcome = q.withUnsafeMutableBufferPointer { out in
+                switch options.method {
+                case .nearest: return quantizeNearest(values, req, into: out)
+                case .rdoq:
+                    return options.lambdaScale > 0 ? quantizeRDOQ(values, req, into: out) : quantizeNearest(values, req, into: out)
+                case .dependent: return quantizeDependent(values, req, into: out)
+                }
+            }
+            guard outcome == .ok else { return .infeasible }
+            guard rowSkip else { break }
+            // The flags are exactly the all-zero rows (what NNCodec's and our payload encoders
+            // derive from the levels). With DQ and several block columns, a row the trellis left
+            // all zero without having planned its skip is added to the planned rows and the
+            // trellis rerun; the planned set only grows, so this ends (normally after one rerun).
             let zero = allZeroRows(q, geometry)
-            // An all-zero row may be flagged after the fact unless DQ with several block columns
-            // (there a skipped segment advances the state w times, not its own width).
-            let free = options.method != .dependent || geometry.scanOrder == 0 || geometry.width <= geometry.blockSize
-            flags = (0..<geometry.height).map { r in (forced?[r] ?? false) || (free && zero[r]) }
+            if options.method == .dependent && !segmentIsRow,
+               let planned = req.skipRows, zero != planned {
+                req.skipRows = zip(planned, zero).map { $0 || $1 }
+                continue
+            }
+            flags = zero
+            break
         }
         if let e = maxError {
             for i in 0..<values.count {

@@ -291,8 +291,8 @@ struct CheckRun {
         for (i, c) in a.children.enumerated() where i < h.unitTypes.count && i < h.unitEntryPoints.count {
             let offset = c.location.offset - start
             if h.unitTypes[i] != c.common.nnrUnitType || h.unitEntryPoints[i] != offset {
-                add(CheckRules.aggregateContent, unit: a.location.index, at: position(of: "nnr_unit_type[\(i)]", in: a),
-                    "nnr_unit_entry_point[\(i)]",
+                let element = h.unitTypes[i] != c.common.nnrUnitType ? "nnr_unit_type[\(i)]" : "nnr_unit_entry_point[\(i)]"
+                add(CheckRules.aggregateContent, unit: a.location.index, at: position(of: element, in: a), element,
                     "entry \(i) gives type \(h.unitTypes[i]) at payload offset \(h.unitEntryPoints[i]); the carried unit is type \(c.common.nnrUnitType) at offset \(offset)")
                 return
             }

@@ -22,8 +22,8 @@ public struct DumpSession {
     /// `trace`: receives the trace lines as they are produced; without it they go to `file.trace`.
     public mutating func decode(_ file: inout DumpFile, source: NNRByteSource, carryState: Bool,
                                 trace: ((DumpTraceLine) -> Void)? = nil) {
-        file.decoded = true
         guard file.failure == nil else { return }
+        file.decoded = true
         let collector = DumpTraceCollector(limit: options.trace ? options.traceLimit : 0, handler: trace)
         var kept: [(String, [Int32])] = []
         var parentSignalling = false

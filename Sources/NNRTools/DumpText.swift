@@ -213,12 +213,11 @@ public enum DumpTextRenderer {
     /// One payload syntax element: `unit tensor pos row,col dq ctx bins element = value`, with `-`
     /// where a column does not apply.
     public static func traceLine(_ l: DumpTraceLine) -> String {
-        let pos = l.position >= 0 ? String(l.position) : "-"
-        let rc = l.row >= 0 ? "\(l.row),\(l.column)" : "-"
-        let dq = l.dqState >= 0 ? String(l.dqState) : "-"
-        let ctx = l.context >= 0 ? String(l.context) : "-"
-        let bins = l.bins.isEmpty ? "-" : l.bins
-        return "\(l.unitIndex) \(token(l.tensor)) \(pos) \(rc) \(dq) \(ctx) \(bins) \(l.element) = \(l.value)"
+        let w = DumpTraceWriter()
+        w.append(l)
+        var bytes = w.take()
+        if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public static func traceFooter(_ f: DumpFile) -> String {
@@ -237,6 +236,87 @@ public enum DumpTextRenderer {
         out += ", \(e.element): \(e.reasonText)\n"
         out += hex(x.window, indent: "  ")
         return out
+    }
+}
+
+/// Writes trace lines as UTF-8 bytes (a full trace can be tens of millions of lines).
+public final class DumpTraceWriter {
+    private var buffer: [UInt8] = []
+    private var lastName: String?
+    private var lastToken: [UInt8] = []
+
+    public init() { buffer.reserveCapacity(1 << 17) }
+
+    /// Bytes written and not taken yet.
+    public var count: Int { buffer.count }
+
+    /// Appends one line and its newline.
+    public func append(_ l: DumpTraceLine) {
+        if l.tensor != lastName {
+            lastName = l.tensor
+            lastToken = Array(DumpTextRenderer.token(l.tensor).utf8)
+        }
+        var b: [UInt8] = []
+        swap(&b, &buffer)
+        Self.int(Int64(l.unitIndex), &b)
+        b.append(0x20)
+        b.append(contentsOf: lastToken)
+        b.append(0x20)
+        Self.optional(l.position, &b)
+        b.append(0x20)
+        if l.row >= 0 {
+            Self.int(Int64(l.row), &b)
+            b.append(UInt8(ascii: ","))
+            Self.int(Int64(l.column), &b)
+        } else {
+            b.append(UInt8(ascii: "-"))
+        }
+        b.append(0x20)
+        Self.optional(l.dqState, &b)
+        b.append(0x20)
+        Self.optional(l.context, &b)
+        b.append(0x20)
+        if l.bins.isEmpty { b.append(UInt8(ascii: "-")) } else { b.append(contentsOf: l.bins.utf8) }
+        b.append(0x20)
+        b.append(contentsOf: l.element.utf8)
+        b.append(0x20)
+        b.append(UInt8(ascii: "="))
+        b.append(0x20)
+        Self.int(l.value, &b)
+        b.append(UInt8(ascii: "\n"))
+        swap(&b, &buffer)
+    }
+
+    /// The bytes written so far; the writer starts empty again.
+    public func take() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(1 << 17)
+        swap(&out, &buffer)
+        return out
+    }
+
+    private static func optional(_ v: Int, _ b: inout [UInt8]) {
+        if v >= 0 { int(Int64(v), &b) } else { b.append(UInt8(ascii: "-")) }
+    }
+
+    private static func int(_ v: Int64, _ b: inout [UInt8]) {
+        if v < 0 { b.append(UInt8(ascii: "-")) }
+        var m = v.magnitude
+        if m == 0 {
+            b.append(UInt8(ascii: "0"))
+            return
+        }
+        var i = b.count
+        while m > 0 {
+            b.append(UInt8(truncatingIfNeeded: m % 10) + UInt8(ascii: "0"))
+            m /= 10
+        }
+        var j = b.count - 1
+        while i < j {
+            b.swapAt(i, j)
+            i += 1
+            j -= 1
+        }
     }
 }
 

@@ -10,15 +10,18 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Validate NNR bitstreams against the syntax and semantic rules.",
         discussion: """
-            Checks every rule of Spec/conformance-rules.md (--list-rules prints them) and decodes
-            every NDU; each violation is reported with its rule ID, unit index, byte/bit offset and
+            Checks every rule of Spec/conformance-rules.md (--list-rules prints them) and decodes \
+            every NDU; each violation is reported with its rule ID, unit index, byte/bit offset and \
             a message, and every decoded tensor with the SHA-256 of its raw little-endian bytes.
-            Several FILEs are an incremental sequence: they are checked in order with the decoder
-            state (TCA bases, HDSP histories, node identities) carried from one to the next, as
+
+            Several FILEs are an incremental sequence: they are checked in order with the decoder \
+            state (TCA bases, HDSP histories, node identities) carried from one to the next, as \
             `nnr decode` does.
-            --reference compares the decoded tensors bit for bit (dtype, shape, bytes) with an
+
+            --reference compares the decoded tensors bit for bit (dtype, shape, bytes) with an \
             .npz/.safetensors file: give one per FILE, or one for the last FILE.
-            Exit status: 0 every file conforms (and matches its reference), 1 a file does not,
+
+            Exit status: 0 every file conforms (and matches its reference), 1 a file does not, \
             2 usage or I/O error. Warnings do not fail a file unless --strict.
             """)
 

@@ -87,8 +87,12 @@ struct Dump: ParsableCommand {
                 if options.decodesPayloads {
                     let traced = options.trace && file.failure == nil
                     if traced { out.write(DumpTextRenderer.traceHeader()) }
-                    session.decode(&file, source: input.source, carryState: i + 1 < inputs.count,
-                                   trace: { out.write(DumpTextRenderer.traceLine($0) + "\n") })
+                    let lines = DumpTraceWriter()
+                    session.decode(&file, source: input.source, carryState: i + 1 < inputs.count, trace: { line in
+                        lines.append(line)
+                        if lines.count >= 1 << 16 { out.write(bytes: lines.take()) }
+                    })
+                    out.write(bytes: lines.take())
                     if traced { out.write(DumpTextRenderer.traceFooter(file)) }
                 }
                 out.write(DumpTextRenderer.tensors(file))
@@ -110,16 +114,21 @@ struct Dump: ParsableCommand {
 
 /// Buffered standard output (traces can be millions of lines).
 final class DumpOutputBuffer {
-    private var buffer = ""
+    private var buffer: [UInt8] = []
 
     func write(_ s: String) {
-        buffer += s
-        if buffer.utf8.count >= 1 << 16 { flush() }
+        buffer.append(contentsOf: s.utf8)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    func write(bytes: [UInt8]) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { flush() }
     }
 
     func flush() {
         guard !buffer.isEmpty else { return }
-        FileHandle.standardOutput.write(Data(buffer.utf8))
-        buffer = ""
+        FileHandle.standardOutput.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
     }
 }

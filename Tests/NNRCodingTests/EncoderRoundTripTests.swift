@@ -224,6 +224,37 @@ final class EncoderRoundTripTests: XCTestCase {
         }
     }
 
+    /// HDSP .auto keeps the shorter of the two finished payloads (ties: off), like NNCodec's tool.
+    func testHDSPAutoPicksShorterPayload() throws {
+        var g = EncoderTestRNG(seed: 21)
+        for round in 0..<20 {
+            let h = g.int(2...20), w = g.int(2...30)
+            var p = TensorPayloadParameters(dims: [h, w])
+            p.parentNodeIdPresent = true
+            p.dqFlag = round % 2 == 0
+            // History: a fixed mask; the update is nonzero mostly where the mask is set.
+            let mask = (0..<(h * w)).map { _ in UInt8(g.chance(0.5) ? 1 : 0) }
+            p.hdspHistory = mask
+            var k = [Int32](repeating: 0, count: h * w)
+            for i in 0..<(h * w) where g.chance(mask[i] == 1 ? 0.8 : 0.05) { k[i] = Int32(g.int(-3...3)) }
+            let q = p.dqFlag ? dqReconstruction(k: k, height: h, width: w, scanOrder: 0, skippedRows: []) : k
+            func encode(_ mode: HDSPMode) throws -> ([UInt8], Bool) {
+                var enc = PayloadEncoder()
+                let info = try enc.encodeTensor(levels: q, parameters: p,
+                                                options: TensorEncodeOptions(qpOffset: -40, hdsp: mode))
+                return (enc.finish(), info.hdspEnabled)
+            }
+            let (off, offFlag) = try encode(.off)
+            let (on, onFlag) = try encode(.on)
+            let (auto, autoFlag) = try encode(.auto)
+            XCTAssertFalse(offFlag)
+            XCTAssertTrue(onFlag)
+            XCTAssertEqual(auto, on.count < off.count ? on : off)
+            XCTAssertEqual(autoFlag, on.count < off.count)
+            try roundTrip([Case(params: p, options: TensorEncodeOptions(qpOffset: -40, hdsp: .auto), levels: q)])
+        }
+    }
+
     // MARK: - validation
 
     func expectInvalid(_ body: () throws -> Void, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
@@ -323,5 +354,33 @@ final class EncoderRoundTripTests: XCTestCase {
         // A strongly positive state makes 1 cheap.
         let p = ContextModel(set: 2)
         XCTAssertLessThan(p.scaledBits(for: 1), p.scaledBits(for: 0))
+    }
+}
+
+final class EncoderEstimatorOptimizerTests: XCTestCase {
+    /// The optimizer against a direct per-bin simulation with ContextModel and the bit-cost table,
+    /// including block-row resets.
+    func testOptimizerMatchesContextModel() {
+        var g = EncoderTestRNG(seed: 5)
+        var rec = BinRecorder(contextCount: 1)
+        defer { rec.deallocate() }
+        var models = (0..<9).map { ContextModel(set: $0) }
+        var expected = [UInt64](repeating: 0, count: 9)
+        for step in 0..<20_000 {
+            let bin: UInt32 = g.chance([0.9, 0.5, 0.1, 0.02][(step / 1_000) % 4]) ? 1 : 0
+            rec.push(bin, 0)
+            for e in 0..<9 {
+                expected[e] += UInt64(models[e].scaledBits(for: bin))
+                models[e].update(bin: bin)
+            }
+            if step % 6_000 == 5_999 {
+                rec.markReset()
+                for e in 0..<9 { models[e].reset() }
+            }
+        }
+        let o = EstimatorOptimizer(contextCount: 1)
+        defer { o.deallocate() }
+        o.accumulate(rec)
+        for e in 0..<9 { XCTAssertEqual(o.costs[e], expected[e], "set \(e)") }
     }
 }

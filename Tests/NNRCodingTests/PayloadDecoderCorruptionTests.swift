@@ -59,7 +59,7 @@ final class PayloadDecoderCorruptionTests: XCTestCase {
         var oks = 0
         for name in Self.cases {
             for (si, s) in try streams(name).enumerated() {
-                for trial in 0..<60 {
+                for trial in 0..<40 {
                     let flips = 1 + Int(rng.next() % 4)
                     let seeds = (0..<flips).map { _ in rng.next() }
                     let outcome = run(s.bytes, s.units, state: s.state, what: "\(name) step \(si) flip trial \(trial)") { _, p in
@@ -82,7 +82,7 @@ final class PayloadDecoderCorruptionTests: XCTestCase {
         var errors = 0
         for name in Self.cases {
             for (si, s) in try streams(name).enumerated() {
-                for trial in 0..<25 {
+                for trial in 0..<20 {
                     let r = rng.next()
                     let outcome = run(s.bytes, s.units, state: s.state, what: "\(name) step \(si) truncation \(trial)") { _, p in
                         // keep 0 … count−1 bytes

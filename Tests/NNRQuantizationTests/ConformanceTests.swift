@@ -109,4 +109,51 @@ final class ConformanceTests: XCTestCase {
             print("[quant-conformance] \(name): NNCodec bit-depth QP \(qp), levels equal: \(t.q == levels)")
         }
     }
+
+    /// NNCodec's codebook path (approx_method "codebook", codebook_mode 2): the decision, the
+    /// codebook, and the reconstruction. NNCodec picks CbZeroOffset by real encodes with the unbounded
+    /// binarization; ours by the estimate with the bounded one, so the offset (and with it the
+    /// signed indices) may differ while the reconstruction is the same.
+    func testCodebookAgainstNNCodec() throws {
+        for (name, qp, dq, expectCodebook) in [("t2d_codebook_clustered", -32, false, true),
+                                                ("t2d_codebook_dq", -32, true, true),
+                                                ("t2d_codebook_qp-20", -20, false, false)] {
+            guard let folder = Vectors.sharedCase(name) else { throw XCTSkip(Vectors.skipReasonNoShared()) }
+            let input = try XCTUnwrap(try loadNPZOrdered(folder.appendingPathComponent("input.npz")).first)
+            let levels = try XCTUnwrap(try loadNPZ(folder.appendingPathComponent("levels.npz"))[input.name]).int32Values()
+            let decoded = try XCTUnwrap(try loadNPZ(folder.appendingPathComponent("decoded.npz"))[input.name]).doubleValues()
+            let units = try CaseFiles.units(folder.appendingPathComponent("units.json"))
+            let fields = try XCTUnwrap(units.last?["fields"] as? [String: Any])
+            let values = input.floatValues()
+            let g = TensorGeometry(dims: input.shape, scanOrder: 0)
+            let o = QuantizerOptions(method: dq ? .dependent : .nearest, rowSkipping: true)
+            let t = try Quantizer(options: o).quantizeWithCodebook(values: values, geometry: g, qp: qp, qpDensity: 2, mode: .byCost)
+            XCTAssertEqual(t.codebook != nil, expectCodebook, name)
+            let rec = t.reconstructedDouble()
+            XCTAssertEqual(rec, decoded, name)
+            if let cb = t.codebook {
+                let refEntries = try XCTUnwrap(fields["codebook__"] as? [Int]).map(Int32.init)
+                let refOffset = try XCTUnwrap(fields["CbZeroOffset__"] as? Int)
+                let refEgk = try XCTUnwrap(fields["codebook_egk__"] as? Int)
+                XCTAssertEqual(cb.entries, refEntries, name)
+                XCTAssertEqual(cb.egk, refEgk, name)
+                var same = 0
+                for i in 0..<levels.count where levels[i] == t.q[i] { same += 1 }
+                // Coded size of our indices vs NNCodec's (same codebook, its offset) with the real
+                // payload encoder.
+                func codedBytes(_ k: [Int32], _ offset: Int) throws -> Int {
+                    var enc = PayloadEncoder()
+                    let p = TensorPayloadParameters(dims: input.shape, codebook: CodebookInfo(size: cb.entries.count, zeroOffset: offset))
+                    try enc.encodeTensor(levels: k, parameters: p, options: TensorEncodeOptions(qpOffset: t.qp, rowSkipping: true))
+                    return enc.finish().count
+                }
+                let ours = try codedBytes(t.q, cb.zeroOffset), theirs = try codedBytes(levels, refOffset)
+                print("[quant-conformance] \(name): payload bytes with our offset \(ours), with NNCodec's \(theirs)")
+                XCTAssertLessThanOrEqual(ours, theirs + theirs / 100, name)
+                print("[quant-conformance] \(name): codebook \(cb.entries.count) entries (NNCodec \(refEntries.count)), CbZeroOffset \(cb.zeroOffset) (NNCodec \(refOffset)), egk \(cb.egk) (NNCodec \(refEgk)), qp \(t.qp), indices equal \(same)/\(levels.count), reconstruction equal: \(rec == decoded)")
+            } else {
+                print("[quant-conformance] \(name): uniform chosen (as NNCodec), reconstruction equal: \(rec == decoded)")
+            }
+        }
+    }
 }

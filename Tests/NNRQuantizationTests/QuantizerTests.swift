@@ -65,6 +65,11 @@ final class QuantizerTests: XCTestCase {
         XCTAssertThrowsError(try Quantizer.quantize(values: v, geometry: g, qp: -32, qpDensity: 2, maxError: .nan))
         XCTAssertThrowsError(try Quantizer.quantize(values: v, geometry: g, qp: -32, qpDensity: 2, maxError: -1))
         XCTAssertThrowsError(try Quantizer.quantize(values: v, geometry: g, qp: 500, qpDensity: 2))
+        for m in QuantizationMethod.allCases {
+            let empty = try? Quantizer.quantize(values: [], geometry: TensorGeometry(height: 0, width: 5, scanOrder: 1),
+                                                qp: -32, qpDensity: 2, method: m, rowSkipping: true)
+            XCTAssertEqual(empty?.q, [])
+        }
         var o = QuantizerOptions()
         o.levelRange = 1...5
         XCTAssertThrowsError(try Quantizer(options: o).quantize(values: v, geometry: g, qp: -32, qpDensity: 2))

@@ -17,8 +17,8 @@ final class DumpMalformedTests: XCTestCase {
         let (units, error) = NNRUnitParser.parseAll(NNRByteSource(bytes: full))
         XCTAssertNil(error)
         let boundaries = Set(units.map(\.location.offset) + [full.count])
-        let options = DumpOptions(hex: true)
         for cut in 0...full.count {
+            let options = DumpOptions(hex: cut % 7 == 0)
             let report = NNRDump.dump([("cut", NNRByteSource(bytes: Array(full[0..<cut])))], options: options)
             let file = try XCTUnwrap(report.files.first)
             let text = DumpTextRenderer.render(report)
