@@ -12,7 +12,7 @@
 #
 # Environment: FUZZ_WORK (work corpora and artifacts, default .build-fuzz/work, which git
 # ignores), FUZZ_NICE (niceness, default 10), FUZZ_RSS_MB (default 2048), FUZZ_TIMEOUT (seconds
-# per input, default 25), FUZZ_CI_SECONDS (default 20), FUZZ_EXTRA (more libFuzzer flags),
+# per input, default 60), FUZZ_CI_SECONDS (default 20), FUZZ_EXTRA (more libFuzzer flags),
 # FUZZ_NO_BUILD (set: use the targets already built).
 set -uo pipefail
 
@@ -25,7 +25,7 @@ SCRATCH="$ROOT/.build-fuzz"
 WORK=${FUZZ_WORK:-$SCRATCH/work}
 NICE=${FUZZ_NICE:-10}
 RSS_MB=${FUZZ_RSS_MB:-2048}
-TIMEOUT=${FUZZ_TIMEOUT:-25}
+TIMEOUT=${FUZZ_TIMEOUT:-60}
 CI_SECONDS=${FUZZ_CI_SECONDS:-20}
 
 usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
