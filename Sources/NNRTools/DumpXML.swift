@@ -156,28 +156,7 @@ public enum DumpXMLRenderer {
     /// and characters XML 1.0 cannot carry at all (other C0 controls, U+FFFE, U+FFFF) as the
     /// text `\uXXXX`.
     public static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for u in s.unicodeScalars {
-            switch u {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\t": out += "&#9;"
-            case "\n": out += "&#10;"
-            case "\r": out += "&#13;"
-            default:
-                if u.value < 0x20 || u.value == 0xFFFE || u.value == 0xFFFF {
-                    let h = String(u.value, radix: 16, uppercase: true)
-                    out += "\\u" + String(repeating: "0", count: Swift.max(0, 4 - h.count)) + h
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out
+        XMLText.escape(s, unrepresentable: .codePoint)
     }
 }
 

@@ -83,27 +83,7 @@ public enum JUnitReport {
     /// Escapes text for XML attribute values and character data; characters XML 1.0 cannot hold
     /// (most C0 controls, unpaired surrogates are impossible in Swift strings) become U+FFFD.
     public static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for u in s.unicodeScalars {
-            switch u {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\n": out += "&#10;"
-            case "\t": out += "&#9;"
-            case "\r": out += "&#13;"
-            default:
-                if u.value < 0x20 || u.value == 0xFFFE || u.value == 0xFFFF {
-                    out.unicodeScalars.append("\u{FFFD}")
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out
+        XMLText.escape(s, unrepresentable: .replacementCharacter)
     }
 
     static func iso8601(_ d: Date) -> String {
