@@ -1,7 +1,7 @@
 // The DeepCABAC arithmetic encoder (spec notes 5.6): 9-bit range, 32-bit low register,
 // byte-wise output with carry resolution through a buffered byte and a count of pending 0xFF bytes.
 
-/// Constant tables of the estimator and the bit-cost table, copied once into raw memory so that the
+/// Constant tables of the coder and the estimator, copied once into raw memory so that the
 /// encoder's hot loops read them without bounds checks or lazy-global checks. Never freed.
 @usableFromInline
 final class EncoderTables: @unchecked Sendable {
@@ -12,17 +12,12 @@ final class EncoderTables: @unchecked Sendable {
     @usableFromInline let rangeLPSSigned: UnsafeMutablePointer<UInt32>
     /// Renormalisation shift count by r >> 1 for r in 2…511 (the shifts that bring r to ≥ 256).
     @usableFromInline let renorm: UnsafeMutablePointer<UInt32>
-    /// Scaled bit costs, 2048 entries: [2·(512 + (S01 >> 3)) + bin].
-    @usableFromInline let bits: UnsafeMutablePointer<UInt32>
-    /// Scaled bit costs indexed by S01 directly, per bin: [8192·bin + S01] = cost of bin at
-    /// 512 + (S01 >> 3) (pointer offset by 4096; S01 in −4096…4095).
-    @usableFromInline let bitsByState: UnsafeMutablePointer<UInt32>
     /// DQ transitions: [2·state + parity].
     @usableFromInline let dqNext: UnsafeMutablePointer<Int32>
-    /// Next 16·S0 by shift sh0 = 4…7, indexed by 16·S0: [4096·bin + 16·S0] (pointer offset by 2048;
-    /// S0 in −128…127; only every 16th entry is used). Keeping S0 scaled by 16 saves a shift when
-    /// forming S01 = S1 + 16·S0.
-    @usableFromInline let nextS0x16: [UnsafeMutablePointer<Int32>]
+    /// Next 16·S0 by shift sh0 = 0…7, indexed by S0: [256·bin + S0] (pointer offset by 128; S0 in
+    /// −128…127), 1 KiB per shift. Keeping S0 scaled by 16 saves a shift when forming
+    /// S01 = S1 + 16·S0.
+    @usableFromInline let nextS0x16: [UnsafeMutablePointer<Int16>]
     /// Next S1 by shift sh1 = 4…7: [4096·bin + S1] (pointer offset by 2048; S1 in −2048…2047).
     @usableFromInline let nextS1: [UnsafeMutablePointer<Int16>]
 
@@ -45,30 +40,19 @@ final class EncoderTables: @unchecked Sendable {
             while r < 256 { r <<= 1; n += 1 }
             renorm[h] = n
         }
-        bits = .allocate(capacity: 2048)
-        for i in 0..<2048 { bits[i] = i < nnrScaledEstimatedBits.count ? nnrScaledEstimatedBits[i] : 0 }
-        let byState = UnsafeMutablePointer<UInt32>.allocate(capacity: 16384)
-        for b in 0..<2 {
-            for v in -4096..<4096 {
-                let k = 2 * Swift.min(Swift.max(512 + (v >> 3), 0), 1023) + b
-                byState[8192 * b + 4096 + v] = k < nnrScaledEstimatedBits.count ? nnrScaledEstimatedBits[k] : 0
-            }
-        }
-        bitsByState = byState + 4096
         dqNext = .allocate(capacity: 16)
         for i in 0..<16 { dqNext[i] = i < DependentQuantization.transition.count ? Int32(DependentQuantization.transition[i]) : 0 }
         // S += σ·(C[16 + ((σ·S) >> k)] >> sh), σ = +1 for bin 1, −1 for bin 0 (spec 5.2). The
         // domains are closed under the update (|S0| ≤ 123, |S1| ≤ 1923 from any state inside them).
         func c(_ i: Int) -> Int { i >= 0 && i < curve.count ? Int(curve[i]) : 0 }
-        var n0: [UnsafeMutablePointer<Int32>] = []
+        var n0: [UnsafeMutablePointer<Int16>] = []
         var n1: [UnsafeMutablePointer<Int16>] = []
         for sh in 0..<8 {
-            let t0 = UnsafeMutablePointer<Int32>.allocate(capacity: 8192)
-            t0.initialize(repeating: 0, count: 8192)
+            let t0 = UnsafeMutablePointer<Int16>.allocate(capacity: 512)
             let t1 = UnsafeMutablePointer<Int16>.allocate(capacity: 8192)
             for v in -128..<128 {
-                t0[2048 + 16 * v] = Int32(16 * (v - (c(16 + ((-v) >> 3)) >> sh)))
-                t0[4096 + 2048 + 16 * v] = Int32(16 * (v + (c(16 + (v >> 3)) >> sh)))
+                t0[128 + v] = Int16(16 * Swift.min(Swift.max(v - (c(16 + ((-v) >> 3)) >> sh), -128), 127))
+                t0[256 + 128 + v] = Int16(16 * Swift.min(Swift.max(v + (c(16 + (v >> 3)) >> sh), -128), 127))
             }
             for v in -2048..<2048 {
                 let down = v - (c(16 + ((-v) >> 7)) >> sh)
@@ -76,7 +60,7 @@ final class EncoderTables: @unchecked Sendable {
                 t1[2048 + v] = Int16(clamping: down)
                 t1[4096 + 2048 + v] = Int16(clamping: up)
             }
-            n0.append(t0 + 2048)
+            n0.append(t0 + 128)
             n1.append(t1 + 2048)
         }
         nextS0x16 = n0
@@ -92,7 +76,7 @@ struct EncoderContext {
     /// 16·S0.
     @usableFromInline var s0: Int
     @usableFromInline var s1: Int
-    @usableFromInline var next0: UnsafeMutablePointer<Int32>
+    @usableFromInline var next0: UnsafeMutablePointer<Int16>
     @usableFromInline var next1: UnsafeMutablePointer<Int16>
     @usableFromInline var initS0: Int
     @usableFromInline var initS1: Int
@@ -121,7 +105,7 @@ struct EncoderContext {
     /// Adapts the state to `bin` (spec 5.2) by table lookup.
     @inline(__always) @usableFromInline
     mutating func update(_ bin: UInt32) {
-        s0 = Int(next0[(Int(bin) &<< 12) &+ s0])
+        s0 = Int(next0[(Int(bin) &<< 8) &+ (s0 &>> 4)])
         s1 = Int(next1[(Int(bin) &<< 12) &+ s1])
     }
 }

@@ -4,14 +4,15 @@ public enum DependentQuantization {
     /// next = transition[state * 2 + (k & 1)]
     public static let transition: [UInt8] = [0, 2, 7, 5, 1, 3, 6, 4, 2, 0, 5, 7, 3, 1, 4, 6]
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func nextState(_ state: Int, parity: Int) -> Int {
-        Int(transition[(state << 1) | (parity & 1)])
+        // `transition` packed 3 bits per entry (no lazy-global access in hot loops).
+        Int(truncatingIfNeeded: (0xD0BF_4299_9BD0 as UInt64) &>> UInt64(truncatingIfNeeded: 3 &* (((state & 7) &<< 1) | (parity & 1)))) & 7
     }
 
     /// Reconstruction index q from quantization index k in `state` (before the transition):
     /// q = 2k − sgn(k)·(state & 1).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func reconstructionIndex(k: Int32, state: Int) -> Int32 {
         if k == 0 { return 0 }
         let odd = Int32(state & 1)
@@ -20,7 +21,7 @@ public enum DependentQuantization {
 
     /// Quantization index k from a reconstruction index q in `state`; nil if q is not
     /// representable in that state (its parity does not match the state's quantizer).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func quantizationIndex(q: Int32, state: Int) -> Int32? {
         if q == 0 { return 0 }
         let odd = Int32(state & 1)

@@ -96,36 +96,42 @@ struct EstimatorOptimizer {
     }
 
     /// Runs every context's recorded bin sequence through the nine estimators, accumulating costs.
-    /// The estimators adapt by next-state table lookups. Set 7 (S0 = 0 and SH0 + 4 = 7) never moves
-    /// its S0 (C[16] >> 7 = 0) and its S1 (init 0, SH1 = 5) follows set 3's, so it only needs its cost
-    /// looked up. The sets are processed in three groups ({0, 1, 2}, {3, 7, 8}, {4, 5, 6}) so that
-    /// states and sums stay in registers.
+    ///
+    /// The sets are processed in three groups that share their S1 shift ({0, 1, 2}: SH0 + 4 = 5,
+    /// SH1 = 4; {4, 5, 6}: 6, 6; {3, 8, 7}: SH1 = 5), so that each pass touches one S1 next-state
+    /// table (`SelectionTables`, 16 KiB) plus the 8 KiB cost table and stays in the L1 cache, with
+    /// states and sums in registers. Two estimators with the same shifts that reach the same state
+    /// stay equal for the rest of the sequence (until a block-row reset), and on real tensors they
+    /// soon do: at each 64-bin word the replay checks which of them coincide and runs only the
+    /// distinct ones. In the third group, set 7 (S0 = 0, SH0 + 4 = 7) never moves its S0 and its S1
+    /// (initially 0, shift 5) is set 3's, so it only needs its cost looked up; set 8 (SH0 + 4 = 7)
+    /// stops moving its S0 once |S0| ≤ 8 and then, when its S1 has met set 3's, needs only a lookup
+    /// too.
     func accumulate(_ rec: BinRecorder) {
-        let t = EncoderTables.shared
+        let t = SelectionTables.shared
         let sets = nnrEstimatorParameterSets
-        func s0(_ e: Int) -> Int { Int(sets[e].initialS0) << 4 }
-        func s1(_ e: Int) -> Int { Int(sets[e].initialS01) - (Int(sets[e].initialS0) << 4) }
+        // Initial compact states (A = 2·(S0 + 128), b = S1 + 2048) of set e.
+        func a(_ e: Int) -> Int { (Int(sets[e].initialS0) &+ 128) &<< 1 }
+        func b(_ e: Int) -> Int { Int(sets[e].initialS01) &- (Int(sets[e].initialS0) &<< 4) &+ 2048 }
         for c in 0..<Swift.min(count, rec.contextCount) {
             let total = rec.counts[c]
             if total == 0 { continue }
             let acc = costs + c * 9
             let resets = rec.resets[c]
             rec.words[c].withUnsafeBufferPointer { words in
-                let current = rec.current[c]
-                // Sets 0, 1, 2 (SH0 + 4 = 5, SH1 = 4) and 4, 5, 6 (6, 6): same shifts within a group.
-                for (first, sh0, sh1) in [(0, 5, 4), (4, 6, 6)] {
-                    let (x, y, z) = EstimatorOptimizer.replayThree(
-                        words: words, current: current, total: total, resets: resets, t: t,
-                        p: t.nextS0x16[sh0], q: t.nextS1[sh1],
-                        initial: (s0(first), s1(first), s0(first + 1), s1(first + 1), s0(first + 2), s1(first + 2)))
+                let bins = BinWords(words: words, current: rec.current[c], total: total, resets: resets)
+                for first in [0, 4] {
+                    let (x, y, z) = EstimatorOptimizer.replayGroup(
+                        bins, costs: t.costs, s0: t.nextS0[Int(sets[first].shift0)],
+                        s1: t.nextS1[Int(sets[first].shift1)],
+                        initial: (a(first), b(first), a(first + 1), b(first + 1), a(first + 2), b(first + 2)))
                     acc[first] &+= x
                     acc[first + 1] &+= y
                     acc[first + 2] &+= z
                 }
-                // Sets 3 (4, 5), 8 (7, 5) and 7 (S0 = 0, S1 as set 3).
-                let (x3, x8, x7) = EstimatorOptimizer.replay378(
-                    words: words, current: current, total: total, resets: resets, t: t,
-                    initial: (s0(3), s1(3), s0(8), s1(8)))
+                let (x3, x8, x7) = EstimatorOptimizer.replay387(
+                    bins, costs: t.costs, s0: (t.nextS0[Int(sets[3].shift0)], t.nextS0[Int(sets[8].shift0)]),
+                    s1: t.nextS1[Int(sets[3].shift1)], initial: (a(3), b(3), a(8), b(8), a(7)))
                 acc[3] &+= x3
                 acc[8] &+= x8
                 acc[7] &+= x7
@@ -133,73 +139,229 @@ struct EstimatorOptimizer {
         }
     }
 
-    /// Three sets with the same shifts over one context's bins: their summed costs.
-    @inline(__always)
-    static func replayThree(words: UnsafeBufferPointer<UInt64>, current: UInt64, total: Int, resets: [Int],
-                            t: EncoderTables, p: UnsafeMutablePointer<Int32>, q: UnsafeMutablePointer<Int16>,
-                            initial: (Int, Int, Int, Int, Int, Int)) -> (UInt64, UInt64, UInt64) {
-        let bits = t.bitsByState
-        var a0 = 0, b0 = 0, a1 = 0, b1 = 0, a2 = 0, b2 = 0
-        var x: UInt64 = 0, y: UInt64 = 0, z: UInt64 = 0
-        var resetIndex = 0
-        var nextReset = 0
-        var pos = 0
-        while pos < total {
-            let word = pos >> 6 < words.count ? words[pos >> 6] : current
-            let end = Swift.min(total, (pos | 63) &+ 1)
-            while pos < end {
+    /// One context's recorded bins: completed words, the word being filled, the count and the
+    /// block-row reset positions.
+    struct BinWords {
+        let words: UnsafeBufferPointer<UInt64>
+        let current: UInt64
+        let total: Int
+        let resets: [Int]
+
+        /// Calls `body(word, from, to)` for each stretch of bins inside one word and between resets
+        /// (bin i of the stretch is bit i of `word >> from`), and `reset()` at each reset position
+        /// (and first at 0).
+        @inline(__always)
+        func forEachStretch(reset: () -> Void, _ body: (UInt64, Int, Int) -> Void) {
+            var pos = 0
+            var resetIndex = 0
+            var nextReset = 0
+            while pos < total {
                 if pos == nextReset {
-                    (a0, b0, a1, b1, a2, b2) = initial
+                    reset()
                     nextReset = resetIndex < resets.count ? resets[resetIndex] : Int.max
-                    resetIndex += 1
+                    resetIndex &+= 1
                 }
-                let bin = Int((word &>> UInt64(pos & 63)) & 1)
-                let cost = bits + (bin &<< 13)
-                let o0 = bin &<< 12
-                x &+= UInt64(cost[b0 &+ a0])
-                y &+= UInt64(cost[b1 &+ a1])
-                z &+= UInt64(cost[b2 &+ a2])
-                a0 = Int(p[o0 &+ a0]); b0 = Int(q[o0 &+ b0])
-                a1 = Int(p[o0 &+ a1]); b1 = Int(q[o0 &+ b1])
-                a2 = Int(p[o0 &+ a2]); b2 = Int(q[o0 &+ b2])
-                pos &+= 1
+                let word = pos >> 6 < words.count ? words[pos >> 6] : current
+                let end = Swift.min(total, (pos | 63) &+ 1, nextReset)
+                body(word &>> UInt64(pos & 63), pos, end)
+                pos = end
+            }
+        }
+    }
+
+    // The replay loops below run `count` bins of `word` (low bit first) through 1, 2 or 3
+    // estimators sharing the S1 table `r`; states are A = 2·(S0 + 128) and b = S1 + 2048, and the
+    // cost index (b + 16·(S0 + 128)) >> 3 is (b + 8·A) >> 3.
+
+    @inline(__always)
+    static func run1(_ word: UInt64, _ count: Int, _ costs: UnsafeMutablePointer<UInt32>,
+                     _ p: UnsafeMutablePointer<UInt16>, _ r: UnsafeMutablePointer<UInt16>,
+                     _ a: inout Int, _ b: inout Int) -> UInt64 {
+        var w = word, x: UInt64 = 0, a0 = a, b0 = b
+        for _ in 0..<count {
+            let bin = Int(w & 1)
+            w &>>= 1
+            x &+= UInt64((costs + (bin &<< 10))[(b0 &+ (a0 &<< 3)) &>> 3])
+            a0 = Int((p + (bin &<< 9))[a0])
+            b0 = Int((r + (bin &<< 12))[b0])
+        }
+        a = a0
+        b = b0
+        return x
+    }
+
+    @inline(__always)
+    static func run2(_ word: UInt64, _ count: Int, _ costs: UnsafeMutablePointer<UInt32>,
+                     _ p: UnsafeMutablePointer<UInt16>, _ q: UnsafeMutablePointer<UInt16>,
+                     _ r: UnsafeMutablePointer<UInt16>,
+                     _ a: inout Int, _ b: inout Int, _ c: inout Int, _ d: inout Int) -> (UInt64, UInt64) {
+        var w = word, x: UInt64 = 0, y: UInt64 = 0, a0 = a, b0 = b, a1 = c, b1 = d
+        for _ in 0..<count {
+            let bin = Int(w & 1)
+            w &>>= 1
+            let cost = costs + (bin &<< 10), rr = r + (bin &<< 12)
+            x &+= UInt64(cost[(b0 &+ (a0 &<< 3)) &>> 3])
+            y &+= UInt64(cost[(b1 &+ (a1 &<< 3)) &>> 3])
+            a0 = Int((p + (bin &<< 9))[a0]); b0 = Int(rr[b0])
+            a1 = Int((q + (bin &<< 9))[a1]); b1 = Int(rr[b1])
+        }
+        a = a0; b = b0; c = a1; d = b1
+        return (x, y)
+    }
+
+    @inline(__always)
+    static func run3(_ word: UInt64, _ count: Int, _ costs: UnsafeMutablePointer<UInt32>,
+                     _ p: UnsafeMutablePointer<UInt16>, _ r: UnsafeMutablePointer<UInt16>,
+                     _ s: inout (Int, Int, Int, Int, Int, Int)) -> (UInt64, UInt64, UInt64) {
+        var w = word, x: UInt64 = 0, y: UInt64 = 0, z: UInt64 = 0
+        var (a0, b0, a1, b1, a2, b2) = s
+        for _ in 0..<count {
+            let bin = Int(w & 1)
+            w &>>= 1
+            let cost = costs + (bin &<< 10), pp = p + (bin &<< 9), rr = r + (bin &<< 12)
+            x &+= UInt64(cost[(b0 &+ (a0 &<< 3)) &>> 3])
+            y &+= UInt64(cost[(b1 &+ (a1 &<< 3)) &>> 3])
+            z &+= UInt64(cost[(b2 &+ (a2 &<< 3)) &>> 3])
+            a0 = Int(pp[a0]); b0 = Int(rr[b0])
+            a1 = Int(pp[a1]); b1 = Int(rr[b1])
+            a2 = Int(pp[a2]); b2 = Int(rr[b2])
+        }
+        s = (a0, b0, a1, b1, a2, b2)
+        return (x, y, z)
+    }
+
+    /// Three sets with the same shifts (S0 table `s0`, S1 table `s1`): their summed costs.
+    static func replayGroup(_ bins: BinWords, costs: UnsafeMutablePointer<UInt32>,
+                            s0: UnsafeMutablePointer<UInt16>, s1: UnsafeMutablePointer<UInt16>,
+                            initial: (Int, Int, Int, Int, Int, Int)) -> (UInt64, UInt64, UInt64) {
+        var st = initial
+        var x: UInt64 = 0, y: UInt64 = 0, z: UInt64 = 0
+        bins.forEachStretch(reset: { st = initial }) { word, from, to in
+            let n = to &- from
+            let same01 = st.0 == st.2 && st.1 == st.3
+            let same02 = st.0 == st.4 && st.1 == st.5
+            if same01 && same02 {
+                let v = run1(word, n, costs, s0, s1, &st.0, &st.1)
+                x &+= v; y &+= v; z &+= v
+                st.2 = st.0; st.3 = st.1; st.4 = st.0; st.5 = st.1
+            } else if same01 {
+                let (u, v) = run2(word, n, costs, s0, s0, s1, &st.0, &st.1, &st.4, &st.5)
+                x &+= u; y &+= u; z &+= v
+                st.2 = st.0; st.3 = st.1
+            } else if same02 {
+                let (u, v) = run2(word, n, costs, s0, s0, s1, &st.0, &st.1, &st.2, &st.3)
+                x &+= u; y &+= v; z &+= u
+                st.4 = st.0; st.5 = st.1
+            } else if st.2 == st.4 && st.3 == st.5 {
+                let (u, v) = run2(word, n, costs, s0, s0, s1, &st.0, &st.1, &st.2, &st.3)
+                x &+= u; y &+= v; z &+= v
+                st.4 = st.2; st.5 = st.3
+            } else {
+                let (u, v, w) = run3(word, n, costs, s0, s1, &st)
+                x &+= u; y &+= v; z &+= w
             }
         }
         return (x, y, z)
     }
 
-    /// Sets 3 and 8, and set 7 (whose S0 stays 0 and whose S1 is set 3's): their summed costs.
-    @inline(__always)
-    static func replay378(words: UnsafeBufferPointer<UInt64>, current: UInt64, total: Int, resets: [Int],
-                          t: EncoderTables, initial: (Int, Int, Int, Int)) -> (UInt64, UInt64, UInt64) {
-        let bits = t.bitsByState
-        let p4 = t.nextS0x16[4], q5 = t.nextS1[5], p7 = t.nextS0x16[7]
-        var a3 = 0, b3 = 0, a8 = 0, b8 = 0
+    /// Sets 3 and 8 (S1 shift 5, S0 tables `s0.0` and `s0.1`) and set 7 (S0 fixed at `initial.4`,
+    /// S1 = set 3's): their summed costs (3, 8, 7).
+    static func replay387(_ bins: BinWords, costs: UnsafeMutablePointer<UInt32>,
+                          s0: (UnsafeMutablePointer<UInt16>, UnsafeMutablePointer<UInt16>),
+                          s1: UnsafeMutablePointer<UInt16>,
+                          initial: (Int, Int, Int, Int, Int)) -> (UInt64, UInt64, UInt64) {
+        var (a3, b3, a8, b8) = (initial.0, initial.1, initial.2, initial.3)
+        let a7 = initial.4
+        let p3 = s0.0, p8 = s0.1
         var x3: UInt64 = 0, x8: UInt64 = 0, x7: UInt64 = 0
-        var resetIndex = 0
-        var nextReset = 0
-        var pos = 0
-        while pos < total {
-            let word = pos >> 6 < words.count ? words[pos >> 6] : current
-            let end = Swift.min(total, (pos | 63) &+ 1)
-            while pos < end {
-                if pos == nextReset {
-                    (a3, b3, a8, b8) = initial
-                    nextReset = resetIndex < resets.count ? resets[resetIndex] : Int.max
-                    resetIndex += 1
+        // Set 8's S0 (shift 7) is a fixed point for |S0| ≤ 8, i.e. A in 240…272.
+        bins.forEachStretch(reset: { (a3, b3, a8, b8) = (initial.0, initial.1, initial.2, initial.3) }) { word, from, to in
+            let n = to &- from
+            if b8 == b3 && a8 >= 240 && a8 <= 272 {
+                var w = word, a0 = a3, b0 = b3
+                var u: UInt64 = 0, v: UInt64 = 0, z: UInt64 = 0
+                for _ in 0..<n {
+                    let bin = Int(w & 1)
+                    w &>>= 1
+                    let cost = costs + (bin &<< 10)
+                    u &+= UInt64(cost[(b0 &+ (a0 &<< 3)) &>> 3])
+                    v &+= UInt64(cost[(b0 &+ (a8 &<< 3)) &>> 3])
+                    z &+= UInt64(cost[(b0 &+ (a7 &<< 3)) &>> 3])
+                    a0 = Int((p3 + (bin &<< 9))[a0])
+                    b0 = Int((s1 + (bin &<< 12))[b0])
                 }
-                let bin = Int((word &>> UInt64(pos & 63)) & 1)
-                let cost = bits + (bin &<< 13)
-                let o0 = bin &<< 12
-                x3 &+= UInt64(cost[b3 &+ a3])
-                x7 &+= UInt64(cost[b3])
-                x8 &+= UInt64(cost[b8 &+ a8])
-                a3 = Int(p4[o0 &+ a3]); b3 = Int(q5[o0 &+ b3])
-                a8 = Int(p7[o0 &+ a8]); b8 = Int(q5[o0 &+ b8])
-                pos &+= 1
+                a3 = a0; b3 = b0; b8 = b0
+                x3 &+= u; x8 &+= v; x7 &+= z
+            } else {
+                var w = word, a0 = a3, b0 = b3, a1 = a8, b1 = b8
+                var u: UInt64 = 0, v: UInt64 = 0, z: UInt64 = 0
+                for _ in 0..<n {
+                    let bin = Int(w & 1)
+                    w &>>= 1
+                    let cost = costs + (bin &<< 10), rr = s1 + (bin &<< 12)
+                    u &+= UInt64(cost[(b0 &+ (a0 &<< 3)) &>> 3])
+                    v &+= UInt64(cost[(b1 &+ (a1 &<< 3)) &>> 3])
+                    z &+= UInt64(cost[(b0 &+ (a7 &<< 3)) &>> 3])
+                    a0 = Int((p3 + (bin &<< 9))[a0]); b0 = Int(rr[b0])
+                    a1 = Int((p8 + (bin &<< 9))[a1]); b1 = Int(rr[b1])
+                }
+                a3 = a0; b3 = b0; a8 = a1; b8 = b1
+                x3 &+= u; x8 &+= v; x7 &+= z
             }
         }
         return (x3, x8, x7)
+    }
+}
+
+/// Compact next-state and cost tables of the estimator-selection pass, sized to stay in the L1
+/// cache: S0 is kept as A = 2·(S0 + 128) (0…510) and S1 as b = S1 + 2048 (0…4095), so that
+/// 512 + (S01 >> 3) = (b + 8·A) >> 3. Never freed.
+final class SelectionTables: @unchecked Sendable {
+    static let shared = SelectionTables()
+
+    /// Per shift 0…7: next A = 2·(S0 + 128), [512·bin + A] (only even A are used).
+    let nextS0: [UnsafeMutablePointer<UInt16>]
+    /// Per shift 0…7: next b, [4096·bin + b].
+    let nextS1: [UnsafeMutablePointer<UInt16>]
+    /// Scaled bit costs [1024·bin + ((b + 8·A) >> 3)].
+    let costs: UnsafeMutablePointer<UInt32>
+
+    private init() {
+        let curve = nnrCurveTable
+        func c(_ i: Int) -> Int { i >= 0 && i < curve.count ? Int(curve[i]) : 0 }
+        var n0: [UnsafeMutablePointer<UInt16>] = []
+        var n1: [UnsafeMutablePointer<UInt16>] = []
+        // S += σ·(C[16 + ((σ·S) >> k)] >> sh), σ = +1 for bin 1, −1 for bin 0 (spec 5.2); the
+        // reachable states (|S0| ≤ 123, |S1| ≤ 1923) map into themselves, the rest is clamped.
+        for sh in 0..<8 {
+            let t0 = UnsafeMutablePointer<UInt16>.allocate(capacity: 1024)
+            t0.initialize(repeating: 0, count: 1024)
+            for v in -128..<128 {
+                let down = v - (c(16 + ((-v) >> 3)) >> sh)
+                let up = v + (c(16 + (v >> 3)) >> sh)
+                t0[2 * (v + 128)] = UInt16(2 * Swift.min(Swift.max(down + 128, 0), 255))
+                t0[512 + 2 * (v + 128)] = UInt16(2 * Swift.min(Swift.max(up + 128, 0), 255))
+            }
+            let t1 = UnsafeMutablePointer<UInt16>.allocate(capacity: 8192)
+            for v in -2048..<2048 {
+                let down = v - (c(16 + ((-v) >> 7)) >> sh)
+                let up = v + (c(16 + (v >> 7)) >> sh)
+                t1[v + 2048] = UInt16(Swift.min(Swift.max(down + 2048, 0), 4095))
+                t1[4096 + v + 2048] = UInt16(Swift.min(Swift.max(up + 2048, 0), 4095))
+            }
+            n0.append(t0)
+            n1.append(t1)
+        }
+        nextS0 = n0
+        nextS1 = n1
+        costs = .allocate(capacity: 2048)
+        let table = nnrScaledEstimatedBits
+        for bin in 0..<2 {
+            for i in 0..<1024 {
+                let k = 2 * i + bin
+                costs[1024 * bin + i] = k < table.count ? table[k] : 0
+            }
+        }
     }
 }
 

@@ -150,6 +150,22 @@ enum TrellisTopology {
     static let into0: [Int] = [0, 2, 4, 6, 7, 5, 3, 1]
     static let into1: [Int] = [4, 6, 0, 2, 3, 1, 7, 5]
 
+    /// The decision byte (predecessor | slot << 3, 0xFF = unreachable) of state `c` from the packed
+    /// decisions of a distortion-only trellis step: bit c = reached by its parity-1 branch, bit
+    /// 8 + 4·(p & 1) + (p >> 1) = zero won the parity-0 branch of predecessor p, bit 16 + c =
+    /// unreachable.
+    @inline(__always)
+    static func decision(_ word: UInt32, state c: Int) -> UInt8 {
+        if (word >> UInt32(16 + c)) & 1 != 0 { return 0xFF }
+        if (word >> UInt32(c)) & 1 != 0 {
+            let p = Int((0x5713_2064 as UInt32) >> UInt32(4 * c)) & 7    // into1[c]
+            return UInt8(p | ((2 - (p & 1)) << 3))
+        }
+        let p = Int((0x1357_6420 as UInt32) >> UInt32(4 * c)) & 7        // into0[c]
+        let zeroWins = (word >> UInt32(8 + ((p & 1) << 2) + (p >> 1))) & 1 != 0
+        return UInt8(p | ((zeroWins ? 4 : 3 * (p & 1)) << 3))
+    }
+
     static var isConsistent: Bool {
         for p in 0..<8 {
             if into0[DependentQuantization.nextState(p, parity: 0)] != p { return false }
@@ -228,6 +244,14 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
             cost = nc
             slotOf = ns
             neighbour = nn
+            continue
+        }
+        if !useRate {
+            cost = trellisSegmentDistortionOnly(values, start: seg.start, count: seg.length, cost: cost,
+                                                decisions: UnsafeMutableRawPointer(decisions + stepIndex * 4)
+                                                    .assumingMemoryBound(to: UInt32.self),
+                                                req: req, qscale: qscale)
+            stepIndex += seg.length
             continue
         }
         for i in seg.start..<(seg.start + seg.length) {
@@ -364,7 +388,8 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
         while i > seg.start {
             i -= 1
             k -= 1
-            let d = decisions[k * 8 + state]
+            let d = useRate ? decisions[k * 8 + state]
+                : TrellisTopology.decision(UnsafeRawPointer(decisions + k * 4).load(as: UInt32.self), state: state)
             if d == 0xFF { return .infeasible }
             let p = Int(d & 7), s = Int(d >> 3)
             if s == 4 {
@@ -382,4 +407,90 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
         }
     }
     return state == 0 && k == 0 ? .ok : .infeasible
+}
+
+/// The trellis steps of one segment without a rate term (lambda_scale ≤ 0, NNCodec's default): the
+/// same costs, comparisons and tie-breaking as the general loop of `quantizeDependent`, vectorised
+/// over pairs of states and branch-free (the decisions are data-dependent). States 0…3 are reached
+/// from the even states (level slot 0, odd slot 2), states 4…7 from the odd ones (slots 3 and 1),
+/// as the general loop's `pick` calls list them. Each step writes one packed decision word
+/// (`TrellisTopology.decision` reads it).
+func trellisSegmentDistortionOnly(_ values: UnsafeBufferPointer<Float>, start: Int, count: Int,
+                                  cost: SIMD8<Double>, decisions: UnsafeMutablePointer<UInt32>,
+                                  req: CoreRequest, qscale: Double) -> SIMD8<Double> {
+    typealias V = SIMD2<Double>
+    let step = req.stepSize
+    let maxErr = req.maxError ?? .infinity
+    let checkErr = maxErr.isFinite
+    // Path costs by state pairs: even states (0, 2), (4, 6); odd states (1, 3), (5, 7).
+    var eLo = V(cost[0], cost[2]), eHi = V(cost[4], cost[6])
+    var oLo = V(cost[1], cost[3]), oHi = V(cost[5], cost[7])
+    typealias M = SIMDMask<SIMD2<Int64>>
+    let inf = V(repeating: .infinity)
+    // Masks and selects as integer vector operations (a true mask lane is all ones): the generic
+    // `replacing(with:where:)` compiles to a branch per lane here.
+    @inline(__always) func bits(_ m: M, _ a: Int64, _ b: Int64) -> SIMD2<Int64> {
+        SIMD2(a, b) & unsafeBitCast(m, to: SIMD2<Int64>.self)
+    }
+    @inline(__always) func select(_ m: M, _ x: V, _ y: V) -> V {
+        let mi = unsafeBitCast(m, to: SIMD2<UInt64>.self)
+        let xi = unsafeBitCast(x, to: SIMD2<UInt64>.self), yi = unsafeBitCast(y, to: SIMD2<UInt64>.self)
+        return unsafeBitCast((xi & mi) | (yi & ~mi), to: V.self)
+    }
+    @inline(__always) func swapped(_ v: V) -> V { V(v[1], v[0]) }
+    var dec = decisions
+    for i in start..<(start + count) {
+        let w = values[i]
+        let neg = w < 0
+        let absw = neg ? -Double(w) : Double(w)
+        let org = qscale * absw
+        let limit = neg ? req.maxNegative : req.maxPositive
+        let base = trellisCandidateBase(org: org, limit: limit)
+        let dz = (checkErr && absw > maxErr) ? Double.infinity : org * org
+        @inline(__always) func distortion(_ r: Int64) -> Double {
+            let m = base + ((r - base) & 3)
+            var d = org - Double(m)
+            d = d * d
+            if m > limit { d = .infinity }
+            if checkErr, reconstructionError(absw: absw, magnitude: m, step: step) > maxErr { d = .infinity }
+            return d
+        }
+        let d0 = V(repeating: distortion(0)), d2 = V(repeating: distortion(2))
+        let d3 = V(repeating: distortion(3)), d1 = V(repeating: distortion(1))
+        let dZ = V(repeating: dz)
+        // Parity-0 branch of each predecessor: the level unless zero is strictly cheaper.
+        let zeLo = eLo + dZ, leLo = eLo + d0, zwELo = zeLo .< leLo
+        let zeHi = eHi + dZ, leHi = eHi + d0, zwEHi = zeHi .< leHi
+        let zoLo = oLo + dZ, loLo = oLo + d3, zwOLo = zoLo .< loLo
+        let zoHi = oHi + dZ, loHi = oHi + d3, zwOHi = zoHi .< loHi
+        let pELo = select(zwELo, zeLo, leLo), pEHi = select(zwEHi, zeHi, leHi)
+        let pOLo = select(zwOLo, zoLo, loLo), pOHi = select(zwOHi, zoHi, loHi)
+        // Parity-1 branches.
+        let qELo = eLo + d2, qEHi = eHi + d2, qOLo = oLo + d1, qOHi = oHi + d1
+        // States 0, 1: a = 0, 2 vs b = 4, 6 (parity 0 first). States 2, 3: a = 4, 6 vs b = 0, 2
+        // (parity 1 first, wins ties). States 4, 5: a = 7, 5 vs b = 3, 1 (parity 1 first). States
+        // 6, 7: a = 3, 1 vs b = 7, 5 (parity 0 first).
+        let va45 = swapped(pOHi), vb45 = swapped(qOLo)
+        let va67 = swapped(pOLo), vb67 = swapped(qOHi)
+        let odd01 = qEHi .< pELo
+        let odd23 = .!(pEHi .< qELo)
+        let odd45 = .!(va45 .< vb45)
+        let odd67 = vb67 .< va67
+        let n01 = select(odd01, qEHi, pELo)
+        let n23 = select(odd23, qELo, pEHi)
+        let n45 = select(odd45, vb45, va45)
+        let n67 = select(odd67, vb67, va67)
+        // Packed decisions; lane 1 of each pair lands one bit above lane 0 (see `decision`).
+        var packed = bits(odd01, 1 << 0, 1 << 1) | bits(odd23, 1 << 2, 1 << 3)
+            | bits(odd45, 1 << 4, 1 << 5) | bits(odd67, 1 << 6, 1 << 7)
+        packed |= bits(zwELo, 1 << 8, 1 << 9) | bits(zwEHi, 1 << 10, 1 << 11)
+            | bits(zwOLo, 1 << 12, 1 << 13) | bits(zwOHi, 1 << 14, 1 << 15)
+        packed |= bits(n01 .== inf, 1 << 16, 1 << 17) | bits(n23 .== inf, 1 << 18, 1 << 19)
+            | bits(n45 .== inf, 1 << 20, 1 << 21) | bits(n67 .== inf, 1 << 22, 1 << 23)
+        dec.pointee = UInt32(truncatingIfNeeded: packed[0] | packed[1])
+        dec += 1
+        eLo = V(n01[0], n23[0]); oLo = V(n01[1], n23[1])
+        eHi = V(n45[0], n67[0]); oHi = V(n45[1], n67[1])
+    }
+    return SIMD8(eLo[0], oLo[0], eLo[1], oLo[1], eHi[0], oHi[0], eHi[1], oHi[1])
 }

@@ -431,7 +431,7 @@ struct Job {
 
     func finish(_ r: AttemptResult) throws -> QuantizedTensor {
         let dq = options.method == .dependent
-        if dq, DependentQuantizationPath.quantizationIndices(q: r.q, geometry: geometry, rowSkipFlags: r.flags) == nil {
+        if dq, !DependentQuantizationPath.isRepresentable(q: r.q, geometry: geometry, rowSkipFlags: r.flags) {
             throw QuantizationError.internalInconsistency("DQ levels do not follow the decoder's state machine")
         }
         var bits: Double?

@@ -87,6 +87,34 @@ public enum DependentQuantizationPath {
     /// (row-major), following the decoder's state machine in scan order, with each skipped row
     /// segment advancing the state `width` times with parity 0. Returns nil if some q is not
     /// representable in the state the decoder is in at its position, or a skipped row is not zero.
+    /// Whether `quantizationIndices` would succeed, without building the indices.
+    public static func isRepresentable(q: [Int32], geometry: TensorGeometry, rowSkipFlags: [Bool]? = nil) -> Bool {
+        guard q.count == geometry.count else { return false }
+        if let f = rowSkipFlags, f.count != geometry.height { return false }
+        let skip = SkipPermutation(width: geometry.width)
+        var state = 0
+        return q.withUnsafeBufferPointer { q in
+            for seg in geometry.scanSegments(splitRows: rowSkipFlags != nil) {
+                if let f = rowSkipFlags, f[seg.row] {
+                    for i in seg.start..<(seg.start + seg.length) where q[i] != 0 { return false }
+                    state = skip.forward[state]
+                    continue
+                }
+                for i in seg.start..<(seg.start + seg.length) {
+                    // q ≠ 0 must have the parity of the state's quantizer; k's parity is that of
+                    // (|q| + odd) / 2.
+                    let v = q[i]
+                    let odd = Int32(state & 1)
+                    let a = v.magnitude
+                    if v != 0 && Int32(a & 1) != odd { return false }
+                    let k = Int((a &+ UInt32(odd)) >> 1)
+                    state = DependentQuantization.nextState(state, parity: v == 0 ? 0 : k & 1)
+                }
+            }
+            return true
+        }
+    }
+
     public static func quantizationIndices(q: [Int32], geometry: TensorGeometry,
                                            rowSkipFlags: [Bool]? = nil) -> [Int32]? {
         guard q.count == geometry.count else { return nil }
