@@ -120,21 +120,10 @@ struct EstimatorOptimizer {
             let resets = rec.resets[c]
             rec.words[c].withUnsafeBufferPointer { words in
                 let bins = BinWords(words: words, current: rec.current[c], total: total, resets: resets)
-                for first in [0, 4] {
-                    let (x, y, z) = EstimatorOptimizer.replayGroup(
-                        bins, costs: t.costs, s0: t.nextS0[Int(sets[first].shift0)],
-                        s1: t.nextS1[Int(sets[first].shift1)],
-                        initial: (a(first), b(first), a(first + 1), b(first + 1), a(first + 2), b(first + 2)))
-                    acc[first] &+= x
-                    acc[first + 1] &+= y
-                    acc[first + 2] &+= z
-                }
-                let (x3, x8, x7) = EstimatorOptimizer.replay387(
-                    bins, costs: t.costs, s0: (t.nextS0[Int(sets[3].shift0)], t.nextS0[Int(sets[8].shift0)]),
-                    s1: t.nextS1[Int(sets[3].shift1)], initial: (a(3), b(3), a(8), b(8), a(7)))
-                acc[3] &+= x3
-                acc[8] &+= x8
-                acc[7] &+= x7
+                let sum = EstimatorOptimizer.replay(bins, t, initial: (
+                    (a(0), b(0), a(1), b(1), a(2), b(2)), (a(4), b(4), a(5), b(5), a(6), b(6)),
+                    (a(3), b(3), a(8), b(8)), a(7)))
+                for e in 0..<9 { acc[e] &+= sum[e] }
             }
         }
     }
@@ -230,86 +219,137 @@ struct EstimatorOptimizer {
         return (x, y, z)
     }
 
-    /// Three sets with the same shifts (S0 table `s0`, S1 table `s1`): their summed costs.
-    static func replayGroup(_ bins: BinWords, costs: UnsafeMutablePointer<UInt32>,
-                            s0: UnsafeMutablePointer<UInt16>, s1: UnsafeMutablePointer<UInt16>,
-                            initial: (Int, Int, Int, Int, Int, Int)) -> (UInt64, UInt64, UInt64) {
-        var st = initial
-        var x: UInt64 = 0, y: UInt64 = 0, z: UInt64 = 0
-        bins.forEachStretch(reset: { st = initial }) { word, from, to in
-            let n = to &- from
-            let same01 = st.0 == st.2 && st.1 == st.3
-            let same02 = st.0 == st.4 && st.1 == st.5
-            if same01 && same02 {
-                let v = run1(word, n, costs, s0, s1, &st.0, &st.1)
-                x &+= v; y &+= v; z &+= v
-                st.2 = st.0; st.3 = st.1; st.4 = st.0; st.5 = st.1
-            } else if same01 {
-                let (u, v) = run2(word, n, costs, s0, s0, s1, &st.0, &st.1, &st.4, &st.5)
-                x &+= u; y &+= u; z &+= v
-                st.2 = st.0; st.3 = st.1
-            } else if same02 {
-                let (u, v) = run2(word, n, costs, s0, s0, s1, &st.0, &st.1, &st.2, &st.3)
-                x &+= u; y &+= v; z &+= u
-                st.4 = st.0; st.5 = st.1
-            } else if st.2 == st.4 && st.3 == st.5 {
-                let (u, v) = run2(word, n, costs, s0, s0, s1, &st.0, &st.1, &st.2, &st.3)
-                x &+= u; y &+= v; z &+= v
-                st.4 = st.2; st.5 = st.3
-            } else {
-                let (u, v, w) = run3(word, n, costs, s0, s1, &st)
-                x &+= u; y &+= v; z &+= w
-            }
-        }
-        return (x, y, z)
-    }
+    typealias GroupState = (Int, Int, Int, Int, Int, Int)
 
-    /// Sets 3 and 8 (S1 shift 5, S0 tables `s0.0` and `s0.1`) and set 7 (S0 fixed at `initial.4`,
-    /// S1 = set 3's): their summed costs (3, 8, 7).
-    static func replay387(_ bins: BinWords, costs: UnsafeMutablePointer<UInt32>,
-                          s0: (UnsafeMutablePointer<UInt16>, UnsafeMutablePointer<UInt16>),
-                          s1: UnsafeMutablePointer<UInt16>,
-                          initial: (Int, Int, Int, Int, Int)) -> (UInt64, UInt64, UInt64) {
-        var (a3, b3, a8, b8) = (initial.0, initial.1, initial.2, initial.3)
-        let a7 = initial.4
-        let p3 = s0.0, p8 = s0.1
-        var x3: UInt64 = 0, x8: UInt64 = 0, x7: UInt64 = 0
-        // Set 8's S0 (shift 7) is a fixed point for |S0| ≤ 8, i.e. A in 240…272.
-        bins.forEachStretch(reset: { (a3, b3, a8, b8) = (initial.0, initial.1, initial.2, initial.3) }) { word, from, to in
+    /// All nine sets over one context's bins: their summed costs by set. The groups' states are
+    /// checked at every stretch: when each group has collapsed to one estimator (and set 8 to a
+    /// lookup beside set 3), one loop runs the three remaining chains together, so that their
+    /// load latencies overlap; otherwise each group runs its own loop for the stretch.
+    static func replay(_ bins: BinWords, _ t: SelectionTables,
+                       initial: (GroupState, GroupState, (Int, Int, Int, Int), Int)) -> [UInt64] {
+        let sets = nnrEstimatorParameterSets
+        let costs = t.costs
+        let pA = t.nextS0[Int(sets[0].shift0)], rA = t.nextS1[Int(sets[0].shift1)]
+        let pB = t.nextS0[Int(sets[4].shift0)], rB = t.nextS1[Int(sets[4].shift1)]
+        let p3 = t.nextS0[Int(sets[3].shift0)], p8 = t.nextS0[Int(sets[8].shift0)]
+        let rC = t.nextS1[Int(sets[3].shift1)]
+        var stA = initial.0, stB = initial.1
+        var (a3, b3, a8, b8) = initial.2
+        let a7 = initial.3
+        var accA: (UInt64, UInt64, UInt64) = (0, 0, 0), accB = accA, accC = accA
+        bins.forEachStretch(reset: {
+            stA = initial.0; stB = initial.1; (a3, b3, a8, b8) = initial.2
+        }) { word, from, to in
             let n = to &- from
-            if b8 == b3 && a8 >= 240 && a8 <= 272 {
-                var w = word, a0 = a3, b0 = b3
-                var u: UInt64 = 0, v: UInt64 = 0, z: UInt64 = 0
+            // Set 8's S0 (shift 7) is a fixed point for |S0| ≤ 8, i.e. A in 240…272.
+            let mergedC = b8 == b3 && a8 >= 240 && a8 <= 272
+            if mergedC && allEqual(stA) && allEqual(stB) {
+                var w = word
+                var xa = stA.0, ya = stA.1, xb = stB.0, yb = stB.1, x3 = a3, y3 = b3
+                var u: UInt64 = 0, v: UInt64 = 0, c3: UInt64 = 0, c8: UInt64 = 0, c7: UInt64 = 0
                 for _ in 0..<n {
                     let bin = Int(w & 1)
                     w &>>= 1
                     let cost = costs + (bin &<< 10)
-                    u &+= UInt64(cost[(b0 &+ (a0 &<< 3)) &>> 3])
-                    v &+= UInt64(cost[(b0 &+ (a8 &<< 3)) &>> 3])
-                    z &+= UInt64(cost[(b0 &+ (a7 &<< 3)) &>> 3])
-                    a0 = Int((p3 + (bin &<< 9))[a0])
-                    b0 = Int((s1 + (bin &<< 12))[b0])
+                    let o0 = bin &<< 9, o1 = bin &<< 12
+                    u &+= UInt64(cost[(ya &+ (xa &<< 3)) &>> 3])
+                    v &+= UInt64(cost[(yb &+ (xb &<< 3)) &>> 3])
+                    c3 &+= UInt64(cost[(y3 &+ (x3 &<< 3)) &>> 3])
+                    c8 &+= UInt64(cost[(y3 &+ (a8 &<< 3)) &>> 3])
+                    c7 &+= UInt64(cost[(y3 &+ (a7 &<< 3)) &>> 3])
+                    xa = Int((pA + o0)[xa]); ya = Int((rA + o1)[ya])
+                    xb = Int((pB + o0)[xb]); yb = Int((rB + o1)[yb])
+                    x3 = Int((p3 + o0)[x3]); y3 = Int((rC + o1)[y3])
                 }
-                a3 = a0; b3 = b0; b8 = b0
-                x3 &+= u; x8 &+= v; x7 &+= z
+                stA = (xa, ya, xa, ya, xa, ya)
+                stB = (xb, yb, xb, yb, xb, yb)
+                a3 = x3; b3 = y3; b8 = y3
+                accA.0 &+= u; accA.1 &+= u; accA.2 &+= u
+                accB.0 &+= v; accB.1 &+= v; accB.2 &+= v
+                accC.0 &+= c3; accC.1 &+= c8; accC.2 &+= c7
             } else {
-                var w = word, a0 = a3, b0 = b3, a1 = a8, b1 = b8
-                var u: UInt64 = 0, v: UInt64 = 0, z: UInt64 = 0
-                for _ in 0..<n {
-                    let bin = Int(w & 1)
-                    w &>>= 1
-                    let cost = costs + (bin &<< 10), rr = s1 + (bin &<< 12)
-                    u &+= UInt64(cost[(b0 &+ (a0 &<< 3)) &>> 3])
-                    v &+= UInt64(cost[(b1 &+ (a1 &<< 3)) &>> 3])
-                    z &+= UInt64(cost[(b0 &+ (a7 &<< 3)) &>> 3])
-                    a0 = Int((p3 + (bin &<< 9))[a0]); b0 = Int(rr[b0])
-                    a1 = Int((p8 + (bin &<< 9))[a1]); b1 = Int(rr[b1])
-                }
-                a3 = a0; b3 = b0; a8 = a1; b8 = b1
-                x3 &+= u; x8 &+= v; x7 &+= z
+                groupStretch(word, n, costs, pA, rA, &stA, &accA)
+                groupStretch(word, n, costs, pB, rB, &stB, &accB)
+                stretch387(word, n, costs, p3, p8, rC, merged: mergedC, &a3, &b3, &a8, &b8, a7, &accC)
             }
         }
-        return (x3, x8, x7)
+        return [accA.0, accA.1, accA.2, accC.0, accB.0, accB.1, accB.2, accC.2, accC.1]
+    }
+
+    @inline(__always)
+    static func allEqual(_ s: GroupState) -> Bool {
+        s.0 == s.2 && s.1 == s.3 && s.0 == s.4 && s.1 == s.5
+    }
+
+    /// One stretch of a group of three sets with the same shifts (S0 table `s0`, S1 table `s1`),
+    /// running only its distinct estimators.
+    @inline(__always)
+    static func groupStretch(_ word: UInt64, _ n: Int, _ costs: UnsafeMutablePointer<UInt32>,
+                             _ s0: UnsafeMutablePointer<UInt16>, _ s1: UnsafeMutablePointer<UInt16>,
+                             _ st: inout GroupState, _ acc: inout (UInt64, UInt64, UInt64)) {
+        let same01 = st.0 == st.2 && st.1 == st.3
+        let same02 = st.0 == st.4 && st.1 == st.5
+        if same01 && same02 {
+            let v = run1(word, n, costs, s0, s1, &st.0, &st.1)
+            acc.0 &+= v; acc.1 &+= v; acc.2 &+= v
+            st.2 = st.0; st.3 = st.1; st.4 = st.0; st.5 = st.1
+        } else if same01 {
+            let (u, v) = run2(word, n, costs, s0, s0, s1, &st.0, &st.1, &st.4, &st.5)
+            acc.0 &+= u; acc.1 &+= u; acc.2 &+= v
+            st.2 = st.0; st.3 = st.1
+        } else if same02 {
+            let (u, v) = run2(word, n, costs, s0, s0, s1, &st.0, &st.1, &st.2, &st.3)
+            acc.0 &+= u; acc.1 &+= v; acc.2 &+= u
+            st.4 = st.0; st.5 = st.1
+        } else if st.2 == st.4 && st.3 == st.5 {
+            let (u, v) = run2(word, n, costs, s0, s0, s1, &st.0, &st.1, &st.2, &st.3)
+            acc.0 &+= u; acc.1 &+= v; acc.2 &+= v
+            st.4 = st.2; st.5 = st.3
+        } else {
+            let (u, v, w) = run3(word, n, costs, s0, s1, &st)
+            acc.0 &+= u; acc.1 &+= v; acc.2 &+= w
+        }
+    }
+
+    /// One stretch of sets 3 and 8 (S1 table `s1`, S0 tables `p3`, `p8`) and set 7 (S0 fixed at
+    /// `a7`, S1 = set 3's); `acc` is (3, 8, 7). With `merged`, set 8 is a lookup beside set 3.
+    @inline(__always)
+    static func stretch387(_ word: UInt64, _ n: Int, _ costs: UnsafeMutablePointer<UInt32>,
+                           _ p3: UnsafeMutablePointer<UInt16>, _ p8: UnsafeMutablePointer<UInt16>,
+                           _ s1: UnsafeMutablePointer<UInt16>, merged: Bool,
+                           _ a3: inout Int, _ b3: inout Int, _ a8: inout Int, _ b8: inout Int, _ a7: Int,
+                           _ acc: inout (UInt64, UInt64, UInt64)) {
+        var w = word
+        var u: UInt64 = 0, v: UInt64 = 0, z: UInt64 = 0
+        if merged {
+            var a0 = a3, b0 = b3
+            let a1 = a8
+            for _ in 0..<n {
+                let bin = Int(w & 1)
+                w &>>= 1
+                let cost = costs + (bin &<< 10)
+                u &+= UInt64(cost[(b0 &+ (a0 &<< 3)) &>> 3])
+                v &+= UInt64(cost[(b0 &+ (a1 &<< 3)) &>> 3])
+                z &+= UInt64(cost[(b0 &+ (a7 &<< 3)) &>> 3])
+                a0 = Int((p3 + (bin &<< 9))[a0])
+                b0 = Int((s1 + (bin &<< 12))[b0])
+            }
+            a3 = a0; b3 = b0; b8 = b0
+        } else {
+            var a0 = a3, b0 = b3, a1 = a8, b1 = b8
+            for _ in 0..<n {
+                let bin = Int(w & 1)
+                w &>>= 1
+                let cost = costs + (bin &<< 10), rr = s1 + (bin &<< 12)
+                u &+= UInt64(cost[(b0 &+ (a0 &<< 3)) &>> 3])
+                v &+= UInt64(cost[(b1 &+ (a1 &<< 3)) &>> 3])
+                z &+= UInt64(cost[(b0 &+ (a7 &<< 3)) &>> 3])
+                a0 = Int((p3 + (bin &<< 9))[a0]); b0 = Int(rr[b0])
+                a1 = Int((p8 + (bin &<< 9))[a1]); b1 = Int(rr[b1])
+            }
+            a3 = a0; b3 = b0; a8 = a1; b8 = b1
+        }
+        acc.0 &+= u; acc.1 &+= v; acc.2 &+= z
     }
 }
 

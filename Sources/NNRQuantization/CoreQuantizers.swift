@@ -208,7 +208,8 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
     var coded = 0
     for seg in req.segments where !(skipRows?[seg.row] ?? false) { coded += seg.length }
 
-    let decisions = UnsafeMutablePointer<UInt8>.allocate(capacity: Swift.max(1, coded * 8))
+    // Per step: 8 decision bytes with the rate term, one packed 32-bit word without.
+    let decisions = UnsafeMutablePointer<UInt8>.allocate(capacity: Swift.max(4, coded * (useRate ? 8 : 4)))
     defer { decisions.deallocate() }
 
     var cost = SIMD8<Double>(repeating: .infinity)
