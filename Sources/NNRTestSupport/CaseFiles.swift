@@ -53,3 +53,39 @@ public enum CaseFiles {
         return d
     }
 }
+
+/// Typed reads of the loosely typed values `JSONSerialization` gives for units.json and case.json
+/// (numbers may arrive as Int, NSNumber or Bool).
+public enum CaseJSON {
+    public static func int(_ v: Any?) -> Int? {
+        if let b = v as? Bool { return b ? 1 : 0 }
+        if let i = v as? Int { return i }
+        if let n = v as? NSNumber { return n.intValue }
+        return nil
+    }
+
+    public static func bool(_ v: Any?) -> Bool? {
+        if let b = v as? Bool { return b }
+        if let n = v as? NSNumber { return n.intValue != 0 }
+        return nil
+    }
+
+    /// nil if `v` is not an array or any element is not an integer.
+    public static func ints(_ v: Any?) -> [Int]? {
+        guard let a = v as? [Any] else { return nil }
+        var out: [Int] = []
+        for e in a {
+            guard let i = int(e) else { return nil }
+            out.append(i)
+        }
+        return out
+    }
+
+    /// The string elements of an array (others dropped).
+    public static func strings(_ v: Any?) -> [String]? {
+        guard let a = v as? [Any] else { return nil }
+        return a.compactMap { $0 as? String }
+    }
+
+    public static func dict(_ v: Any?) -> [String: Any]? { v as? [String: Any] }
+}

@@ -7,30 +7,6 @@ import NNRCoding
 import NNRModelIO
 import NNRTestSupport
 
-enum JSONValue {
-    static func int(_ v: Any?) -> Int? {
-        if let i = v as? Int { return i }
-        if let n = v as? NSNumber { return n.intValue }
-        if let b = v as? Bool { return b ? 1 : 0 }
-        return nil
-    }
-
-    static func ints(_ v: Any?) -> [Int]? {
-        guard let a = v as? [Any] else { return nil }
-        var out: [Int] = []
-        for e in a {
-            guard let i = int(e) else { return nil }
-            out.append(i)
-        }
-        return out
-    }
-
-    static func strings(_ v: Any?) -> [String]? {
-        guard let a = v as? [Any] else { return nil }
-        return a.compactMap { $0 as? String }
-    }
-}
-
 /// One tensor decoded from an NDU, with what reconstruction needs.
 struct DecodedReferenceTensor {
     var name: String
@@ -86,16 +62,16 @@ enum ReferenceStream {
         var parentSignalling = false
         var out: [DecodedReferenceNDU] = []
         for (ui, u) in units.enumerated() {
-            guard let type = JSONValue.int(u["type"]), let fields = u["fields"] as? [String: Any] else {
+            guard let type = CaseJSON.int(u["type"]), let fields = u["fields"] as? [String: Any] else {
                 throw Failure(description: "unit \(ui): no type/fields")
             }
             switch type {
             case 0:
-                profile = JSONValue.int(fields["general_profile_idc"]) ?? 0
+                profile = CaseJSON.int(fields["general_profile_idc"]) ?? 0
             case 1:
-                qpDensity = JSONValue.int(fields["mps_qp_density"]) ?? 0
-                baseQP = JSONValue.int(fields["mps_quantization_parameter"]) ?? 0
-                parentSignalling = JSONValue.int(fields["mps_parent_signalling_enabled_flag"]) == 1
+                qpDensity = CaseJSON.int(fields["mps_qp_density"]) ?? 0
+                baseQP = CaseJSON.int(fields["mps_quantization_parameter"]) ?? 0
+                parentSignalling = CaseJSON.int(fields["mps_parent_signalling_enabled_flag"]) == 1
             case 5:
                 out.append(try decodeNDU(bytes: bytes, unit: u, fields: fields, unitIndex: ui, profile: profile,
                                          qpDensity: qpDensity, baseQP: baseQP, state: state, limits: limits,
@@ -125,33 +101,33 @@ enum ReferenceStream {
     static func decodeNDU(bytes: [UInt8], unit u: [String: Any], fields f: [String: Any], unitIndex: Int,
                           profile: Int, qpDensity: Int, baseQP: Int, state: IncrementalState,
                           limits: NNRLimits, payloadTransform: ((Int, [UInt8]) -> [UInt8])? = nil) throws -> DecodedReferenceNDU {
-        guard let offset = JSONValue.int(u["offset"]), let size = JSONValue.int(u["nnr_unit_size"]),
-              let header = JSONValue.int(u["header_bytes"]) else {
+        guard let offset = CaseJSON.int(u["offset"]), let size = CaseJSON.int(u["nnr_unit_size"]),
+              let header = CaseJSON.int(u["header_bytes"]) else {
             throw Failure(description: "unit \(unitIndex): offset/size/header_bytes missing")
         }
-        let payloadType = JSONValue.int(f["nnr_compressed_data_unit_payload_type"]) ?? 1
-        let dims = JSONValue.ints(f["tensor_dimensions"]) ?? []
-        let scanOrder = JSONValue.int(f["scan_order"]) ?? 0
-        let dq = JSONValue.int(f["dq_flag"]) == 1
-        let unary = JSONValue.int(f["cabac_unary_length_minus1"]) ?? 9
-        let cpt = JSONValue.int(f["compressed_parameter_types"]) ?? 0
-        let parentPresent = JSONValue.int(f["parent_node_id_present_flag"]) == 1
-        let tcaFlag = JSONValue.int(f["temporal_context_modeling_flag"]) == 1
-        let cbPresent = JSONValue.int(f["codebook_present_flag"]) == 1
-        let codebook = cbPresent ? JSONValue.ints(f["codebook__"]) : nil
-        let cbZero = JSONValue.int(f["CbZeroOffset__"]) ?? 0
-        let codebookDC = JSONValue.ints(f["codebook__dc"])
-        let cbZeroDC = JSONValue.int(f["CbZeroOffset__dc"]) ?? 0
-        let headerEPs = (JSONValue.ints(f["cabac_entry_point_list"]) ?? []).map { EntryPoint(packed: $0) }
+        let payloadType = CaseJSON.int(f["nnr_compressed_data_unit_payload_type"]) ?? 1
+        let dims = CaseJSON.ints(f["tensor_dimensions"]) ?? []
+        let scanOrder = CaseJSON.int(f["scan_order"]) ?? 0
+        let dq = CaseJSON.int(f["dq_flag"]) == 1
+        let unary = CaseJSON.int(f["cabac_unary_length_minus1"]) ?? 9
+        let cpt = CaseJSON.int(f["compressed_parameter_types"]) ?? 0
+        let parentPresent = CaseJSON.int(f["parent_node_id_present_flag"]) == 1
+        let tcaFlag = CaseJSON.int(f["temporal_context_modeling_flag"]) == 1
+        let cbPresent = CaseJSON.int(f["codebook_present_flag"]) == 1
+        let codebook = cbPresent ? CaseJSON.ints(f["codebook__"]) : nil
+        let cbZero = CaseJSON.int(f["CbZeroOffset__"]) ?? 0
+        let codebookDC = CaseJSON.ints(f["codebook__dc"])
+        let cbZeroDC = CaseJSON.int(f["CbZeroOffset__dc"]) ?? 0
+        let headerEPs = (CaseJSON.ints(f["cabac_entry_point_list"]) ?? []).map { EntryPoint(packed: $0) }
 
         // the tensors of the payload, in payload order
         struct Item { var name: String; var dims: [Int]; var codebook: [Int]?; var zero: Int; var eps: [EntryPoint] }
         var items: [Item] = []
         if payloadType == 3 {
-            let names = JSONValue.strings(f["topology_elem_id_list"]) ?? []
+            let names = CaseJSON.strings(f["topology_elem_id_list"]) ?? []
             let layout = try BlockLayout.tensors(compressedParameterTypes: cpt, dims: dims,
-                                                 decompositionRank: JSONValue.int(f["decomposition_rank"]),
-                                                 gNumberOfRows: JSONValue.int(f["g_number_of_rows"]))
+                                                 decompositionRank: CaseJSON.int(f["decomposition_rank"]),
+                                                 gNumberOfRows: CaseJSON.int(f["g_number_of_rows"]))
             var epStart = 0
             for t in layout {
                 guard t.topologyIndex < names.count else { throw Failure(description: "unit \(unitIndex): id list too short") }

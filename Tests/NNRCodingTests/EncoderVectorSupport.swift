@@ -7,33 +7,6 @@ import NNRCoding
 import NNRModelIO
 import NNRTestSupport
 
-enum EncJSON {
-    static func int(_ v: Any?) -> Int? {
-        if let b = v as? Bool { return b ? 1 : 0 }
-        if let i = v as? Int { return i }
-        if let n = v as? NSNumber { return n.intValue }
-        return nil
-    }
-
-    static func bool(_ v: Any?) -> Bool? {
-        if let b = v as? Bool { return b }
-        if let n = v as? NSNumber { return n.intValue != 0 }
-        return nil
-    }
-
-    static func ints(_ v: Any?) -> [Int]? {
-        guard let a = v as? [Any] else { return nil }
-        var out: [Int] = []
-        for e in a {
-            guard let i = int(e) else { return nil }
-            out.append(i)
-        }
-        return out
-    }
-
-    static func dict(_ v: Any?) -> [String: Any]? { v as? [String: Any] }
-}
-
 /// Encoder settings NNCodec used for a stream (from case.json).
 struct ReferenceEncoderSettings {
     var rowSkipping: Bool
@@ -43,22 +16,22 @@ struct ReferenceEncoderSettings {
     /// `step` is the index of the stream in an incremental case (nil otherwise).
     static func from(caseInfo info: [String: Any], step: Int?) -> ReferenceEncoderSettings {
         var s = ReferenceEncoderSettings(rowSkipping: false, paramOpt: true, hdspTool: false)
-        guard let cfg = EncJSON.dict(info["config"]) else { return s }
-        if let ea = EncJSON.dict(cfg["effective_args"]) {
+        guard let cfg = CaseJSON.dict(info["config"]) else { return s }
+        if let ea = CaseJSON.dict(cfg["effective_args"]) {
             // nncodec.nn / nncodec.tensor APIs (defaults: row_skipping True, param_opt True)
-            s.rowSkipping = EncJSON.bool(ea["row_skipping"]) ?? true
-            s.paramOpt = EncJSON.bool(ea["param_opt"]) ?? true
-        } else if let args = EncJSON.dict(cfg["args"]), let ck = EncJSON.dict(args["compress_model_kwargs"]) {
-            s.rowSkipping = EncJSON.bool(ck["row_skipping"]) ?? false
-            s.paramOpt = EncJSON.bool(ck["param_opt"]) ?? true
-        } else if let kw = EncJSON.dict(cfg["kwargs"]) {
+            s.rowSkipping = CaseJSON.bool(ea["row_skipping"]) ?? true
+            s.paramOpt = CaseJSON.bool(ea["param_opt"]) ?? true
+        } else if let args = CaseJSON.dict(cfg["args"]), let ck = CaseJSON.dict(args["compress_model_kwargs"]) {
+            s.rowSkipping = CaseJSON.bool(ck["row_skipping"]) ?? false
+            s.paramOpt = CaseJSON.bool(ck["param_opt"]) ?? true
+        } else if let kw = CaseJSON.dict(cfg["kwargs"]) {
             // nnc.compress (defaults: row_skipping False, param_opt True)
-            s.rowSkipping = EncJSON.bool(kw["row_skipping"]) ?? false
-            s.paramOpt = EncJSON.bool(kw["param_opt"]) ?? true
+            s.rowSkipping = CaseJSON.bool(kw["row_skipping"]) ?? false
+            s.paramOpt = CaseJSON.bool(kw["param_opt"]) ?? true
         } else if let steps = cfg["kwargs_per_step"] as? [[String: Any]], let k = step, k < steps.count {
             let kw = steps[k]
-            s.rowSkipping = EncJSON.bool(kw["row_skipping"]) ?? false
-            s.paramOpt = EncJSON.bool(kw["param_opt"]) ?? true
+            s.rowSkipping = CaseJSON.bool(kw["row_skipping"]) ?? false
+            s.paramOpt = CaseJSON.bool(kw["param_opt"]) ?? true
             s.hdspTool = kw["hdsp_tool"] != nil
         }
         return s
@@ -94,9 +67,9 @@ enum ReferenceEncoderJobs {
         let info = try CaseFiles.caseInfo(caseDir)
         let levelsInfo: [String: Any]
         if let k = stepIndex, let steps = info["steps"] as? [[String: Any]], k < steps.count {
-            levelsInfo = EncJSON.dict(steps[k]["levels"]) ?? [:]
+            levelsInfo = CaseJSON.dict(steps[k]["levels"]) ?? [:]
         } else {
-            levelsInfo = EncJSON.dict(info["levels"]) ?? [:]
+            levelsInfo = CaseJSON.dict(info["levels"]) ?? [:]
         }
         let bytes = [UInt8](try Data(contentsOf: stream.bitstream))
         let units = try CaseFiles.units(stream.unitsJSON)
@@ -106,35 +79,35 @@ enum ReferenceEncoderJobs {
         var baseQP = 0
         var out: [ReferenceNDUJob] = []
         for (ui, u) in units.enumerated() {
-            guard let type = EncJSON.int(u["type"]), let f = EncJSON.dict(u["fields"]) else { continue }
-            if type == 0 { profile = EncJSON.int(f["general_profile_idc"]) ?? 0 }
+            guard let type = CaseJSON.int(u["type"]), let f = CaseJSON.dict(u["fields"]) else { continue }
+            if type == 0 { profile = CaseJSON.int(f["general_profile_idc"]) ?? 0 }
             if type == 1 {
-                qpDensity = EncJSON.int(f["mps_qp_density"]) ?? 0
-                baseQP = EncJSON.int(f["mps_quantization_parameter"]) ?? 0
+                qpDensity = CaseJSON.int(f["mps_qp_density"]) ?? 0
+                baseQP = CaseJSON.int(f["mps_quantization_parameter"]) ?? 0
             }
             guard type == 5 else { continue }
-            guard let offset = EncJSON.int(u["offset"]), let size = EncJSON.int(u["nnr_unit_size"]),
-                  let header = EncJSON.int(u["header_bytes"]), offset + size <= bytes.count else {
+            guard let offset = CaseJSON.int(u["offset"]), let size = CaseJSON.int(u["nnr_unit_size"]),
+                  let header = CaseJSON.int(u["header_bytes"]), offset + size <= bytes.count else {
                 throw ReferenceFailure(description: "unit \(ui): extent missing")
             }
-            let payloadType = EncJSON.int(f["nnr_compressed_data_unit_payload_type"]) ?? 1
-            let dims = EncJSON.ints(f["tensor_dimensions"]) ?? []
-            let scanOrder = EncJSON.int(f["scan_order"]) ?? 0
-            let dq = EncJSON.int(f["dq_flag"]) == 1
-            let unary = EncJSON.int(f["cabac_unary_length_minus1"]) ?? 9
-            let cpt = EncJSON.int(f["compressed_parameter_types"]) ?? 0
-            let parent = EncJSON.int(f["parent_node_id_present_flag"]) == 1
-            let tca = EncJSON.int(f["temporal_context_modeling_flag"]) == 1
-            let cb = EncJSON.int(f["codebook_present_flag"]) == 1 ? EncJSON.ints(f["codebook__"]) : nil
-            let cbZero = EncJSON.int(f["CbZeroOffset__"]) ?? 0
-            let headerEPs = (EncJSON.ints(f["cabac_entry_point_list"]) ?? []).map { EntryPoint(packed: $0) }
+            let payloadType = CaseJSON.int(f["nnr_compressed_data_unit_payload_type"]) ?? 1
+            let dims = CaseJSON.ints(f["tensor_dimensions"]) ?? []
+            let scanOrder = CaseJSON.int(f["scan_order"]) ?? 0
+            let dq = CaseJSON.int(f["dq_flag"]) == 1
+            let unary = CaseJSON.int(f["cabac_unary_length_minus1"]) ?? 9
+            let cpt = CaseJSON.int(f["compressed_parameter_types"]) ?? 0
+            let parent = CaseJSON.int(f["parent_node_id_present_flag"]) == 1
+            let tca = CaseJSON.int(f["temporal_context_modeling_flag"]) == 1
+            let cb = CaseJSON.int(f["codebook_present_flag"]) == 1 ? CaseJSON.ints(f["codebook__"]) : nil
+            let cbZero = CaseJSON.int(f["CbZeroOffset__"]) ?? 0
+            let headerEPs = (CaseJSON.ints(f["cabac_entry_point_list"]) ?? []).map { EntryPoint(packed: $0) }
 
             var items: [(name: String, dims: [Int], codebook: [Int]?)] = []
             if payloadType == 3 {
                 let names = (f["topology_elem_id_list"] as? [Any])?.compactMap { $0 as? String } ?? []
                 let layout = try BlockLayout.tensors(compressedParameterTypes: cpt, dims: dims,
-                                                     decompositionRank: EncJSON.int(f["decomposition_rank"]),
-                                                     gNumberOfRows: EncJSON.int(f["g_number_of_rows"]))
+                                                     decompositionRank: CaseJSON.int(f["decomposition_rank"]),
+                                                     gNumberOfRows: CaseJSON.int(f["g_number_of_rows"]))
                 for t in layout {
                     guard t.topologyIndex < names.count else { throw ReferenceFailure(description: "id list") }
                     items.append((names[t.topologyIndex], t.dims, t.codebookIndex == 0 ? cb : nil))
@@ -159,7 +132,7 @@ enum ReferenceEncoderJobs {
                 if parent { p.hdspHistory = history[it.name] }
                 var qpOffset = 0
                 if p.codesQPOffset {
-                    guard let li = EncJSON.dict(levelsInfo[it.name]), let qp = EncJSON.int(li["qp"]) else {
+                    guard let li = CaseJSON.dict(levelsInfo[it.name]), let qp = CaseJSON.int(li["qp"]) else {
                         throw ReferenceFailure(description: "no qp for \(it.name)")
                     }
                     qpOffset = qp - baseQP

@@ -128,11 +128,11 @@ final class PayloadDecoderConformanceTests: XCTestCase {
         guard let dir = Vectors.sharedCase("c_scan_order1_dq") else { throw XCTSkip(Vectors.skipReasonNoShared()) }
         let bytes = [UInt8](try Data(contentsOf: dir.appendingPathComponent("bitstream.nnc")))
         let units = try CaseFiles.units(dir.appendingPathComponent("units.json"))
-        guard let u = units.first(where: { JSONValue.int($0["type"]) == 5 }), let f = u["fields"] as? [String: Any],
-              let off = JSONValue.int(u["offset"]), let size = JSONValue.int(u["nnr_unit_size"]),
-              let hb = JSONValue.int(u["header_bytes"]) else { return XCTFail("no NDU") }
+        guard let u = units.first(where: { CaseJSON.int($0["type"]) == 5 }), let f = u["fields"] as? [String: Any],
+              let off = CaseJSON.int(u["offset"]), let size = CaseJSON.int(u["nnr_unit_size"]),
+              let hb = CaseJSON.int(u["header_bytes"]) else { return XCTFail("no NDU") }
         let payload = Array(bytes[(off + hb)..<(off + size)])
-        let p = TensorPayloadParameters(generalProfileIdc: 1, dims: JSONValue.ints(f["tensor_dimensions"]) ?? [],
+        let p = TensorPayloadParameters(generalProfileIdc: 1, dims: CaseJSON.ints(f["tensor_dimensions"]) ?? [],
                                         scanOrder: 1, dqFlag: true, cabacUnaryLengthMinus1: 10)
         var a = try PayloadDecoder(payload: payload, fileOffset: off + hb)
         var b = try PayloadDecoder(payload: payload, fileOffset: off + hb)
@@ -153,14 +153,14 @@ final class PayloadDecoderEntryPointTests: XCTestCase {
         guard let dir = Vectors.sharedCase(name) else { throw XCTSkip(Vectors.skipReasonNoShared()) }
         let bytes = [UInt8](try Data(contentsOf: dir.appendingPathComponent("bitstream.nnc")))
         let units = try CaseFiles.units(dir.appendingPathComponent("units.json"))
-        guard let u = units.first(where: { JSONValue.int($0["type"]) == 5 }), let f = u["fields"] as? [String: Any],
-              let off = JSONValue.int(u["offset"]), let size = JSONValue.int(u["nnr_unit_size"]),
-              let hb = JSONValue.int(u["header_bytes"]) else { throw XCTSkip("no NDU") }
-        var p = TensorPayloadParameters(generalProfileIdc: 1, dims: JSONValue.ints(f["tensor_dimensions"]) ?? [],
-                                        scanOrder: JSONValue.int(f["scan_order"]) ?? 0,
-                                        dqFlag: JSONValue.int(f["dq_flag"]) == 1,
-                                        cabacUnaryLengthMinus1: JSONValue.int(f["cabac_unary_length_minus1"]) ?? 10)
-        p.entryPoints = (JSONValue.ints(f["cabac_entry_point_list"]) ?? []).map { EntryPoint(packed: $0) }
+        guard let u = units.first(where: { CaseJSON.int($0["type"]) == 5 }), let f = u["fields"] as? [String: Any],
+              let off = CaseJSON.int(u["offset"]), let size = CaseJSON.int(u["nnr_unit_size"]),
+              let hb = CaseJSON.int(u["header_bytes"]) else { throw XCTSkip("no NDU") }
+        var p = TensorPayloadParameters(generalProfileIdc: 1, dims: CaseJSON.ints(f["tensor_dimensions"]) ?? [],
+                                        scanOrder: CaseJSON.int(f["scan_order"]) ?? 0,
+                                        dqFlag: CaseJSON.int(f["dq_flag"]) == 1,
+                                        cabacUnaryLengthMinus1: CaseJSON.int(f["cabac_unary_length_minus1"]) ?? 10)
+        p.entryPoints = (CaseJSON.ints(f["cabac_entry_point_list"]) ?? []).map { EntryPoint(packed: $0) }
         return (Array(bytes[(off + hb)..<(off + size)]), off + hb, p)
     }
 
@@ -224,7 +224,7 @@ final class PayloadDecoderToolCoverageTests: XCTestCase {
             let before = state
             let units = try CaseFiles.units(s.unitsJSON)
             let tcaNames = Set(units.compactMap { u -> String? in
-                guard let f = u["fields"] as? [String: Any], JSONValue.int(f["temporal_context_modeling_flag"]) == 1 else { return nil }
+                guard let f = u["fields"] as? [String: Any], CaseJSON.int(f["temporal_context_modeling_flag"]) == 1 else { return nil }
                 return f["topology_elem_id"] as? String
             })
             for ndu in try ReferenceStream.decode(bitstream: s.bitstream, unitsJSON: s.unitsJSON, state: &state) {
