@@ -183,6 +183,20 @@ func trellisCandidateBase(org: Double, limit: Int64) -> Int64 {
     return Swift.max(1, Swift.min(t - 1, limit - 3))
 }
 
+/// The trellis candidate ≡ r (mod 4) among base…base+3: its magnitude m and its distortion
+/// scale·(org − m)·(org − m), +∞ where m exceeds `limit` or (with `checkError`) its reconstruction
+/// misses `maxError`.
+@inline(__always)
+func trellisCandidate(_ r: Int64, base: Int64, org: Double, absw: Double, limit: Int64, scale: Double,
+                      step: Float, checkError: Bool, maxError: Double) -> (magnitude: Int64, distortion: Double) {
+    let m = base + ((r - base) & 3)
+    var d = org - Double(m)
+    d = scale * d * d
+    if m > limit { d = .infinity }
+    if checkError, reconstructionError(absw: absw, magnitude: m, step: step) > maxError { d = .infinity }
+    return (m, d)
+}
+
 /// 8-state trellis quantization with the decoder's state machine (spec 6): every q it returns is
 /// representable in the state the decoder is in at that position, including the `width`
 /// transitions of each skipped row segment (unlike NNCodec with block scan, spec 6 [NNCodec] bug).
@@ -265,11 +279,8 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
             let dZeroScalar = (checkErr && absw > maxErr) ? Double.infinity : dscale * org * org
             // The candidate ≡ r (mod 4) among base…base+3, its distortion and its k.
             @inline(__always) func candidate(_ r: Int64) -> (Double, Int32) {
-                let m = base + ((r - base) & 3)
-                var d = org - Double(m)
-                d = dscale * d * d
-                if m > limit { d = .infinity }
-                if checkErr, reconstructionError(absw: absw, magnitude: m, step: step) > maxErr { d = .infinity }
+                let (m, d) = trellisCandidate(r, base: base, org: org, absw: absw, limit: limit, scale: dscale,
+                                              step: step, checkError: checkErr, maxError: maxErr)
                 let k = Int32(truncatingIfNeeded: (m + 1) >> 1)
                 return (d, neg ? -k : k)
             }
@@ -449,12 +460,8 @@ func trellisSegmentDistortionOnly(_ values: UnsafeBufferPointer<Float>, start: I
         let base = trellisCandidateBase(org: org, limit: limit)
         let dz = (checkErr && absw > maxErr) ? Double.infinity : org * org
         @inline(__always) func distortion(_ r: Int64) -> Double {
-            let m = base + ((r - base) & 3)
-            var d = org - Double(m)
-            d = d * d
-            if m > limit { d = .infinity }
-            if checkErr, reconstructionError(absw: absw, magnitude: m, step: step) > maxErr { d = .infinity }
-            return d
+            trellisCandidate(r, base: base, org: org, absw: absw, limit: limit, scale: 1,
+                             step: step, checkError: checkErr, maxError: maxErr).distortion
         }
         let d0 = V(repeating: distortion(0)), d2 = V(repeating: distortion(2))
         let d3 = V(repeating: distortion(3)), d1 = V(repeating: distortion(1))
