@@ -89,3 +89,58 @@ public enum CaseJSON {
 
     public static func dict(_ v: Any?) -> [String: Any]? { v as? [String: Any] }
 }
+
+/// The fields of one NDU entry of units.json that the payload tests use, with NNCodec's values for
+/// absent optional fields.
+public struct CaseNDU {
+    /// The unit's extent in the bitstream.
+    public var offset: Int
+    public var size: Int
+    public var headerBytes: Int
+    public var payloadType: Int
+    public var dims: [Int]
+    public var scanOrder: Int
+    public var dq: Bool
+    public var cabacUnaryLengthMinus1: Int
+    public var compressedParameterTypes: Int
+    public var parentNodeIdPresent: Bool
+    public var temporalContextModeling: Bool
+    /// codebook__ when codebook_present_flag is 1.
+    public var codebook: [Int]?
+    public var codebookZeroOffset: Int
+    public var codebookDC: [Int]?
+    public var codebookZeroOffsetDC: Int
+    /// cabac_entry_point_list, packed as units.json holds it.
+    public var entryPoints: [Int]
+    public var decompositionRank: Int?
+    public var gNumberOfRows: Int?
+    /// topology_elem_id_list (payload type 3) and topology_elem_id ("?" if absent).
+    public var topologyElementIdList: [String]
+    public var topologyElementId: String
+
+    /// nil when the unit's extent (offset, nnr_unit_size, header_bytes) is missing.
+    public init?(unit u: [String: Any], fields f: [String: Any]) {
+        guard let offset = CaseJSON.int(u["offset"]), let size = CaseJSON.int(u["nnr_unit_size"]),
+              let header = CaseJSON.int(u["header_bytes"]) else { return nil }
+        self.offset = offset
+        self.size = size
+        headerBytes = header
+        payloadType = CaseJSON.int(f["nnr_compressed_data_unit_payload_type"]) ?? 1
+        dims = CaseJSON.ints(f["tensor_dimensions"]) ?? []
+        scanOrder = CaseJSON.int(f["scan_order"]) ?? 0
+        dq = CaseJSON.int(f["dq_flag"]) == 1
+        cabacUnaryLengthMinus1 = CaseJSON.int(f["cabac_unary_length_minus1"]) ?? 9
+        compressedParameterTypes = CaseJSON.int(f["compressed_parameter_types"]) ?? 0
+        parentNodeIdPresent = CaseJSON.int(f["parent_node_id_present_flag"]) == 1
+        temporalContextModeling = CaseJSON.int(f["temporal_context_modeling_flag"]) == 1
+        codebook = CaseJSON.int(f["codebook_present_flag"]) == 1 ? CaseJSON.ints(f["codebook__"]) : nil
+        codebookZeroOffset = CaseJSON.int(f["CbZeroOffset__"]) ?? 0
+        codebookDC = CaseJSON.ints(f["codebook__dc"])
+        codebookZeroOffsetDC = CaseJSON.int(f["CbZeroOffset__dc"]) ?? 0
+        entryPoints = CaseJSON.ints(f["cabac_entry_point_list"]) ?? []
+        decompositionRank = CaseJSON.int(f["decomposition_rank"])
+        gNumberOfRows = CaseJSON.int(f["g_number_of_rows"])
+        topologyElementIdList = CaseJSON.strings(f["topology_elem_id_list"]) ?? []
+        topologyElementId = f["topology_elem_id"] as? String ?? "?"
+    }
+}

@@ -101,40 +101,36 @@ enum ReferenceStream {
     static func decodeNDU(bytes: [UInt8], unit u: [String: Any], fields f: [String: Any], unitIndex: Int,
                           profile: Int, qpDensity: Int, baseQP: Int, state: IncrementalState,
                           limits: NNRLimits, payloadTransform: ((Int, [UInt8]) -> [UInt8])? = nil) throws -> DecodedReferenceNDU {
-        guard let offset = CaseJSON.int(u["offset"]), let size = CaseJSON.int(u["nnr_unit_size"]),
-              let header = CaseJSON.int(u["header_bytes"]) else {
+        guard let ndu = CaseNDU(unit: u, fields: f) else {
             throw Failure(description: "unit \(unitIndex): offset/size/header_bytes missing")
         }
-        let payloadType = CaseJSON.int(f["nnr_compressed_data_unit_payload_type"]) ?? 1
-        let dims = CaseJSON.ints(f["tensor_dimensions"]) ?? []
-        let scanOrder = CaseJSON.int(f["scan_order"]) ?? 0
-        let dq = CaseJSON.int(f["dq_flag"]) == 1
-        let unary = CaseJSON.int(f["cabac_unary_length_minus1"]) ?? 9
-        let cpt = CaseJSON.int(f["compressed_parameter_types"]) ?? 0
-        let parentPresent = CaseJSON.int(f["parent_node_id_present_flag"]) == 1
-        let tcaFlag = CaseJSON.int(f["temporal_context_modeling_flag"]) == 1
-        let cbPresent = CaseJSON.int(f["codebook_present_flag"]) == 1
-        let codebook = cbPresent ? CaseJSON.ints(f["codebook__"]) : nil
-        let cbZero = CaseJSON.int(f["CbZeroOffset__"]) ?? 0
-        let codebookDC = CaseJSON.ints(f["codebook__dc"])
-        let cbZeroDC = CaseJSON.int(f["CbZeroOffset__dc"]) ?? 0
-        let headerEPs = (CaseJSON.ints(f["cabac_entry_point_list"]) ?? []).map { EntryPoint(packed: $0) }
+        let (offset, size, header) = (ndu.offset, ndu.size, ndu.headerBytes)
+        let payloadType = ndu.payloadType
+        let dims = ndu.dims
+        let scanOrder = ndu.scanOrder
+        let dq = ndu.dq
+        let unary = ndu.cabacUnaryLengthMinus1
+        let parentPresent = ndu.parentNodeIdPresent
+        let tcaFlag = ndu.temporalContextModeling
+        let codebook = ndu.codebook
+        let cbZero = ndu.codebookZeroOffset
+        let headerEPs = ndu.entryPoints.map { EntryPoint(packed: $0) }
 
         // the tensors of the payload, in payload order
         struct Item { var name: String; var dims: [Int]; var codebook: [Int]?; var zero: Int; var eps: [EntryPoint] }
         var items: [Item] = []
         if payloadType == 3 {
-            let names = CaseJSON.strings(f["topology_elem_id_list"]) ?? []
-            let layout = try BlockLayout.tensors(compressedParameterTypes: cpt, dims: dims,
-                                                 decompositionRank: CaseJSON.int(f["decomposition_rank"]),
-                                                 gNumberOfRows: CaseJSON.int(f["g_number_of_rows"]))
+            let names = ndu.topologyElementIdList
+            let layout = try BlockLayout.tensors(compressedParameterTypes: ndu.compressedParameterTypes, dims: dims,
+                                                 decompositionRank: ndu.decompositionRank,
+                                                 gNumberOfRows: ndu.gNumberOfRows)
             var epStart = 0
             for t in layout {
                 guard t.topologyIndex < names.count else { throw Failure(description: "unit \(unitIndex): id list too short") }
                 var cb: [Int]? = nil
                 var zero = 0
                 if t.codebookIndex == 0 { cb = codebook; zero = cbZero }
-                if t.codebookIndex == 1 { cb = codebookDC; zero = cbZeroDC }
+                if t.codebookIndex == 1 { cb = ndu.codebookDC; zero = ndu.codebookZeroOffsetDC }
                 var eps: [EntryPoint] = []
                 if t.dims.count > 1 && scanOrder > 0 {
                     let n = TensorGeometry.blockRowCount(rows: t.dims[0], scanOrder: scanOrder) - 1
@@ -144,8 +140,7 @@ enum ReferenceStream {
                 items.append(Item(name: names[t.topologyIndex], dims: t.dims, codebook: cb, zero: zero, eps: eps))
             }
         } else {
-            let name = f["topology_elem_id"] as? String ?? "?"
-            items.append(Item(name: name, dims: dims, codebook: codebook, zero: cbZero, eps: headerEPs))
+            items.append(Item(name: ndu.topologyElementId, dims: dims, codebook: codebook, zero: cbZero, eps: headerEPs))
         }
 
         let start = offset + header

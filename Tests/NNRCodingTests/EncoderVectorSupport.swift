@@ -86,34 +86,33 @@ enum ReferenceEncoderJobs {
                 baseQP = CaseJSON.int(f["mps_quantization_parameter"]) ?? 0
             }
             guard type == 5 else { continue }
-            guard let offset = CaseJSON.int(u["offset"]), let size = CaseJSON.int(u["nnr_unit_size"]),
-                  let header = CaseJSON.int(u["header_bytes"]), offset + size <= bytes.count else {
+            guard let ndu = CaseNDU(unit: u, fields: f), ndu.offset + ndu.size <= bytes.count else {
                 throw ReferenceFailure(description: "unit \(ui): extent missing")
             }
-            let payloadType = CaseJSON.int(f["nnr_compressed_data_unit_payload_type"]) ?? 1
-            let dims = CaseJSON.ints(f["tensor_dimensions"]) ?? []
-            let scanOrder = CaseJSON.int(f["scan_order"]) ?? 0
-            let dq = CaseJSON.int(f["dq_flag"]) == 1
-            let unary = CaseJSON.int(f["cabac_unary_length_minus1"]) ?? 9
-            let cpt = CaseJSON.int(f["compressed_parameter_types"]) ?? 0
-            let parent = CaseJSON.int(f["parent_node_id_present_flag"]) == 1
-            let tca = CaseJSON.int(f["temporal_context_modeling_flag"]) == 1
-            let cb = CaseJSON.int(f["codebook_present_flag"]) == 1 ? CaseJSON.ints(f["codebook__"]) : nil
-            let cbZero = CaseJSON.int(f["CbZeroOffset__"]) ?? 0
-            let headerEPs = (CaseJSON.ints(f["cabac_entry_point_list"]) ?? []).map { EntryPoint(packed: $0) }
+            let (offset, size, header) = (ndu.offset, ndu.size, ndu.headerBytes)
+            let payloadType = ndu.payloadType
+            let dims = ndu.dims
+            let scanOrder = ndu.scanOrder
+            let dq = ndu.dq
+            let unary = ndu.cabacUnaryLengthMinus1
+            let parent = ndu.parentNodeIdPresent
+            let tca = ndu.temporalContextModeling
+            let cb = ndu.codebook
+            let cbZero = ndu.codebookZeroOffset
+            let headerEPs = ndu.entryPoints.map { EntryPoint(packed: $0) }
 
             var items: [(name: String, dims: [Int], codebook: [Int]?)] = []
             if payloadType == 3 {
-                let names = (f["topology_elem_id_list"] as? [Any])?.compactMap { $0 as? String } ?? []
-                let layout = try BlockLayout.tensors(compressedParameterTypes: cpt, dims: dims,
-                                                     decompositionRank: CaseJSON.int(f["decomposition_rank"]),
-                                                     gNumberOfRows: CaseJSON.int(f["g_number_of_rows"]))
+                let names = ndu.topologyElementIdList
+                let layout = try BlockLayout.tensors(compressedParameterTypes: ndu.compressedParameterTypes, dims: dims,
+                                                     decompositionRank: ndu.decompositionRank,
+                                                     gNumberOfRows: ndu.gNumberOfRows)
                 for t in layout {
                     guard t.topologyIndex < names.count else { throw ReferenceFailure(description: "id list") }
                     items.append((names[t.topologyIndex], t.dims, t.codebookIndex == 0 ? cb : nil))
                 }
             } else {
-                items.append((f["topology_elem_id"] as? String ?? "?", dims, cb))
+                items.append((ndu.topologyElementId, dims, cb))
             }
 
             var jobs: [ReferenceTensorJob] = []
