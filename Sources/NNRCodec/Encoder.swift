@@ -28,6 +28,12 @@ public struct EncoderOptions: Sendable {
     public var rowSkipping = true
     /// Estimator parameter selection per context (NNCodec param_opt).
     public var optimizeEstimators = true
+    /// With `optimizeEstimators`: the largest number of values per tensor that the selection
+    /// pseudo-codes. Larger tensors are sampled in windows of 2048 consecutive values spread over the
+    /// tensor (`EstimatorSelectionMode.sampled`); 0 pseudo-codes every value, as NNCodec does (its
+    /// exact choice, at a cost proportional to the tensor). On MiniLM-L6 the default choice makes
+    /// the file 0.002% larger than the exhaustive one and the encoder about 1.4x faster.
+    public var estimatorSampleValues = 65_536
     /// Codebook quantization of weights: nil = off.
     public var codebook: CodebookMode? = nil
     /// Error bound: every reconstructed float within this of the input (checked after encoding).
@@ -167,12 +173,21 @@ public struct NNREncoder: Sendable {
         let geometry = TensorGeometry(dims: dims, scanOrder: options.scanOrder)
         h.scanOrder = dims.count > 1 ? geometry.scanOrder : 0
         var params = TensorPayloadParameters(dims: dims)
+        let estimatorSelection: EstimatorSelectionMode
+        if !options.optimizeEstimators {
+            estimatorSelection = .none
+        } else if options.estimatorSampleValues > 0 {
+            estimatorSelection = .sampled(values: options.estimatorSampleValues,
+                                          window: Swift.min(2048, options.estimatorSampleValues))
+        } else {
+            estimatorSelection = .optimize
+        }
         params.generalProfileIdc = 1
         params.scanOrder = h.scanOrder
         params.cabacUnaryLengthMinus1 = options.cabacUnaryLengthMinus1
         params.qpDensity = options.qpDensity
         var enc = TensorEncodeOptions(qpOffset: 0, rowSkipping: options.rowSkipping, hdsp: .off,
-                                      estimatorSelection: options.optimizeEstimators ? .optimize : .none)
+                                      estimatorSelection: estimatorSelection)
         let levels: [Int32]
         var report = EncodedTensorReport(name: t.name, shape: dims, payloadType: .float, qp: nil, stepSize: nil,
                                          dependentQuantization: false, codebookSize: nil, bytes: 0, elementCount: count,

@@ -206,26 +206,29 @@ extension PayloadEncoder {
     /// always coded; the DQ state still follows k; at block rows only the estimator states reset
     /// (the neighbour is kept).
     static func pseudoCodeValues(_ opt: EstimatorOptimizer, plan: TensorPlan, prepared: PreparedTensor,
-                                 layout: ContextLayout, hdspOn: Bool) {
+                                 layout: ContextLayout, hdspOn: Bool, windows: [Range<Int>]) {
         var rec = BinRecorder(contextCount: layout.count)
         defer { rec.deallocate() }
-        recordPseudoBins(&rec, plan: plan, prepared: prepared, layout: layout, hdspOn: hdspOn)
+        recordPseudoBins(&rec, plan: plan, prepared: prepared, layout: layout, hdspOn: hdspOn, windows: windows)
         opt.accumulate(rec)
     }
 
     /// The pseudo-coded bins of every value, recorded per context.
     static func recordPseudoBins(_ rec: inout BinRecorder, plan: TensorPlan, prepared: PreparedTensor,
-                                 layout: ContextLayout, hdspOn: Bool) {
+                                 layout: ContextLayout, hdspOn: Bool, windows: [Range<Int>]) {
         if plan.tca || (hdspOn && prepared.hdspScan != nil) {
-            recordPseudoBinsImpl(GeneralCoding.self, &rec, plan: plan, prepared: prepared, layout: layout, hdspOn: hdspOn)
+            recordPseudoBinsImpl(GeneralCoding.self, &rec, plan: plan, prepared: prepared, layout: layout, hdspOn: hdspOn,
+                                 windows: windows)
         } else {
-            recordPseudoBinsImpl(PlainCoding.self, &rec, plan: plan, prepared: prepared, layout: layout, hdspOn: hdspOn)
+            recordPseudoBinsImpl(PlainCoding.self, &rec, plan: plan, prepared: prepared, layout: layout, hdspOn: hdspOn,
+                                 windows: windows)
         }
     }
 
     static func recordPseudoBinsImpl<F: ValueCodingFeatures>(_ features: F.Type, _ rec: inout BinRecorder,
                                                              plan: TensorPlan, prepared: PreparedTensor,
-                                                             layout: ContextLayout, hdspOn: Bool) {
+                                                             layout: ContextLayout, hdspOn: Bool,
+                                                             windows: [Range<Int>]) {
         let n = plan.count
         guard plan.codesValues else { return }
         let rowSpan = plan.geometry.scanOrder > 0 ? plan.geometry.width * plan.geometry.blockSize : n
@@ -244,11 +247,27 @@ extension PayloadEncoder {
         let advance = prepared.skipAdvance
         var state = 0
         var neighbour = 0
-        var boundary = rowSpan
         var skipIndex = 0
-        var nextSkip = skips.isEmpty ? n : skips[0].start
-        var i = 0
-        while i < n {
+        // One past the last scan position pseudo-coded (a skipped segment may end past a window).
+        var done = 0
+        for window in windows {
+          var i = Swift.max(window.lowerBound, done)
+          let hi = Swift.min(window.upperBound, n)
+          if i >= hi { continue }
+          // A later window: reset the estimators if a block row started since the last coded value.
+          if done > 0 && i / rowSpan != (done &- 1) / rowSpan { rec.markReset() }
+          var boundary = (i / rowSpan &+ 1) &* rowSpan
+          while skipIndex < skips.count && skips[skipIndex].start &+ skips[skipIndex].length <= i { skipIndex &+= 1 }
+          var nextSkip = skipIndex < skips.count ? Swift.max(skips[skipIndex].start, i) : n
+          if nextSkip == i && skipIndex < skips.count && skips[skipIndex].start < i {
+              // Inside a skipped segment: resume after it.
+              i = skips[skipIndex].start &+ skips[skipIndex].length
+              skipIndex &+= 1
+              nextSkip = skipIndex < skips.count ? skips[skipIndex].start : n
+              if i >= hi { done = i; continue }
+              if i >= boundary { rec.markReset(); boundary = (i / rowSpan &+ 1) &* rowSpan }
+          }
+          while i < hi {
             if i == boundary {
                 rec.markReset()
                 boundary += rowSpan
@@ -260,7 +279,7 @@ extension PayloadEncoder {
                 nextSkip = skipIndex < skips.count ? skips[skipIndex].start : n
                 continue
             }
-            let end = Swift.min(boundary, nextSkip, n)
+            let end = Swift.min(boundary, nextSkip, hi)
             while i < end {
                 let kv = k[i]
                 var v = kv
@@ -332,6 +351,8 @@ extension PayloadEncoder {
                 if dq { state = Int(next[(state &<< 1) | Int(kv & 1)]) }
                 i &+= 1
             }
+          }
+          done = i
         }
     }
 }

@@ -11,6 +11,33 @@ public enum EstimatorSelectionMode: Sendable, Equatable {
     case optimize
     /// Use the given set (0…8) per context index (missing entries are 0). For tests and experiments.
     case explicit([UInt8])
+    /// `optimize` on a sample: a tensor of more than `values` values is pseudo-coded only in
+    /// `values / window` windows of `window` consecutive scan positions spread evenly over it (the
+    /// estimators run on through the gaps, and reset where a block row started in one); smaller
+    /// tensors are pseudo-coded whole, exactly as `optimize` does. The choice costs a fixed time
+    /// per large tensor instead of time proportional to its size.
+    case sampled(values: Int, window: Int)
+
+    /// The encoder's default sample: 2^17 values in windows of 4096.
+    public static let defaultSample = EstimatorSelectionMode.sampled(values: 1 << 17, window: 4096)
+
+    /// The scan-position ranges the selection pseudo-codes for a tensor of `count` values: ascending,
+    /// disjoint, inside 0..<count.
+    func pseudoCodedWindows(count n: Int) -> [Range<Int>] {
+        guard case .sampled(let values, let window) = self, window > 0, values >= window, n > values else {
+            return [0..<n]
+        }
+        let windows = values / window
+        guard windows > 1 else { return [0..<window] }
+        // Starts j·(n − window)/(windows − 1): the first at 0, the last ending at n; the spacing is
+        // more than `window` because n > windows·window.
+        let span = n - window
+        return (0..<windows).map { j in
+            let start = Int((Double(span) * Double(j) / Double(windows - 1)).rounded(.down))
+            let s = Swift.min(Swift.max(start, 0), span)
+            return s..<(s + window)
+        }
+    }
 }
 
 /// The contexts that carry an estimator-selection entry, in coding order (spec 5.3), and whether

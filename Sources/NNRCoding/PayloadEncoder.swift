@@ -260,11 +260,13 @@ public struct PayloadEncoder: Sendable {
             for e in entries where e.present && e.context < given.count {
                 sets[e.context] = given[e.context] <= 8 ? given[e.context] : 0
             }
-        case .optimize:
+        case .optimize, .sampled:
             if plan.codebookSize != 1 {
                 let opt = EstimatorOptimizer(contextCount: layout.count)
                 defer { opt.deallocate() }
-                PayloadEncoder.pseudoCodeValues(opt, plan: plan, prepared: prepared, layout: layout, hdspOn: useHDSP)
+                let windows = plan.selection.pseudoCodedWindows(count: plan.count)
+                PayloadEncoder.pseudoCodeValues(opt, plan: plan, prepared: prepared, layout: layout, hdspOn: useHDSP,
+                                                windows: windows)
                 for e in entries where e.present {
                     let best = opt.bestSet(e.context)
                     sets[e.context] = UInt8(best)

@@ -58,6 +58,11 @@ struct Encode: ParsableCommand {
     @Flag(name: .long, inversion: .prefixedNo, help: "Estimator parameter selection per context.")
     var paramOpt = true
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Values per tensor pseudo-coded to choose the estimators; larger tensors are sampled (0 = all, as NNCodec).",
+        valueName: "N"))
+    var paramOptSample: Int = 65_536
+
     @Flag(name: .long, help: "Encode tensors one after another (no concurrency).")
     var sequential = false
 
@@ -71,6 +76,7 @@ struct Encode: ParsableCommand {
         guard (0...7).contains(qpDensity) else { throw ValidationError("--qp-density must be 0…7") }
         guard (0...4).contains(scanOrder) else { throw ValidationError("--scan-order must be 0…4") }
         guard (0...255).contains(unaryLengthMinus1) else { throw ValidationError("--unary-length-minus1 must be 0…255") }
+        guard paramOptSample >= 0 else { throw ValidationError("--param-opt-sample must be 0 or more") }
         if let e = maxError, !(e > 0 && e.isFinite) { throw ValidationError("--max-error must be a positive number") }
         for s in qpFor {
             guard let eq = s.lastIndex(of: "="), Int(s[s.index(after: eq)...]) != nil else {
@@ -103,6 +109,7 @@ struct Encode: ParsableCommand {
         o.cabacUnaryLengthMinus1 = unaryLengthMinus1
         o.rowSkipping = rowSkipping
         o.optimizeEstimators = paramOpt
+        o.estimatorSampleValues = paramOptSample
         o.concurrent = !sequential
         o.codebook = codebook == .off ? nil : (codebook == .auto ? .byCost : .always)
         for s in qpFor {

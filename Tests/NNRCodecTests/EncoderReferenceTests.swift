@@ -20,6 +20,8 @@ final class EncoderReferenceTests: XCTestCase {
         if args.keys.contains(where: { unsupportedArgs.contains($0) }) { return nil }
         var o = EncoderOptions()
         o.concurrent = false
+        // NNCodec pseudo-codes every value to choose the estimators.
+        o.estimatorSampleValues = 0
         if let v = args["qp"] as? Int { o.qp = v }
         if let v = args["use_dq"] as? Bool { o.dependentQuantization = v }
         if let v = args["qp_density"] as? Int { o.qpDensity = v }

@@ -97,9 +97,10 @@ final class EncoderRoundTripTests: XCTestCase {
         o.qpOffset = g.int(-limit...(limit - 1))
         o.rowSkipping = g.chance(0.5)
         o.hdsp = [.off, .on, .auto][g.int(0...2)]
-        switch g.int(0...3) {
+        switch g.int(0...4) {
         case 0: o.estimatorSelection = .none
         case 1: o.estimatorSelection = .explicit((0..<300).map { _ in UInt8(g.int(0...8)) })
+        case 2: o.estimatorSelection = .sampled(values: g.int(1...400), window: g.int(1...90))
         default: o.estimatorSelection = .optimize
         }
 
@@ -382,5 +383,92 @@ final class EncoderEstimatorOptimizerTests: XCTestCase {
         defer { o.deallocate() }
         o.accumulate(rec)
         for e in 0..<9 { XCTAssertEqual(o.costs[e], expected[e], "set \(e)") }
+    }
+
+}
+
+/// Estimator selection on a sample of a large tensor (`EstimatorSelectionMode.sampled`).
+extension EncoderRoundTripTests {
+
+    func testSampledWindowsSpreadOverTheTensor() {
+        // Small tensors, or a sample at least as large: the whole tensor, as `optimize`.
+        XCTAssertEqual(EstimatorSelectionMode.sampled(values: 100, window: 10).pseudoCodedWindows(count: 100), [0..<100])
+        XCTAssertEqual(EstimatorSelectionMode.sampled(values: 100, window: 0).pseudoCodedWindows(count: 1000), [0..<1000])
+        XCTAssertEqual(EstimatorSelectionMode.optimize.pseudoCodedWindows(count: 1000), [0..<1000])
+        XCTAssertEqual(EstimatorSelectionMode.sampled(values: 15, window: 10).pseudoCodedWindows(count: 1000), [0..<10])
+        XCTAssertEqual(EstimatorSelectionMode.sampled(values: 30, window: 10).pseudoCodedWindows(count: 101),
+                       [0..<10, 45..<55, 91..<101])
+        for (n, values, window) in [(1_000_003, 65_536, 2048), (65_537, 65_536, 2048), (5_000, 999, 7), (12, 11, 3)] {
+            let w = EstimatorSelectionMode.sampled(values: values, window: window).pseudoCodedWindows(count: n)
+            XCTAssertEqual(w.count, values / window, "\(n)")
+            XCTAssertEqual(w.first?.lowerBound, 0)
+            XCTAssertEqual(w.last?.upperBound, n)
+            XCTAssertTrue(w.allSatisfy { $0.count == window })
+            XCTAssertTrue(zip(w, w.dropFirst()).allSatisfy { $0.upperBound <= $1.lowerBound }, "disjoint, ascending, \(n)")
+        }
+    }
+
+    /// The pseudo pass codes exactly the values inside the windows: one significance bin per coded
+    /// value, none for skipped rows.
+    func testSampledPseudoPassCodesOnlyTheWindows() throws {
+        let h = 50, w = 40
+        var p = TensorPayloadParameters(dims: [h, w])
+        p.dqFlag = true
+        var k = [Int32](repeating: 0, count: h * w)
+        let zeroRows: Set<Int> = [0, 7, 8, 9, 30, 49]
+        for r in 0..<h where !zeroRows.contains(r) {
+            for c in 0..<w { k[r * w + c] = Int32((r * 7 + c * 3) % 9) - 4 }
+            k[r * w] = 1
+        }
+        let q = dqReconstruction(k: k, height: h, width: w, scanOrder: 0, skippedRows: zeroRows)
+        for windows in [[0..<(h * w)], [0..<25, 300..<340, 1190..<1250, 1960..<2000], [10..<20, 1230..<1240]] {
+            let o = TensorEncodeOptions(qpOffset: 0, rowSkipping: true)
+            let plan = try TensorPlan(levels: q.count, parameters: p, options: o, byteOffset: 0)
+            let prepared = try q.withUnsafeBufferPointer { try PreparedTensor(levels: $0, plan: plan, byteOffset: 0) }
+            defer { prepared.deallocate() }
+            let layout = ContextLayout(cabacUnaryLengthMinus1: p.cabacUnaryLengthMinus1)
+            var rec = BinRecorder(contextCount: layout.count)
+            defer { rec.deallocate() }
+            PayloadEncoder.recordPseudoBins(&rec, plan: plan, prepared: prepared, layout: layout, hdspOn: false,
+                                            windows: windows)
+            let sigBins = (0..<24).reduce(0) { $0 + rec.counts[$1] }
+            let expected = windows.reduce(0) { sum, r in sum + r.filter { !zeroRows.contains($0 / w) }.count }
+            XCTAssertEqual(sigBins, expected, "\(windows)")
+        }
+    }
+
+    /// A sample as large as the tensor chooses exactly what `optimize` chooses; a real sample of a
+    /// large tensor stays within 0.5% of its size, and both decode to the same levels.
+    func testSampledSelectionAgainstExhaustive() throws {
+        var g = EncoderTestRNG(seed: 99)
+        let h = 300, w = 256
+        var p = TensorPayloadParameters(dims: [h, w])
+        p.dqFlag = true
+        // Laplacian-like levels whose spread changes slowly over the rows.
+        var k = [Int32](repeating: 0, count: h * w)
+        for i in 0..<(h * w) {
+            let spread = 1 + (i / w) % 40
+            let u = Double(g.next() % 1_000_000) / 1_000_000 + 0.5e-6
+            let m = Int32(-Double(spread) * log(u) / 4)
+            k[i] = g.chance(0.5) ? m : -m
+        }
+        let q = dqReconstruction(k: k, height: h, width: w, scanOrder: 0, skippedRows: [])
+        func encode(_ mode: EstimatorSelectionMode) throws -> (bytes: [UInt8], sets: [UInt8]) {
+            var enc = PayloadEncoder()
+            let info = try enc.encodeTensor(levels: q, parameters: p,
+                                            options: TensorEncodeOptions(qpOffset: -32, estimatorSelection: mode))
+            return (enc.finish(), info.estimatorSets)
+        }
+        let exhaustive = try encode(.optimize)
+        let whole = try encode(.sampled(values: h * w, window: 512))
+        XCTAssertEqual(whole.bytes, exhaustive.bytes)
+        let sampled = try encode(.sampled(values: 8192, window: 512))
+        let none = try encode(.none)
+        XCTAssertNotEqual(sampled.sets, [UInt8](repeating: 0, count: sampled.sets.count), "the sample chose sets")
+        XCTAssertLessThanOrEqual(Double(sampled.bytes.count), Double(exhaustive.bytes.count) * 1.005)
+        XCTAssertLessThan(sampled.bytes.count, none.bytes.count)
+        try roundTrip([Case(params: p, options: TensorEncodeOptions(qpOffset: -32,
+                                                                    estimatorSelection: .sampled(values: 8192, window: 512)),
+                            levels: q)])
     }
 }
