@@ -10,6 +10,10 @@ final class EncoderTables: @unchecked Sendable {
     /// rLPS indexed by 64·((range >> 5) & 7) + (S01 >> 7) (signed; the pointer is offset by 32, the
     /// table holds RPS[32·class + |S01 >> 7|]).
     @usableFromInline let rangeLPSSigned: UnsafeMutablePointer<UInt32>
+    /// The renormalisation shift after an LPS, beside `rangeLPSSigned` with the same index: the
+    /// shifts that bring that rLPS to ≥ 256. (After an MPS the shift is 0 or 1: rMPS ≥ 128 in
+    /// every range class, see `mpsShiftIsAtMostOne`.)
+    @usableFromInline let lpsShiftSigned: UnsafeMutablePointer<UInt32>
     /// Renormalisation shift count by r >> 1 for r in 2…511 (the shifts that bring r to ≥ 256).
     @usableFromInline let renorm: UnsafeMutablePointer<UInt32>
     /// DQ transitions: [2·state + parity].
@@ -33,6 +37,14 @@ final class EncoderTables: @unchecked Sendable {
             }
         }
         rangeLPSSigned = base + 32
+        let shifts = UnsafeMutablePointer<UInt32>.allocate(capacity: 512)
+        for i in 0..<512 {
+            var r = Swift.max(base[i], 2)
+            var n: UInt32 = 0
+            while r < 256 { r <<= 1; n += 1 }
+            shifts[i] = n
+        }
+        lpsShiftSigned = shifts + 32
         renorm = .allocate(capacity: 256)
         for h in 0..<256 {
             var r = Swift.max(h << 1, 2)
@@ -65,6 +77,19 @@ final class EncoderTables: @unchecked Sendable {
         }
         nextS0x16 = n0
         nextS1 = n1
+    }
+}
+
+extension EncoderTables {
+    /// Whether every rMPS = range − rLPS is at least 128 (one renormalisation shift at most), the
+    /// property `ArithmeticEncoder.encodeBin` relies on. A test checks it.
+    static var mpsShiftIsAtMostOne: Bool {
+        let rps = nnrRangeLPSTable
+        for range in 256..<512 {
+            let cls = (range >> 5) & 7
+            for m in 0..<32 where Int(rps[32 * cls + m]) > range - 128 { return false }
+        }
+        return true
     }
 }
 
@@ -185,17 +210,20 @@ public struct ArithmeticEncoder: Sendable {
 
     /// Encodes a context-coded bin with an encoder context, then adapts it (hot path). Branch-free
     /// apart from the byte output: the MPS and LPS cases share one renormalisation (the shift count
-    /// is 0 or 1 after an MPS, 1…7 after an LPS).
+    /// is 0 or 1 after an MPS, 1…7 after an LPS). The LPS shift is read with rLPS, the MPS shift is
+    /// a comparison, so the range's dependency chain holds one table load per bin.
     @inline(__always) @usableFromInline
     mutating func encodeBin(_ bin: UInt32, _ c: UnsafeMutablePointer<EncoderContext>, _ t: EncoderTables) {
         let s01 = c.pointee.s01
-        let rlps = t.rangeLPSSigned[(Int(range & 0xE0) &<< 1) &+ (s01 &>> 7)]
+        let index = (Int(range & 0xE0) &<< 1) &+ (s01 &>> 7)
+        let rlps = t.rangeLPSSigned[index]
+        let lpsShift = t.lpsShiftSigned[index]
         let rmps = range &- rlps
         // The MPS is 1 when S01 ≥ 0: the bin is the LPS when it equals the sign bit of S01.
         let isLPS = bin == UInt32(truncatingIfNeeded: UInt(bitPattern: s01) &>> 63)
         let r = isLPS ? rlps : rmps
         low &+= isLPS ? rmps : 0
-        let n = t.renorm[Int(r &>> 1)]
+        let n = isLPS ? lpsShift : (rmps &>> 8) ^ 1
         range = r &<< n
         low &<<= n
         bitsLeft &-= Int32(bitPattern: n)

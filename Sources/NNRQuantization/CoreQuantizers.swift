@@ -150,19 +150,19 @@ enum TrellisTopology {
     static let into0: [Int] = [0, 2, 4, 6, 7, 5, 3, 1]
     static let into1: [Int] = [4, 6, 0, 2, 3, 1, 7, 5]
 
-    /// The decision byte (predecessor | slot << 3, 0xFF = unreachable) of state `c` from the packed
-    /// decisions of a distortion-only trellis step: bit c = reached by its parity-1 branch, bit
-    /// 8 + 4·(p & 1) + (p >> 1) = zero won the parity-0 branch of predecessor p, bit 16 + c =
-    /// unreachable.
+    /// The decision byte (predecessor | slot << 3) of state `c` from the packed decisions of a
+    /// distortion-only trellis step: bit c = reached by its parity-1 branch, bit
+    /// 8 + 4·(p & 1) + (p >> 1) = zero won the parity-0 branch of predecessor p. Unreachable states
+    /// are not marked: a path back from a state of finite cost only meets states of finite cost.
     @inline(__always)
-    static func decision(_ word: UInt32, state c: Int) -> UInt8 {
-        if (word >> UInt32(16 + c)) & 1 != 0 { return 0xFF }
-        if (word >> UInt32(c)) & 1 != 0 {
+    static func decision(_ word: UInt16, state c: Int) -> UInt8 {
+        let w = UInt32(word)
+        if (w >> UInt32(c)) & 1 != 0 {
             let p = Int((0x5713_2064 as UInt32) >> UInt32(4 * c)) & 7    // into1[c]
             return UInt8(p | ((2 - (p & 1)) << 3))
         }
         let p = Int((0x1357_6420 as UInt32) >> UInt32(4 * c)) & 7        // into0[c]
-        let zeroWins = (word >> UInt32(8 + ((p & 1) << 2) + (p >> 1))) & 1 != 0
+        let zeroWins = (w >> UInt32(8 + ((p & 1) << 2) + (p >> 1))) & 1 != 0
         return UInt8(p | ((zeroWins ? 4 : 3 * (p & 1)) << 3))
     }
 
@@ -222,8 +222,8 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
     var coded = 0
     for seg in req.segments where !(skipRows?[seg.row] ?? false) { coded += seg.length }
 
-    // Per step: 8 decision bytes with the rate term, one packed 32-bit word without.
-    let decisions = UnsafeMutablePointer<UInt8>.allocate(capacity: Swift.max(4, coded * (useRate ? 8 : 4)))
+    // Per step: 8 decision bytes with the rate term, one packed 16-bit word without.
+    let decisions = UnsafeMutablePointer<UInt8>.allocate(capacity: Swift.max(8, coded * (useRate ? 8 : 2)))
     defer { decisions.deallocate() }
 
     var cost = SIMD8<Double>(repeating: .infinity)
@@ -263,8 +263,8 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
         }
         if !useRate {
             cost = trellisSegmentDistortionOnly(values, start: seg.start, count: seg.length, cost: cost,
-                                                decisions: UnsafeMutableRawPointer(decisions + stepIndex * 4)
-                                                    .assumingMemoryBound(to: UInt32.self),
+                                                decisions: UnsafeMutableRawPointer(decisions + stepIndex * 2)
+                                                    .assumingMemoryBound(to: UInt16.self),
                                                 req: req, qscale: qscale)
             stepIndex += seg.length
             continue
@@ -401,19 +401,19 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
             i -= 1
             k -= 1
             let d = useRate ? decisions[k * 8 + state]
-                : TrellisTopology.decision(UnsafeRawPointer(decisions + k * 4).load(as: UInt32.self), state: state)
+                : TrellisTopology.decision(UnsafeRawPointer(decisions + k * 2).load(as: UInt16.self), state: state)
             if d == 0xFF { return .infeasible }
             let p = Int(d & 7), s = Int(d >> 3)
             if s == 4 {
                 q[i] = 0
             } else {
                 let w = values[i]
-                let neg = w < 0
-                let org = qscale * (neg ? -Double(w) : Double(w))
-                let base = trellisCandidateBase(org: org, limit: neg ? req.maxNegative : req.maxPositive)
+                // 0 or −1 by the sign of w: q = (m ^ sign) − sign without a branch on the sign.
+                let sign = Int32(bitPattern: w.bitPattern) >> 31
+                let org = qscale * Double(w.magnitude)
+                let base = trellisCandidateBase(org: org, limit: sign != 0 ? req.maxNegative : req.maxPositive)
                 let m = base + Int64((s - Int(base & 3)) & 3)
-                let v = Int32(truncatingIfNeeded: m)
-                q[i] = neg ? -v : v
+                q[i] = (Int32(truncatingIfNeeded: m) ^ sign) &- sign
             }
             state = p
         }
@@ -428,7 +428,7 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
 /// as the general loop's `pick` calls list them. Each step writes one packed decision word
 /// (`TrellisTopology.decision` reads it).
 func trellisSegmentDistortionOnly(_ values: UnsafeBufferPointer<Float>, start: Int, count: Int,
-                                  cost: SIMD8<Double>, decisions: UnsafeMutablePointer<UInt32>,
+                                  cost: SIMD8<Double>, decisions: UnsafeMutablePointer<UInt16>,
                                   req: CoreRequest, qscale: Double) -> SIMD8<Double> {
     typealias V = SIMD2<Double>
     let step = req.stepSize
@@ -438,7 +438,6 @@ func trellisSegmentDistortionOnly(_ values: UnsafeBufferPointer<Float>, start: I
     var eLo = V(cost[0], cost[2]), eHi = V(cost[4], cost[6])
     var oLo = V(cost[1], cost[3]), oHi = V(cost[5], cost[7])
     typealias M = SIMDMask<SIMD2<Int64>>
-    let inf = V(repeating: .infinity)
     // Masks and selects as integer vector operations (a true mask lane is all ones): the generic
     // `replacing(with:where:)` compiles to a branch per lane here.
     @inline(__always) func bits(_ m: M, _ a: Int64, _ b: Int64) -> SIMD2<Int64> {
@@ -451,20 +450,32 @@ func trellisSegmentDistortionOnly(_ values: UnsafeBufferPointer<Float>, start: I
     }
     @inline(__always) func swapped(_ v: V) -> V { V(v[1], v[0]) }
     var dec = decisions
+    let maxLimit = Swift.min(req.maxPositive, req.maxNegative)
     for i in start..<(start + count) {
         let w = values[i]
-        let neg = w < 0
-        let absw = neg ? -Double(w) : Double(w)
+        let absw = Double(w.magnitude)
         let org = qscale * absw
-        let limit = neg ? req.maxNegative : req.maxPositive
+        let limit = w.bitPattern >> 31 != 0 ? req.maxNegative : req.maxPositive
         let base = trellisCandidateBase(org: org, limit: limit)
         let dz = (checkErr && absw > maxErr) ? Double.infinity : org * org
-        @inline(__always) func distortion(_ r: Int64) -> Double {
-            trellisCandidate(r, base: base, org: org, absw: absw, limit: limit, scale: 1,
-                             step: step, checkError: checkErr, maxError: maxErr).distortion
+        let d0: V, d1: V, d2: V, d3: V
+        if !checkErr && base < maxLimit &- 2 {
+            // All four candidates base…base+3 are within the limit: slot r holds the candidate
+            // base + ((r − base) & 3), whose distance from org is f − ((r − base) & 3).
+            let f = org - Double(base)
+            let e = SIMD4<Double>(f, f - 1, f - 2, f - 3)
+            let sq = e * e
+            let b3 = Int(truncatingIfNeeded: base & 3)
+            let x0 = sq[(0 &- b3) & 3], x1 = sq[(1 &- b3) & 3], x2 = sq[(2 &- b3) & 3], x3 = sq[(3 &- b3) & 3]
+            d0 = V(repeating: x0); d1 = V(repeating: x1); d2 = V(repeating: x2); d3 = V(repeating: x3)
+        } else {
+            @inline(__always) func distortion(_ r: Int64) -> Double {
+                trellisCandidate(r, base: base, org: org, absw: absw, limit: limit, scale: 1,
+                                 step: step, checkError: checkErr, maxError: maxErr).distortion
+            }
+            d0 = V(repeating: distortion(0)); d2 = V(repeating: distortion(2))
+            d3 = V(repeating: distortion(3)); d1 = V(repeating: distortion(1))
         }
-        let d0 = V(repeating: distortion(0)), d2 = V(repeating: distortion(2))
-        let d3 = V(repeating: distortion(3)), d1 = V(repeating: distortion(1))
         let dZ = V(repeating: dz)
         // Parity-0 branch of each predecessor: the level unless zero is strictly cheaper.
         let zeLo = eLo + dZ, leLo = eLo + d0, zwELo = zeLo .< leLo
@@ -493,9 +504,7 @@ func trellisSegmentDistortionOnly(_ values: UnsafeBufferPointer<Float>, start: I
             | bits(odd45, 1 << 4, 1 << 5) | bits(odd67, 1 << 6, 1 << 7)
         packed |= bits(zwELo, 1 << 8, 1 << 9) | bits(zwEHi, 1 << 10, 1 << 11)
             | bits(zwOLo, 1 << 12, 1 << 13) | bits(zwOHi, 1 << 14, 1 << 15)
-        packed |= bits(n01 .== inf, 1 << 16, 1 << 17) | bits(n23 .== inf, 1 << 18, 1 << 19)
-            | bits(n45 .== inf, 1 << 20, 1 << 21) | bits(n67 .== inf, 1 << 22, 1 << 23)
-        dec.pointee = UInt32(truncatingIfNeeded: packed[0] | packed[1])
+        dec.pointee = UInt16(truncatingIfNeeded: packed[0] | packed[1])
         dec += 1
         eLo = V(n01[0], n23[0]); oLo = V(n01[1], n23[1])
         eHi = V(n45[0], n67[0]); oHi = V(n45[1], n67[1])

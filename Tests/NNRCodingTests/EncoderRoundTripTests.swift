@@ -330,6 +330,20 @@ final class EncoderRoundTripTests: XCTestCase {
                       "after finish")
     }
 
+    /// The encoder renormalises after an MPS by one comparison: every rMPS is at least 128.
+    func testMPSRenormalisationIsAtMostOneShift() {
+        XCTAssertTrue(EncoderTables.mpsShiftIsAtMostOne)
+        let t = EncoderTables.shared
+        for cls in 0..<8 {
+            for m in -32..<32 {
+                let index = 64 * cls + m
+                let rlps = t.rangeLPSSigned[index]
+                XCTAssertEqual(t.lpsShiftSigned[index], t.renorm[Int(rlps >> 1)], "class \(cls) m \(m)")
+                XCTAssertGreaterThanOrEqual(rlps << t.lpsShiftSigned[index], 256)
+            }
+        }
+    }
+
     func testArithmeticEncoderBasics() throws {
         // Bypass-only stream: the decoder reads the same bins back (via a uniform INT tensor of zeros
         // we already test); here check finish() shape and bit position bookkeeping.
