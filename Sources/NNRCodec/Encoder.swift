@@ -173,15 +173,8 @@ public struct NNREncoder: Sendable {
         let geometry = TensorGeometry(dims: dims, scanOrder: options.scanOrder)
         h.scanOrder = dims.count > 1 ? geometry.scanOrder : 0
         var params = TensorPayloadParameters(dims: dims)
-        let estimatorSelection: EstimatorSelectionMode
-        if !options.optimizeEstimators {
-            estimatorSelection = .none
-        } else if options.estimatorSampleValues > 0 {
-            estimatorSelection = .sampled(values: options.estimatorSampleValues,
-                                          window: Swift.min(2048, options.estimatorSampleValues))
-        } else {
-            estimatorSelection = .optimize
-        }
+        let estimatorSelection: EstimatorSelectionMode = options.optimizeEstimators
+            ? .sample(values: options.estimatorSampleValues) : .none
         params.generalProfileIdc = 1
         params.scanOrder = h.scanOrder
         params.cabacUnaryLengthMinus1 = options.cabacUnaryLengthMinus1

@@ -37,14 +37,6 @@ final class EncoderTables: @unchecked Sendable {
             }
         }
         rangeLPSSigned = base + 32
-        let shifts = UnsafeMutablePointer<UInt32>.allocate(capacity: 512)
-        for i in 0..<512 {
-            var r = Swift.max(base[i], 2)
-            var n: UInt32 = 0
-            while r < 256 { r <<= 1; n += 1 }
-            shifts[i] = n
-        }
-        lpsShiftSigned = shifts + 32
         renorm = .allocate(capacity: 256)
         for h in 0..<256 {
             var r = Swift.max(h << 1, 2)
@@ -52,6 +44,9 @@ final class EncoderTables: @unchecked Sendable {
             while r < 256 { r <<= 1; n += 1 }
             renorm[h] = n
         }
+        let shifts = UnsafeMutablePointer<UInt32>.allocate(capacity: 512)
+        for i in 0..<512 { shifts[i] = renorm[Int(base[i] >> 1)] }
+        lpsShiftSigned = shifts + 32
         dqNext = .allocate(capacity: 16)
         for i in 0..<16 { dqNext[i] = i < DependentQuantization.transition.count ? Int32(DependentQuantization.transition[i]) : 0 }
         // S += σ·(C[16 + ((σ·S) >> k)] >> sh), σ = +1 for bin 1, −1 for bin 0 (spec 5.2). The

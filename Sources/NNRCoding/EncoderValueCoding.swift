@@ -251,108 +251,108 @@ extension PayloadEncoder {
         // One past the last scan position pseudo-coded (a skipped segment may end past a window).
         var done = 0
         for window in windows {
-          var i = Swift.max(window.lowerBound, done)
-          let hi = Swift.min(window.upperBound, n)
-          if i >= hi { continue }
-          // A later window: reset the estimators if a block row started since the last coded value.
-          if done > 0 && i / rowSpan != (done &- 1) / rowSpan { rec.markReset() }
-          var boundary = (i / rowSpan &+ 1) &* rowSpan
-          while skipIndex < skips.count && skips[skipIndex].start &+ skips[skipIndex].length <= i { skipIndex &+= 1 }
-          var nextSkip = skipIndex < skips.count ? Swift.max(skips[skipIndex].start, i) : n
-          if nextSkip == i && skipIndex < skips.count && skips[skipIndex].start < i {
-              // Inside a skipped segment: resume after it.
-              i = skips[skipIndex].start &+ skips[skipIndex].length
-              skipIndex &+= 1
-              nextSkip = skipIndex < skips.count ? skips[skipIndex].start : n
-              if i >= hi { done = i; continue }
-              if i >= boundary { rec.markReset(); boundary = (i / rowSpan &+ 1) &* rowSpan }
-          }
-          while i < hi {
-            if i == boundary {
-                rec.markReset()
-                boundary += rowSpan
-            }
-            if i == nextSkip {
-                if dq { state = Int(advance[state]) }
-                i += skips[skipIndex].length
-                skipIndex += 1
+            var i = Swift.max(window.lowerBound, done)
+            let hi = Swift.min(window.upperBound, n)
+            if i >= hi { continue }
+            // A later window: reset the estimators if a block row started since the last coded value.
+            if done > 0 && i / rowSpan != (done &- 1) / rowSpan { rec.markReset() }
+            var boundary = (i / rowSpan &+ 1) &* rowSpan
+            while skipIndex < skips.count && skips[skipIndex].start &+ skips[skipIndex].length <= i { skipIndex &+= 1 }
+            var nextSkip = skipIndex < skips.count ? skips[skipIndex].start : n
+            if nextSkip < i {
+                // Inside a skipped segment: resume after it.
+                i = skips[skipIndex].start &+ skips[skipIndex].length
+                skipIndex &+= 1
                 nextSkip = skipIndex < skips.count ? skips[skipIndex].start : n
-                continue
+                if i >= hi { done = i; continue }
+                if i >= boundary { rec.markReset(); boundary = (i / rowSpan &+ 1) &* rowSpan }
             }
-            let end = Swift.min(boundary, nextSkip, hi)
-            while i < end {
-                let kv = k[i]
-                var v = kv
-                if dq && kv != 0 {
-                    let odd = Int32(state & 1)
-                    v = kv > 0 ? (kv &<< 1) &- odd : (kv &<< 1) &+ odd
+            while i < hi {
+                if i == boundary {
+                    rec.markReset()
+                    boundary += rowSpan
                 }
-                var sigCtx = 3 &* state &+ neighbour
-                var signCtx = ContextLayout.signBase &+ neighbour
-                var tcaAbs: Int64 = -1
-                if tca {
-                    let b = baseP[i]
-                    if b != 0 {
-                        let ab = Int64(b.magnitude)
-                        sigCtx = ContextLayout.sigTCABase &+ 2 &* state &+ (ab > 1 ? 1 : 0)
-                        signCtx = ContextLayout.signTCABase &+ (b > 0 ? 1 : 0)
-                        tcaAbs = ab
+                if i == nextSkip {
+                    if dq { state = Int(advance[state]) }
+                    i += skips[skipIndex].length
+                    skipIndex += 1
+                    nextSkip = skipIndex < skips.count ? skips[skipIndex].start : n
+                    continue
+                }
+                let end = Swift.min(boundary, nextSkip, hi)
+                while i < end {
+                    let kv = k[i]
+                    var v = kv
+                    if dq && kv != 0 {
+                        let odd = Int32(state & 1)
+                        v = kv > 0 ? (kv &<< 1) &- odd : (kv &<< 1) &+ odd
                     }
-                }
-                if useHist && histP[i] != 0 { sigCtx = ContextLayout.sigHDSPBase &+ state }
+                    var sigCtx = 3 &* state &+ neighbour
+                    var signCtx = ContextLayout.signBase &+ neighbour
+                    var tcaAbs: Int64 = -1
+                    if tca {
+                        let b = baseP[i]
+                        if b != 0 {
+                            let ab = Int64(b.magnitude)
+                            sigCtx = ContextLayout.sigTCABase &+ 2 &* state &+ (ab > 1 ? 1 : 0)
+                            signCtx = ContextLayout.signTCABase &+ (b > 0 ? 1 : 0)
+                            tcaAbs = ab
+                        }
+                    }
+                    if useHist && histP[i] != 0 { sigCtx = ContextLayout.sigHDSPBase &+ state }
 
-                if v == 0 {
-                    rec.push(0, sigCtx)
-                    neighbour = 0
-                } else {
-                    rec.push(1, sigCtx)
-                    let negative = v < 0
-                    rec.push(negative ? 1 : 0, signCtx)
-                    let tcaActive = tcaAbs >= 0
-                    let gtBase = tcaActive ? gtTCABase : ContextLayout.gtBase &+ (negative ? 1 : 0)
-                    // |q| − 1 flags 1 (at most L), a 0 if |q| ≤ L, else the remainder |q| − L − 1.
-                    let m = Int64(v.magnitude)
-                    let ones = Int(Swift.min(m &- 1, Int64(gtCount)))
-                    var j = 0
-                    if tcaActive {
-                        while j < ones {
-                            rec.push(1, gtBase &+ (j &<< 1) &+ (tcaAbs < Int64(j) ? 1 : 0))
-                            j &+= 1
-                        }
+                    if v == 0 {
+                        rec.push(0, sigCtx)
+                        neighbour = 0
                     } else {
-                        while j < ones {
-                            rec.push(1, gtBase &+ (j &<< 1))
-                            j &+= 1
-                        }
-                    }
-                    if m &- 1 < Int64(gtCount) {
-                        rec.push(0, gtBase &+ (j &<< 1) &+ (tcaActive && tcaAbs < Int64(j) ? 1 : 0))
-                    } else {
-                        let value = m &- Int64(gtCount) &- 1
-                        var ctx = remBase
-                        if value <= 0 {
-                            rec.push(0, ctx)
-                        } else {
-                            rec.push(1, ctx)
-                            var base: Int64 = 1
-                            var log2: Int64 = 1
-                            ctx &+= 1
-                            while value > base &+ (1 &<< log2) &- 1 {
-                                rec.push(1, ctx)
-                                base &+= 1 &<< log2
-                                ctx &+= 1
-                                log2 &+= 1
+                        rec.push(1, sigCtx)
+                        let negative = v < 0
+                        rec.push(negative ? 1 : 0, signCtx)
+                        let tcaActive = tcaAbs >= 0
+                        let gtBase = tcaActive ? gtTCABase : ContextLayout.gtBase &+ (negative ? 1 : 0)
+                        // |q| − 1 flags 1 (at most L), a 0 if |q| ≤ L, else the remainder |q| − L − 1.
+                        let m = Int64(v.magnitude)
+                        let ones = Int(Swift.min(m &- 1, Int64(gtCount)))
+                        var j = 0
+                        if tcaActive {
+                            while j < ones {
+                                rec.push(1, gtBase &+ (j &<< 1) &+ (tcaAbs < Int64(j) ? 1 : 0))
+                                j &+= 1
                             }
-                            rec.push(0, ctx)
+                        } else {
+                            while j < ones {
+                                rec.push(1, gtBase &+ (j &<< 1))
+                                j &+= 1
+                            }
                         }
+                        if m &- 1 < Int64(gtCount) {
+                            rec.push(0, gtBase &+ (j &<< 1) &+ (tcaActive && tcaAbs < Int64(j) ? 1 : 0))
+                        } else {
+                            let value = m &- Int64(gtCount) &- 1
+                            var ctx = remBase
+                            if value <= 0 {
+                                rec.push(0, ctx)
+                            } else {
+                                rec.push(1, ctx)
+                                var base: Int64 = 1
+                                var log2: Int64 = 1
+                                ctx &+= 1
+                                while value > base &+ (1 &<< log2) &- 1 {
+                                    rec.push(1, ctx)
+                                    base &+= 1 &<< log2
+                                    ctx &+= 1
+                                    log2 &+= 1
+                                }
+                                rec.push(0, ctx)
+                            }
+                        }
+                        neighbour = negative ? 1 : 2
                     }
-                    neighbour = negative ? 1 : 2
+                    if dq { state = Int(next[(state &<< 1) | Int(kv & 1)]) }
+                    i &+= 1
                 }
-                if dq { state = Int(next[(state &<< 1) | Int(kv & 1)]) }
-                i &+= 1
             }
-          }
-          done = i
+            done = i
         }
     }
 }

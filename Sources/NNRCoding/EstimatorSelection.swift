@@ -18,8 +18,11 @@ public enum EstimatorSelectionMode: Sendable, Equatable {
     /// per large tensor instead of time proportional to its size.
     case sampled(values: Int, window: Int)
 
-    /// The encoder's default sample: 2^17 values in windows of 4096.
-    public static let defaultSample = EstimatorSelectionMode.sampled(values: 1 << 17, window: 4096)
+    /// `sampled` with at most `values` values per tensor in windows of 2048 (or one window of
+    /// `values` when smaller); `optimize` (every value) for 0.
+    public static func sample(values: Int) -> EstimatorSelectionMode {
+        values > 0 ? .sampled(values: values, window: Swift.min(2048, values)) : .optimize
+    }
 
     /// The scan-position ranges the selection pseudo-codes for a tensor of `count` values: ascending,
     /// disjoint, inside 0..<count.
