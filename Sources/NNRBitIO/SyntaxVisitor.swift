@@ -50,4 +50,19 @@ extension SyntaxVisitor {
             throw error(.limitExceeded("\(element) = \(count) exceeds the limit \(limit)"), element)
         }
     }
+
+    /// Checks a list length read from the stream before anything is allocated from it: against
+    /// the configured `limit` (limitExceeded), then against the bits that remain, when each of the
+    /// entries after the first `freeEntries` takes at least `bitsPerEntry` bits (truncated). The
+    /// second is a truncation, not a limit: a reader of a bounded prefix (the NDU header probe)
+    /// reads further and tries again, so any list the unit really holds is read.
+    public func checkCount(_ count: Int, _ element: String, limit: Int, bitsPerEntry: Int, freeEntries: Int = 0) throws {
+        try checkCount(count, element, limit: limit)
+        let costly = Swift.max(0, count - freeEntries)
+        let (needed, overflow) = costly.multipliedReportingOverflow(by: bitsPerEntry)
+        let available = remainingBits
+        if overflow || needed > available {
+            throw error(.truncated(neededBits: overflow ? Int.max : needed, availableBits: available), element)
+        }
+    }
 }

@@ -23,7 +23,7 @@ public struct NNRCodebook: Sendable, Equatable {
         var size = entries.count
         try v.ue("codebook_size" + suffix, 2, &size)
         if size < 1 { throw v.error(.invalidValue("codebook_size must be ≥ 1"), "codebook_size" + suffix) }
-        try v.checkCount(size, "codebook_size" + suffix, limit: Swift.min(v.limits.maxListEntries, v.remainingBits))
+        try v.checkCount(size, "codebook_size" + suffix, limit: v.limits.maxListEntries, bitsPerEntry: 1)
         var center = cbZeroOffset - (size >> 1)
         try v.ie("codebook_center_offset" + suffix, 2, &center)
         if v.isReading {
@@ -191,7 +191,7 @@ public struct NDUHeader: Sendable, Equatable {
             var countMinus2 = Swift.max(0, (indexed ? topologyElemIdIndexList.count : topologyElemIdList.count) - 2)
             try v.ue("count_topology_elements_minus2", 7, &countMinus2)
             let n = countMinus2 + 2
-            try v.checkCount(n, "count_topology_elements_minus2", limit: Swift.min(v.limits.maxListEntries, v.remainingBits / 8 + 2))
+            try v.checkCount(n, "count_topology_elements_minus2", limit: v.limits.maxListEntries, bitsPerEntry: 8, freeEntries: 2)
             if !indexed {
                 try v.byteAlignment()
                 if v.isReading { topologyElemIdList = Array(repeating: "", count: n) }
@@ -295,7 +295,7 @@ public struct NDUHeader: Sendable, Equatable {
                     throw v.error(.invalidValue("g_number_of_rows and decomposition_rank must be ≥ 1"), "cabac_entry_point_list")
                 }
                 let n = Swift.max(0, entryPointCount())
-                try v.checkCount(n, "NumBlockRowsMinus1", limit: Swift.min(v.limits.maxListEntries, v.remainingBits / 9 + 1))
+                try v.checkCount(n, "NumBlockRowsMinus1", limit: v.limits.maxListEntries, bitsPerEntry: 9, freeEntries: 1)
                 if v.isReading { entryPoints = Array(repeating: NNREntryPoint(bitOffsetDelta: 0, value: 0, dqState: 0), count: n) }
                 guard entryPoints.count == n else {
                     throw v.error(.invalidValue("\(entryPoints.count) entry points given, \(n) needed"), "cabac_entry_point_list")

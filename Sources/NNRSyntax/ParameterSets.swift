@@ -121,7 +121,7 @@ public struct UnificationPerformanceMap: Sendable, Equatable {
             try v.u("upm_count_classes[\(i)]", 8, &entries[i].countClasses)
             try v.ue("upm_class_bitmask[\(i)]", 7, &entries[i].classBitmask)
             let c = entries[i].classBitmask
-            try v.checkCount(c, "upm_class_bitmask", limit: Swift.min(v.limits.maxListEntries, Swift.max(0, v.remainingBits / 32)))
+            try v.checkCount(c, "upm_class_bitmask", limit: v.limits.maxListEntries, bitsPerEntry: 32)
             if v.isReading { entries[i].classAccuracies = Array(repeating: 0, count: c) }
             guard entries[i].classAccuracies.count == c else { throw v.error(.invalidValue("class accuracies ≠ upm_class_bitmask"), "upm_nn_class_accuracy") }
             for j in 0..<c { try v.flt("upm_nn_class_accuracy[\(i)][\(j)]", &entries[i].classAccuracies[j]) }
@@ -154,7 +154,7 @@ public struct DecompositionPerformanceMap: Sendable, Equatable {
             try v.flt("nn_reduction_ratio[\(i)]", &entries[i].nnReductionRatio)
             var classes = entries[i].classAccuracies.count
             try v.u("dpm_count_classes[\(i)]", 16, &classes)
-            try v.checkCount(classes, "dpm_count_classes", limit: Swift.max(0, v.remainingBits / 32))
+            try v.checkCount(classes, "dpm_count_classes", limit: v.limits.maxListEntries, bitsPerEntry: 32)
             if v.isReading { entries[i].classAccuracies = Array(repeating: 0, count: classes) }
             for j in 0..<classes { try v.flt("dpm_nn_class_accuracy[\(i)][\(j)]", &entries[i].classAccuracies[j]) }
         }
@@ -355,7 +355,7 @@ public struct NNRTopologyUnit: Sendable, Equatable {
             var countMinus2 = Swift.max(0, referenceList.count - 2)
             try v.ue("count_topology_elements_minus2", 7, &countMinus2)
             let n = countMinus2 + 2
-            try v.checkCount(n, "count_topology_elements_minus2", limit: Swift.min(v.limits.maxListEntries, v.remainingBits / 8 + 2))
+            try v.checkCount(n, "count_topology_elements_minus2", limit: v.limits.maxListEntries, bitsPerEntry: 8, freeEntries: 2)
             try v.byteAlignment()
             if v.isReading { referenceList = Array(repeating: "", count: n) }
             for j in 0..<n { try v.st("topology_elem_id_list[\(j)]", &referenceList[j]) }
@@ -413,7 +413,7 @@ public struct NNRAggregateUnitHeader: Sendable, Equatable {
         try v.reserved("nnr_reserved_zero_7bits", 7, &nnrReservedZero7Bits)
         if entryPointsPresentFlag {
             let n = unitCount
-            try v.checkCount(n, "num_of_nnr_units_minus2", limit: Swift.min(v.limits.maxUnits, v.remainingBits / 38))
+            try v.checkCount(n, "num_of_nnr_units_minus2", limit: v.limits.maxUnits, bitsPerEntry: 38)
             if v.isReading {
                 unitTypes = Array(repeating: 0, count: n)
                 unitEntryPoints = Array(repeating: 0, count: n)
