@@ -31,6 +31,10 @@ public struct IncrementalEncoderOptions: Sendable {
     public var structuredSparsity = false
     /// device_id (and parent_device_id) of every NDU.
     public var deviceId = 0
+    /// Code each update as the difference to the previous *input* model (as NNCodec's callers do)
+    /// instead of to the receiver's reconstruction: quantization error then accumulates. For
+    /// comparisons with open-loop encoders only.
+    public var openLoop = false
 
     public init() {}
 }
@@ -119,6 +123,8 @@ public struct IncrementalEncoder: Sendable {
     public private(set) var putNodeDepth: [String: Int] = [:]
     /// Steps written (or read by `init(resumingAfter:)`).
     public private(set) var stepCount = 0
+    /// The previous step's input (kept only with `options.openLoop`).
+    var previousInput: [Tensor] = []
 
     public init(options: IncrementalEncoderOptions = IncrementalEncoderOptions()) {
         self.options = options
@@ -135,7 +141,8 @@ public struct IncrementalEncoder: Sendable {
         let ordered = try isBase ? checkedBase(tensors) : matched(tensors)
         let o = options
         let enc = coder
-        let base = reconstruction
+        let receiver = reconstruction
+        let base = options.openLoop && !isBase && previousInput.count == ordered.count ? previousInput : reconstruction
         // Quantize each tensor's difference (in parallel when allowed).
         let quantized: [Result<(QuantizedForNDU, [Float]?), Error>] = concurrentMap(ordered.count, enc.options.concurrent) { i in
             Result {
@@ -154,6 +161,7 @@ public struct IncrementalEncoder: Sendable {
             reports.append(q.report)
         }
         var step = try encode(levels: levels, reports: reports)
+        if options.openLoop { previousInput = ordered }
         // SNR of the update and of the receiver's model.
         var upd = SNRAccumulator(), model = SNRAccumulator()
         for (i, t) in ordered.enumerated() where t.dtype.isFloatingPoint {
@@ -161,7 +169,7 @@ public struct IncrementalEncoder: Sendable {
             let rec = reconstruction[i].floatValues()
             model.add(original: target, reconstructed: rec)
             if let d = differences[i] {
-                let prev = base[i].floatValues()
+                let prev = receiver[i].floatValues()
                 upd.add(original: d, reconstructed: zip(rec, prev).map { $0 - $1 })
             } else {
                 upd.add(original: target, reconstructed: rec)

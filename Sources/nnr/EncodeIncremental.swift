@@ -39,6 +39,9 @@ struct IncrementalEncodeOptions: ParsableArguments {
     @Flag(name: .long, help: "With --sparsity: zero whole rows (output channels, filters) instead of single values.")
     var structSparsity = false
 
+    @Flag(name: .long, help: "Code each update against the previous input model, not the receiver's (errors accumulate; for comparisons).")
+    var openLoop = false
+
     var isRequested: Bool { incremental || !after.isEmpty || !moreInputs.isEmpty }
 
     func validate() throws {
@@ -47,7 +50,7 @@ struct IncrementalEncodeOptions: ParsableArguments {
         }
         if incremental && !after.isEmpty { throw ValidationError("use either --incremental (a whole sequence) or --after (one more step)") }
         if !moreInputs.isEmpty && !incremental { throw ValidationError("several models need --incremental") }
-        let tools = tca || hdsp || updateQp != nil || updateNonweightQp != nil || sparsity > 0 || structSparsity || preSignalling
+        let tools = tca || hdsp || openLoop || updateQp != nil || updateNonweightQp != nil || sparsity > 0 || structSparsity || preSignalling
         if tools && !incremental && after.isEmpty {
             throw ValidationError("--tca, --hdsp, --update-qp, --sparsity and --pre-signalling need --incremental or --after")
         }
@@ -65,6 +68,7 @@ extension Encode {
         o.preSignalling = sequence.preSignalling
         o.sparsity = sequence.sparsity
         o.structuredSparsity = sequence.structSparsity
+        o.openLoop = sequence.openLoop
         return o
     }
 
