@@ -40,6 +40,10 @@ public struct EncoderOptions: Sendable {
     public var maxError: Float? = nil
     /// Allowed levels (bit-depth limit), e.g. BitDepthLimit.
     public var levelRange: ClosedRange<Int32>? = nil
+    /// NNR_PT_BLOCK units: each weight ("X.weight", more than one dimension) with its bias
+    /// ("X.bias") and the batch-norm layer that follows it ("Y.weight", "Y.bias", "Y.running_mean",
+    /// "Y.running_var", one value per output channel) in one NDU, as NNCodec groups PyTorch models.
+    public var blockUnits = false
     /// Encode tensors concurrently.
     public var concurrent = true
     public var limits: NNRLimits = .default
@@ -119,29 +123,38 @@ public struct NNREncoder: Sendable {
         }
         var out = try parameterSetUnits(parentSignalling: false, preFlag: false)
 
-        var results = [Result<TensorResult, Error>?](repeating: nil, count: tensors.count)
+        // One NDU per tensor, or per block (a weight with its bias and batch-norm parameters).
+        let units: [EncoderUnit] = options.blockUnits ? try BlockGrouping.units(tensors) : tensors.indices.map { .tensor($0) }
+        var results = [Result<[TensorResult], Error>?](repeating: nil, count: units.count)
         let lock = NSLock()
         var done = 0
         let work: (Int) -> Void = { i in
-            let r = Result { try self.encodeTensor(tensors[i], parameterId: i) }
+            let r = Result { () throws -> [TensorResult] in
+                switch units[i] {
+                case .tensor(let k): return [try self.encodeTensor(tensors[k], parameterId: k)]
+                case .block(let b): return try self.encodeBlock(b, tensors: tensors)
+                }
+            }
             lock.lock()
             results[i] = r
             done += 1
             let d = done
             lock.unlock()
-            progress?(d, tensors.count, tensors[i].name)
+            progress?(d, units.count, tensors[units[i].first].name)
         }
-        if options.concurrent && tensors.count > 1 && ProcessInfo.processInfo.activeProcessorCount > 1 {
-            DispatchQueue.concurrentPerform(iterations: tensors.count, execute: work)
+        if options.concurrent && units.count > 1 && ProcessInfo.processInfo.activeProcessorCount > 1 {
+            DispatchQueue.concurrentPerform(iterations: units.count, execute: work)
         } else {
-            for i in tensors.indices { work(i) }
+            for i in units.indices { work(i) }
         }
         var reports: [EncodedTensorReport] = []
         for r in results {
             switch r {
-            case let .success(t)?:
-                out += t.unit
-                reports.append(t.report)
+            case let .success(ts)?:
+                for t in ts {
+                    out += t.unit
+                    reports.append(t.report)
+                }
             case let .failure(e)?: throw e
             case nil: throw EncoderError(tensor: "-", message: "internal: tensor not encoded")
             }
@@ -245,9 +258,25 @@ public struct NNREncoder: Sendable {
     /// Writes one NDU (header and arithmetic-coded payload) for quantized levels; `node` gives the
     /// node identity (parameter update tree) and, for an update, its parent and coding tools.
     func writeNDU(_ q: QuantizedForNDU, node: NDUNode) throws -> TensorResult {
-        let dims = q.dims
+        try writeUnit([q], block: nil, node: node)[0]
+    }
+
+    /// Writes one NDU carrying `parts` in payload order: one tensor, or with `block` the tensors of
+    /// an NNR_PT_BLOCK (satellites first, the weight last). The unit's bytes are reported on the
+    /// last part (the weight), 0 on the satellites.
+    func writeUnit(_ parts: [QuantizedForNDU], block: BlockHeader?, node: NDUNode) throws -> [TensorResult] {
+        guard let main = parts.last else { throw EncoderError(tensor: "-", message: "internal: empty NDU") }
+        let dims = main.dims
         var h = NDUHeader()
-        h.topologyElemId = q.name
+        if let b = block {
+            h.nnrCompressedDataUnitPayloadType = NNRPayloadType.block.rawValue
+            h.nnrMultipleTopologyElementsPresentFlag = true
+            h.topologyElemIdList = b.topologyElemIdList
+            h.compressedParameterTypes = b.compressedParameterTypes
+        } else {
+            h.nnrCompressedDataUnitPayloadType = main.payloadType.rawValue
+            h.topologyElemId = main.name
+        }
         h.nodeIdPresentFlag = true
         h.deviceId = node.deviceId
         h.parameterId = node.parameterId
@@ -262,49 +291,47 @@ public struct NNREncoder: Sendable {
         h.cabacUnaryLengthMinus1 = options.cabacUnaryLengthMinus1
         let geometry = TensorGeometry(dims: dims, scanOrder: options.scanOrder)
         h.scanOrder = dims.count > 1 ? geometry.scanOrder : 0
-        var params = TensorPayloadParameters(dims: dims)
+        h.dqFlag = main.payloadType != .int && main.dependentQuantization
+        if let cb = main.codebook {
+            h.codebookPresentFlag = true
+            h.codebook = cb
+        }
         let estimatorSelection: EstimatorSelectionMode = options.optimizeEstimators
             ? .sample(values: options.estimatorSampleValues) : .none
-        params.generalProfileIdc = 1
-        params.scanOrder = h.scanOrder
-        params.cabacUnaryLengthMinus1 = options.cabacUnaryLengthMinus1
-        params.qpDensity = options.qpDensity
-        params.parentNodeIdPresent = node.parentPresent
-        params.tcaBase = node.parentPresent ? node.tcaBase : nil
-        params.hdspHistory = node.parentPresent ? node.hdspHistory : nil
-        let enc = TensorEncodeOptions(qpOffset: q.qp ?? 0, rowSkipping: options.rowSkipping, hdsp: node.hdsp,
-                                      estimatorSelection: node.estimatorSelection ?? estimatorSelection)
-        h.nnrCompressedDataUnitPayloadType = q.payloadType.rawValue
-        if q.payloadType == .int {
-            h.dqFlag = false
-            params.codesQPOffset = false
-            params.dqFlag = false
-        } else {
-            h.dqFlag = q.dependentQuantization
-            params.codesQPOffset = true
-            params.dqFlag = q.dependentQuantization
-            if let cb = q.codebook {
-                h.codebookPresentFlag = true
-                h.codebook = cb
-                params.codebook = CodebookInfo(size: cb.codebookSize, zeroOffset: cb.cbZeroOffset)
+        var payloadEncoder = PayloadEncoder()
+        for q in parts {
+            var params = TensorPayloadParameters(dims: q.dims)
+            params.generalProfileIdc = 1
+            params.scanOrder = q.dims.count > 1 ? h.scanOrder : 0
+            params.cabacUnaryLengthMinus1 = options.cabacUnaryLengthMinus1
+            params.qpDensity = options.qpDensity
+            params.parentNodeIdPresent = node.parentPresent
+            params.tcaBase = node.parentPresent ? node.tcaBase : nil
+            params.hdspHistory = node.parentPresent ? node.hdspHistory : nil
+            params.codesQPOffset = q.payloadType != .int
+            params.dqFlag = h.dqFlag
+            if let cb = q.codebook { params.codebook = CodebookInfo(size: cb.codebookSize, zeroOffset: cb.cbZeroOffset) }
+            let enc = TensorEncodeOptions(qpOffset: q.qp ?? 0, rowSkipping: options.rowSkipping, hdsp: node.hdsp,
+                                          estimatorSelection: node.estimatorSelection ?? estimatorSelection)
+            do {
+                try payloadEncoder.encodeTensor(levels: q.levels, parameters: params, options: enc)
+            } catch {
+                throw EncoderError(tensor: q.name, message: "\(error)")
             }
         }
-        var payloadEncoder = PayloadEncoder()
-        do {
-            try payloadEncoder.encodeTensor(levels: q.levels, parameters: params, options: enc)
-        } catch {
-            throw EncoderError(tensor: q.name, message: "\(error)")
-        }
         let payload = payloadEncoder.finish()
-        if let info = payloadEncoder.encodedTensors.first {
-            h.entryPoints = info.entryPoints.map { NNREntryPoint(bitOffsetDelta: $0.bitOffsetDelta, value: $0.value, dqState: $0.dqState) }
+        h.entryPoints = payloadEncoder.encodedTensors.flatMap { info in
+            info.entryPoints.map { NNREntryPoint(bitOffsetDelta: $0.bitOffsetDelta, value: $0.value, dqState: $0.dqState) }
         }
         let context = SyntaxContext(generalProfileIdc: 1, mpsParentSignallingEnabledFlag: node.mpsParentSignalling)
         let unit = try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: 5), content: .compressedData(h),
                                                    context: context, payload: payload)
-        var report = q.report
-        report.bytes = unit.count
-        return TensorResult(unit: unit, report: report)
+        return parts.enumerated().map { i, q in
+            var report = q.report
+            report.payloadType = block == nil ? q.payloadType : .block
+            report.bytes = i == parts.count - 1 ? unit.count : 0
+            return TensorResult(unit: i == parts.count - 1 ? unit : [], report: report)
+        }
     }
 }
 

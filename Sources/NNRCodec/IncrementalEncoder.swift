@@ -223,6 +223,9 @@ public struct IncrementalEncoder: Sendable {
         guard o.encoder.codebook == nil else {
             throw IncrementalInputError(message: "codebook quantization is not available for incremental sequences")
         }
+        guard !o.encoder.blockUnits else {
+            throw IncrementalInputError(message: "NNR_PT_BLOCK units are not available for incremental sequences")
+        }
         guard o.encoder.maxError == nil else {
             throw IncrementalInputError(message: "an error bound (max error) is not available for incremental sequences")
         }

@@ -72,6 +72,8 @@ struct Encode: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress or summary table.")
     var quiet = false
 
+    @OptionGroup var blockUnits: BlockUnitOptions
+
     @OptionGroup(title: "Incremental sequences (model updates)")
     var sequence: IncrementalEncodeOptions
 
@@ -155,6 +157,7 @@ extension Encode {
         o.optimizeEstimators = paramOpt
         o.estimatorSampleValues = paramOptSample
         o.concurrent = !sequential
+        o.blockUnits = blockUnits.blocks
         o.codebook = codebook == .off ? nil : (codebook == .auto ? .byCost : .always)
         for s in qpFor {
             if let eq = s.lastIndex(of: "="), let v = Int(s[s.index(after: eq)...]) { o.qpForTensor[String(s[..<eq])] = v }
