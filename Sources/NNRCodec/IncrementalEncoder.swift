@@ -188,7 +188,13 @@ public struct IncrementalEncoder: Sendable {
         if t.dtype.isInteger || t.dtype == .bool {
             let a = t.int64Values(), b = previous.int64Values()
             var d = [Int64](repeating: 0, count: a.count)
-            for i in a.indices { d[i] = a[i] &- b[i] }
+            for i in a.indices {
+                let (v, overflow) = a[i].subtractingReportingOverflow(b[i])
+                guard !overflow else {
+                    throw EncoderError(tensor: t.name, message: "the update \(a[i]) − \(b[i]) at element \(i) overflows 64 bits")
+                }
+                d[i] = v
+            }
             return (try encoder.quantizeTensor(Tensor(name: t.name, shape: t.shape, int64: d)), nil)
         }
         let a = t.floatValues(), b = previous.floatValues()

@@ -187,6 +187,17 @@ final class IncrementalEncoderTests: XCTestCase {
         XCTAssertEqual(enc.stepCount, 1, "a refused step changes nothing")
     }
 
+    func testIntegerUpdatesThatDoNotFitAreRefusedByTensor() throws {
+        var enc = IncrementalEncoder(options: Self.options())
+        _ = try enc.encode(step: [Tensor(name: "ids", shape: [2], int64: [-1, 5])])
+        for bad: Int64 in [Int64.max, Int64(Int32.max) + 10] {
+            XCTAssertThrowsError(try enc.encode(step: [Tensor(name: "ids", shape: [2], int64: [bad, 5])])) { e in
+                XCTAssertEqual((e as? EncoderError)?.tensor, "ids", "\(e)")
+            }
+        }
+        XCTAssertEqual(enc.stepCount, 1)
+    }
+
     func testSparsityOutsideRangeIsRefused() {
         for f in [-0.1, 1.0, 1.5, Double.nan] {
             var enc = IncrementalEncoder(options: Self.options { $0.sparsity = f })
