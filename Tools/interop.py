@@ -6,7 +6,7 @@
   $NNC_VENV/bin/python Tools/interop.py [--shared ../shared/conformance] [--nnr .build/release/nnr]
 
 For every public input.npz (non-incremental cases) it encodes with our encoder at the case's
-own settings and at qp -20/-32/-38 with and without DQ, decodes with NNCodec
+own settings, with --blocks, and at qp -20/-32/-38 with and without DQ, decodes with NNCodec
 (nnc.decompress) and with `nnr decode`, and compares every tensor (dtype, shape, bytes).
 Prints one line per run and a final "N passed, M failed" line.
 """
@@ -55,6 +55,8 @@ def main():
             if own is None:
                 continue
             runs = [("case settings", own)] if own else []
+            # NNR_PT_BLOCK units (weight + bias + batch norm) wherever the names allow a block.
+            runs.append(("blocks", (own or []) + ["--blocks"]))
             for qp in (-20, -32, -38):
                 for dq in (True, False):
                     runs.append((f"qp {qp} {'dq' if dq else 'no-dq'}", [f"--qp={qp}"] + ([] if dq else ["--no-dq"])))

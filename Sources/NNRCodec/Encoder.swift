@@ -40,6 +40,10 @@ public struct EncoderOptions: Sendable {
     public var maxError: Float? = nil
     /// Allowed levels (bit-depth limit), e.g. BitDepthLimit.
     public var levelRange: ClosedRange<Int32>? = nil
+    /// NNR_PT_BLOCK units: each weight ("X.weight", more than one dimension) with its bias
+    /// ("X.bias") and the batch-norm layer that follows it ("Y.weight", "Y.bias", "Y.running_mean",
+    /// "Y.running_var", one value per output channel) in one NDU, as NNCodec groups PyTorch models.
+    public var blockUnits = false
     /// Encode tensors concurrently.
     public var concurrent = true
     public var limits: NNRLimits = .default
@@ -88,6 +92,26 @@ public struct NNREncoder: Sendable {
         var report: EncodedTensorReport
     }
 
+    /// NNR_STR, NNR_MPS and NNR_TPL as NNCodec writes them (profile 1, QP 0 in the MPS: every
+    /// tensor's QP is its qp_offset). `parentSignalling` sets mps_parent_signalling_enabled_flag
+    /// (an incremental update, or with `preFlag` a base that later updates refer to).
+    func parameterSetUnits(parentSignalling: Bool, preFlag: Bool) throws -> [UInt8] {
+        let ctx = SyntaxContext(generalProfileIdc: 1)
+        var out: [UInt8] = []
+        out += try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: 0), content: .start(NNRStartUnitHeader(generalProfileIdc: 1)), context: ctx)
+        var mps = NNRModelParameterSet()
+        mps.mpsQpDensity = options.qpDensity
+        mps.mpsQuantizationParameter = 0
+        mps.mpsQuantizationMethodFlags = NNRQuantizationMethod.scalarUniform
+        mps.mpsParentSignallingEnabledFlag = parentSignalling
+        mps.nnrPreFlag = parentSignalling && preFlag
+        out += try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: 1), content: .modelParameterSet(mps), context: ctx)
+        var tpl = NNRTopologyUnit()
+        tpl.topologyStorageFormat = 0
+        out += try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: 3), content: .topology(tpl), context: ctx)
+        return out
+    }
+
     public func encode(_ tensors: [Tensor], progress: ((Int, Int, String) -> Void)? = nil) throws -> EncodedBitstream {
         guard !tensors.isEmpty else { throw EncoderError(tensor: "-", message: "the model has no tensors") }
         guard (0...7).contains(options.qpDensity) else { throw EncoderError(tensor: "-", message: "qp density \(options.qpDensity) outside 0…7") }
@@ -97,41 +121,40 @@ public struct NNREncoder: Sendable {
             guard names.insert(t.name).inserted else { throw EncoderError(tensor: t.name, message: "duplicate tensor name") }
             guard !t.name.utf8.contains(0) else { throw EncoderError(tensor: t.name, message: "name contains a NUL byte") }
         }
-        let ctx = SyntaxContext(generalProfileIdc: 1)
-        var out: [UInt8] = []
-        out += try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: 0), content: .start(NNRStartUnitHeader(generalProfileIdc: 1)), context: ctx)
-        var mps = NNRModelParameterSet()
-        mps.mpsQpDensity = options.qpDensity
-        mps.mpsQuantizationParameter = 0
-        mps.mpsQuantizationMethodFlags = NNRQuantizationMethod.scalarUniform
-        out += try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: 1), content: .modelParameterSet(mps), context: ctx)
-        var tpl = NNRTopologyUnit()
-        tpl.topologyStorageFormat = 0
-        out += try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: 3), content: .topology(tpl), context: ctx)
+        var out = try parameterSetUnits(parentSignalling: false, preFlag: false)
 
-        var results = [Result<TensorResult, Error>?](repeating: nil, count: tensors.count)
+        // One NDU per tensor, or per block (a weight with its bias and batch-norm parameters).
+        let units: [EncoderUnit] = options.blockUnits ? try BlockGrouping.units(tensors) : tensors.indices.map { .tensor($0) }
+        var results = [Result<[TensorResult], Error>?](repeating: nil, count: units.count)
         let lock = NSLock()
         var done = 0
         let work: (Int) -> Void = { i in
-            let r = Result { try self.encodeTensor(tensors[i], parameterId: i) }
+            let r = Result { () throws -> [TensorResult] in
+                switch units[i] {
+                case .tensor(let k): return [try self.encodeTensor(tensors[k], parameterId: k)]
+                case .block(let b): return try self.encodeBlock(b, tensors: tensors)
+                }
+            }
             lock.lock()
             results[i] = r
             done += 1
             let d = done
             lock.unlock()
-            progress?(d, tensors.count, tensors[i].name)
+            progress?(d, units.count, tensors[units[i].first].name)
         }
-        if options.concurrent && tensors.count > 1 && ProcessInfo.processInfo.activeProcessorCount > 1 {
-            DispatchQueue.concurrentPerform(iterations: tensors.count, execute: work)
+        if options.concurrent && units.count > 1 && ProcessInfo.processInfo.activeProcessorCount > 1 {
+            DispatchQueue.concurrentPerform(iterations: units.count, execute: work)
         } else {
-            for i in tensors.indices { work(i) }
+            for i in units.indices { work(i) }
         }
         var reports: [EncodedTensorReport] = []
         for r in results {
             switch r {
-            case let .success(t)?:
-                out += t.unit
-                reports.append(t.report)
+            case let .success(ts)?:
+                for t in ts {
+                    out += t.unit
+                    reports.append(t.report)
+                }
             case let .failure(e)?: throw e
             case nil: throw EncoderError(tensor: "-", message: "internal: tensor not encoded")
             }
@@ -156,6 +179,13 @@ public struct NNREncoder: Sendable {
     }
 
     func encodeTensor(_ t: Tensor, parameterId: Int) throws -> TensorResult {
+        let q = try quantizeTensor(t)
+        return try writeNDU(q, node: NDUNode(parameterId: parameterId))
+    }
+
+    /// Checks and quantizes one tensor (NNR_PT_INT for integers): the levels to code and the report
+    /// (without the unit's bytes). `qp` overrides the QP chosen from the options.
+    func quantizeTensor(_ t: Tensor, qp qpOverride: Int? = nil) throws -> QuantizedForNDU {
         let dims = t.shape.isEmpty ? [1] : t.shape
         guard let count = NDUHeader.elementCount(dims, limit: options.limits.maxTensorElements) else {
             throw EncoderError(tensor: t.name, message: "shape \(t.shape) exceeds the limit of \(options.limits.maxTensorElements) elements")
@@ -164,27 +194,11 @@ public struct NNREncoder: Sendable {
         guard t.storage.count == count * t.dtype.byteWidth else {
             throw EncoderError(tensor: t.name, message: "holds \(t.storage.count) bytes, shape \(t.shape) × \(t.dtype.rawValue) needs \(count * t.dtype.byteWidth)")
         }
-        var h = NDUHeader()
-        h.topologyElemId = t.name
-        h.nodeIdPresentFlag = true
-        h.parameterId = parameterId
-        h.tensorDimensions = dims
-        h.cabacUnaryLengthMinus1 = options.cabacUnaryLengthMinus1
-        let geometry = TensorGeometry(dims: dims, scanOrder: options.scanOrder)
-        h.scanOrder = dims.count > 1 ? geometry.scanOrder : 0
-        var params = TensorPayloadParameters(dims: dims)
-        let estimatorSelection: EstimatorSelectionMode = options.optimizeEstimators
-            ? .sample(values: options.estimatorSampleValues) : .none
-        params.generalProfileIdc = 1
-        params.scanOrder = h.scanOrder
-        params.cabacUnaryLengthMinus1 = options.cabacUnaryLengthMinus1
-        params.qpDensity = options.qpDensity
-        var enc = TensorEncodeOptions(qpOffset: 0, rowSkipping: options.rowSkipping, hdsp: .off,
-                                      estimatorSelection: estimatorSelection)
-        let levels: [Int32]
-        var report = EncodedTensorReport(name: t.name, shape: dims, payloadType: .float, qp: nil, stepSize: nil,
-                                         dependentQuantization: false, codebookSize: nil, bytes: 0, elementCount: count,
-                                         snrDB: nil, maxAbsError: 0)
+        var out = QuantizedForNDU(name: t.name, dims: dims, levels: [], payloadType: .float, qp: nil, dependentQuantization: false,
+                                  codebook: nil,
+                                  report: EncodedTensorReport(name: t.name, shape: dims, payloadType: .float, qp: nil, stepSize: nil,
+                                                              dependentQuantization: false, codebookSize: nil, bytes: 0, elementCount: count,
+                                                              snrDB: nil, maxAbsError: 0))
         if t.dtype.isInteger || t.dtype == .bool {
             // NNR_PT_INT: lossless integers.
             let wide = t.int64Values()
@@ -195,69 +209,163 @@ public struct NNREncoder: Sendable {
                 }
                 v[i] = x
             }
-            levels = v
-            h.nnrCompressedDataUnitPayloadType = NNRPayloadType.int.rawValue
-            h.dqFlag = false
-            params.codesQPOffset = false
-            params.dqFlag = false
-            report.payloadType = .int
-        } else {
-            let values = t.floatValues()
-            for (i, x) in values.enumerated() where !x.isFinite {
-                throw EncoderError(tensor: t.name, message: "non-finite value \(x) at element \(i)")
-            }
-            let isWeight = dims.count > 1
-            let qp = options.qpForTensor[t.name] ?? (isWeight ? options.qp : options.nonWeightQP)
-            var qo = QuantizerOptions()
-            qo.method = options.dependentQuantization ? .dependent : (options.lambdaScale > 0 ? .rdoq : .nearest)
-            qo.lambdaScale = options.lambdaScale
-            qo.rowSkipping = options.rowSkipping
-            qo.maxError = options.maxError
-            qo.levelRange = options.levelRange
-            qo.cabacUnaryLengthMinus1 = options.cabacUnaryLengthMinus1
-            let limit = 1 << (5 + options.qpDensity)
-            qo.qpRange = -limit...(limit - 1)
-            let quant: QuantizedTensor
-            do {
-                if let mode = options.codebook, isWeight {
-                    quant = try Quantizer(options: qo).quantizeWithCodebook(values: values, geometry: geometry, qp: qp, qpDensity: options.qpDensity, mode: mode)
-                } else {
-                    quant = try Quantizer(options: qo).quantize(values: values, geometry: geometry, qp: qp, qpDensity: options.qpDensity)
-                }
-            } catch {
-                throw EncoderError(tensor: t.name, message: "\(error)")
-            }
-            levels = quant.q
-            h.nnrCompressedDataUnitPayloadType = NNRPayloadType.float.rawValue
-            h.dqFlag = quant.dependentQuantization
-            params.codesQPOffset = true
-            params.dqFlag = quant.dependentQuantization
-            enc.qpOffset = quant.qp
-            if let cb = quant.codebook {
-                h.codebookPresentFlag = true
-                h.codebook = NNRCodebook(codebookEgk: cb.egk, entries: cb.entries.map(Int.init), cbZeroOffset: cb.zeroOffset)
-                params.codebook = CodebookInfo(size: cb.entries.count, zeroOffset: cb.zeroOffset)
-                report.codebookSize = cb.entries.count
-            }
-            report.qp = quant.qp
-            report.stepSize = quant.stepSize
-            report.dependentQuantization = quant.dependentQuantization
-            report.snrDB = quant.stats.snrDB.isFinite ? quant.stats.snrDB : nil
-            report.maxAbsError = quant.stats.maxAbsError
+            out.levels = v
+            out.payloadType = .int
+            out.report.payloadType = .int
+            return out
         }
-        var payloadEncoder = PayloadEncoder()
+        let values = t.floatValues()
+        for (i, x) in values.enumerated() where !x.isFinite {
+            throw EncoderError(tensor: t.name, message: "non-finite value \(x) at element \(i)")
+        }
+        let geometry = TensorGeometry(dims: dims, scanOrder: options.scanOrder)
+        let isWeight = dims.count > 1
+        let qp = qpOverride ?? options.qpForTensor[t.name] ?? (isWeight ? options.qp : options.nonWeightQP)
+        var qo = QuantizerOptions()
+        qo.method = options.dependentQuantization ? .dependent : (options.lambdaScale > 0 ? .rdoq : .nearest)
+        qo.lambdaScale = options.lambdaScale
+        qo.rowSkipping = options.rowSkipping
+        qo.maxError = options.maxError
+        qo.levelRange = options.levelRange
+        qo.cabacUnaryLengthMinus1 = options.cabacUnaryLengthMinus1
+        let limit = 1 << (5 + options.qpDensity)
+        qo.qpRange = -limit...(limit - 1)
+        let quant: QuantizedTensor
         do {
-            try payloadEncoder.encodeTensor(levels: levels, parameters: params, options: enc)
+            if let mode = options.codebook, isWeight {
+                quant = try Quantizer(options: qo).quantizeWithCodebook(values: values, geometry: geometry, qp: qp, qpDensity: options.qpDensity, mode: mode)
+            } else {
+                quant = try Quantizer(options: qo).quantize(values: values, geometry: geometry, qp: qp, qpDensity: options.qpDensity)
+            }
         } catch {
             throw EncoderError(tensor: t.name, message: "\(error)")
         }
-        let payload = payloadEncoder.finish()
-        if let info = payloadEncoder.encodedTensors.first {
-            h.entryPoints = info.entryPoints.map { NNREntryPoint(bitOffsetDelta: $0.bitOffsetDelta, value: $0.value, dqState: $0.dqState) }
+        out.levels = quant.q
+        out.qp = quant.qp
+        out.dependentQuantization = quant.dependentQuantization
+        if let cb = quant.codebook {
+            out.codebook = NNRCodebook(codebookEgk: cb.egk, entries: cb.entries.map(Int.init), cbZeroOffset: cb.zeroOffset)
+            out.report.codebookSize = cb.entries.count
         }
-        let unit = try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: 5), content: .compressedData(h),
-                                                   context: SyntaxContext(generalProfileIdc: 1), payload: payload)
-        report.bytes = unit.count
-        return TensorResult(unit: unit, report: report)
+        out.report.qp = quant.qp
+        out.report.stepSize = quant.stepSize
+        out.report.dependentQuantization = quant.dependentQuantization
+        out.report.snrDB = quant.stats.snrDB.isFinite ? quant.stats.snrDB : nil
+        out.report.maxAbsError = quant.stats.maxAbsError
+        return out
     }
+
+    /// Writes one NDU (header and arithmetic-coded payload) for quantized levels; `node` gives the
+    /// node identity (parameter update tree) and, for an update, its parent and coding tools.
+    func writeNDU(_ q: QuantizedForNDU, node: NDUNode) throws -> TensorResult {
+        try writeUnit([q], block: nil, node: node)[0]
+    }
+
+    /// Writes one NDU carrying `parts` in payload order: one tensor, or with `block` the tensors of
+    /// an NNR_PT_BLOCK (satellites first, the weight last). The unit's bytes are reported on the
+    /// last part (the weight), 0 on the satellites.
+    func writeUnit(_ parts: [QuantizedForNDU], block: BlockHeader?, node: NDUNode) throws -> [TensorResult] {
+        guard let main = parts.last else { throw EncoderError(tensor: "-", message: "internal: empty NDU") }
+        let dims = main.dims
+        var h = NDUHeader()
+        if let b = block {
+            h.nnrCompressedDataUnitPayloadType = NNRPayloadType.block.rawValue
+            h.nnrMultipleTopologyElementsPresentFlag = true
+            h.topologyElemIdList = b.topologyElemIdList
+            h.compressedParameterTypes = b.compressedParameterTypes
+        } else {
+            h.nnrCompressedDataUnitPayloadType = main.payloadType.rawValue
+            h.topologyElemId = main.name
+        }
+        h.nodeIdPresentFlag = true
+        h.deviceId = node.deviceId
+        h.parameterId = node.parameterId
+        h.putNodeDepth = node.putNodeDepth
+        h.parentNodeIdPresentFlag = node.parentPresent
+        if node.parentPresent {
+            h.parentNodeIdType = 0
+            h.parentDeviceId = node.deviceId
+            h.temporalContextModelingFlag = node.tcaBase != nil
+        }
+        h.tensorDimensions = dims
+        h.cabacUnaryLengthMinus1 = options.cabacUnaryLengthMinus1
+        let geometry = TensorGeometry(dims: dims, scanOrder: options.scanOrder)
+        h.scanOrder = dims.count > 1 ? geometry.scanOrder : 0
+        h.dqFlag = main.payloadType != .int && main.dependentQuantization
+        if let cb = main.codebook {
+            h.codebookPresentFlag = true
+            h.codebook = cb
+        }
+        let estimatorSelection: EstimatorSelectionMode = options.optimizeEstimators
+            ? .sample(values: options.estimatorSampleValues) : .none
+        var payloadEncoder = PayloadEncoder()
+        for q in parts {
+            var params = TensorPayloadParameters(dims: q.dims)
+            params.generalProfileIdc = 1
+            params.scanOrder = q.dims.count > 1 ? h.scanOrder : 0
+            params.cabacUnaryLengthMinus1 = options.cabacUnaryLengthMinus1
+            params.qpDensity = options.qpDensity
+            params.parentNodeIdPresent = node.parentPresent
+            params.tcaBase = node.parentPresent ? node.tcaBase : nil
+            params.hdspHistory = node.parentPresent ? node.hdspHistory : nil
+            params.codesQPOffset = q.payloadType != .int
+            params.dqFlag = h.dqFlag
+            if let cb = q.codebook { params.codebook = CodebookInfo(size: cb.codebookSize, zeroOffset: cb.cbZeroOffset) }
+            let enc = TensorEncodeOptions(qpOffset: q.qp ?? 0, rowSkipping: options.rowSkipping, hdsp: node.hdsp,
+                                          estimatorSelection: node.estimatorSelection ?? estimatorSelection)
+            do {
+                try payloadEncoder.encodeTensor(levels: q.levels, parameters: params, options: enc)
+            } catch {
+                throw EncoderError(tensor: q.name, message: "\(error)")
+            }
+        }
+        let payload = payloadEncoder.finish()
+        h.entryPoints = payloadEncoder.encodedTensors.flatMap { info in
+            info.entryPoints.map { NNREntryPoint(bitOffsetDelta: $0.bitOffsetDelta, value: $0.value, dqState: $0.dqState) }
+        }
+        let context = SyntaxContext(generalProfileIdc: 1, mpsParentSignallingEnabledFlag: node.mpsParentSignalling)
+        let unit = try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: 5), content: .compressedData(h),
+                                                   context: context, payload: payload)
+        return parts.enumerated().map { i, q in
+            var report = q.report
+            report.payloadType = block == nil ? q.payloadType : .block
+            report.bytes = i == parts.count - 1 ? unit.count : 0
+            return TensorResult(unit: i == parts.count - 1 ? unit : [], report: report)
+        }
+    }
+}
+
+/// A tensor ready for its NDU: the levels to code and what the header needs.
+struct QuantizedForNDU: Sendable {
+    var name: String
+    var dims: [Int]
+    /// Uniform: reconstruction indices q; codebook: signed indices; NNR_PT_INT: the integers.
+    var levels: [Int32]
+    var payloadType: NNRPayloadType
+    /// The tensor's QP (nil for NNR_PT_INT).
+    var qp: Int?
+    var dependentQuantization: Bool
+    var codebook: NNRCodebook?
+    var report: EncodedTensorReport
+}
+
+/// Node identity (parameter update tree) and update tools of one NDU.
+struct NDUNode: Sendable {
+    var deviceId = 0
+    var parameterId: Int
+    /// 0 for a model written on its own; NNCodec counts 1, 2, … along a sequence.
+    var putNodeDepth = 0
+    /// mps_parent_signalling_enabled_flag of the stream (the NDU header has parent fields).
+    var mpsParentSignalling = false
+    /// parent_node_id_present_flag: this NDU is a differential update.
+    var parentPresent = false
+    /// TCA: the parent's reconstruction indices (temporal_context_modeling_flag = 1); nil = off.
+    var tcaBase: [Int32]? = nil
+    /// HDSP history of the tensor (nil = none yet).
+    var hdspHistory: [UInt8]? = nil
+    var hdsp: HDSPMode = .off
+    /// Overrides the options' estimator selection (reference re-encoding: every value pseudo-coded).
+    var estimatorSelection: EstimatorSelectionMode? = nil
+
+    init(parameterId: Int) { self.parameterId = parameterId }
 }

@@ -72,6 +72,11 @@ struct Encode: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress or summary table.")
     var quiet = false
 
+    @OptionGroup var blockUnits: BlockUnitOptions
+
+    @OptionGroup(title: "Incremental sequences (model updates)")
+    var sequence: IncrementalEncodeOptions
+
     func validate() throws {
         guard (0...7).contains(qpDensity) else { throw ValidationError("--qp-density must be 0…7") }
         guard (0...4).contains(scanOrder) else { throw ValidationError("--scan-order must be 0…4") }
@@ -86,6 +91,7 @@ struct Encode: ParsableCommand {
     }
 
     func run() throws {
+        if sequence.isRequested { return try runSequence() }
         let inURL = URL(fileURLWithPath: input)
         let tensors: [Tensor]
         do {
@@ -98,23 +104,7 @@ struct Encode: ParsableCommand {
             printError("nnr encode: \(error)")
             throw ExitStatus.invalidInput
         }
-        var o = EncoderOptions()
-        o.qp = qp
-        o.qpDensity = qpDensity
-        o.nonWeightQP = nonweightQp
-        o.dependentQuantization = dq
-        o.scanOrder = scanOrder
-        o.maxError = maxError
-        o.lambdaScale = lambdaScale
-        o.cabacUnaryLengthMinus1 = unaryLengthMinus1
-        o.rowSkipping = rowSkipping
-        o.optimizeEstimators = paramOpt
-        o.estimatorSampleValues = paramOptSample
-        o.concurrent = !sequential
-        o.codebook = codebook == .off ? nil : (codebook == .auto ? .byCost : .always)
-        for s in qpFor {
-            if let eq = s.lastIndex(of: "="), let v = Int(s[s.index(after: eq)...]) { o.qpForTensor[String(s[..<eq])] = v }
-        }
+        let o = encoderOptions()
         let started = Date()
         let progress: ((Int, Int, String) -> Void)? = quiet ? nil : { done, total, name in
             printError("[\(done)/\(total)] \(name)")
@@ -148,6 +138,31 @@ struct Encode: ParsableCommand {
         } else if !quiet {
             printError(EncodeSummary.table(encoded, inputBytes: inputBytes, seconds: seconds))
         }
+    }
+}
+
+extension Encode {
+    /// The encoder settings from the options.
+    func encoderOptions() -> EncoderOptions {
+        var o = EncoderOptions()
+        o.qp = qp
+        o.qpDensity = qpDensity
+        o.nonWeightQP = nonweightQp
+        o.dependentQuantization = dq
+        o.scanOrder = scanOrder
+        o.maxError = maxError
+        o.lambdaScale = lambdaScale
+        o.cabacUnaryLengthMinus1 = unaryLengthMinus1
+        o.rowSkipping = rowSkipping
+        o.optimizeEstimators = paramOpt
+        o.estimatorSampleValues = paramOptSample
+        o.concurrent = !sequential
+        o.blockUnits = blockUnits.blocks
+        o.codebook = codebook == .off ? nil : (codebook == .auto ? .byCost : .always)
+        for s in qpFor {
+            if let eq = s.lastIndex(of: "="), let v = Int(s[s.index(after: eq)...]) { o.qpForTensor[String(s[..<eq])] = v }
+        }
+        return o
     }
 }
 
