@@ -10,10 +10,16 @@ struct Encode: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Encode a model (.safetensors, .npz, .npy) into an NNR bitstream.",
         discussion: """
-            Tensors with more than one dimension use --qp, 1-D tensors (biases, norms) use
-            --nonweight-qp, unless --qp-for NAME=QP says otherwise. Integer tensors are coded
-            losslessly as NNR_PT_INT. The output is written to a temporary file and renamed: a
-            failed or interrupted run leaves no partial file.
+            Tensors with more than one dimension use --qp, 1-D tensors (biases, norms) use \
+            --nonweight-qp, unless --qp-for NAME=QP says otherwise. Integer and bool tensors are \
+            coded losslessly as NNR_PT_INT (values must fit int32; they decode as int32). A 0-d \
+            (scalar) tensor is coded as shape [1], and an empty tensor (a dimension of 0) is left \
+            out with a warning: NNR has no 0-d or empty tensors.
+
+            The summary table (or --json) goes to standard output; progress goes to standard \
+            error (one updating line on a terminal, else one line per tensor in model order). \
+            The output is written to a temporary file and renamed: a failed or interrupted run \
+            leaves no partial file.
             """)
 
     @Argument(help: "Model file (.safetensors, .npz or .npy).")
@@ -69,7 +75,7 @@ struct Encode: ParsableCommand {
     @Flag(name: .long, help: "Print the summary as JSON on stdout.")
     var json = false
 
-    @Flag(name: .shortAndLong, help: "No progress or summary table.")
+    @Flag(name: .shortAndLong, help: "No progress on standard error.")
     var quiet = false
 
     func validate() throws {
@@ -86,18 +92,34 @@ struct Encode: ParsableCommand {
     }
 
     func run() throws {
-        let inURL = URL(fileURLWithPath: input)
-        let tensors: [Tensor]
+        try checkNonEmptyInputFile(input)
+        try checkOutputFile(output, inputs: [input])
+        let read: [Tensor]
         do {
-            tensors = try ModelFile.read(inURL)
+            read = try ModelFile.read(URL(fileURLWithPath: input))
         } catch let e as ModelIOError {
-            printError("nnr encode: \(e)")
-            if case .fileIO = e { throw ExitStatus.usage }
-            throw ExitStatus.invalidInput
+            if case .fileIO = e { throw failure("cannot read \(input): \(plainCause(e))") }
+            throw failure(plainCause(e), ExitStatus.invalidInput)
         } catch {
-            printError("nnr encode: \(error)")
-            throw ExitStatus.invalidInput
+            throw failure(plainCause(error), ExitStatus.invalidInput)
         }
+        var qpForTensor: [String: Int] = [:]
+        for s in qpFor {
+            if let eq = s.lastIndex(of: "="), let v = Int(s[s.index(after: eq)...]) { qpForTensor[String(s[..<eq])] = v }
+        }
+        let names = read.map(\.name)
+        let unknown = Set(qpForTensor.keys).subtracting(names).sorted()
+        if !unknown.isEmpty {
+            let shown = names.count > 40 ? names.prefix(40).joined(separator: ", ") + ", … (\(names.count) in all)" : names.joined(separator: ", ")
+            throw failure("--qp-for names a tensor that \(input) does not have: \(unknown.joined(separator: ", ")) (its tensors: \(shown))")
+        }
+        // NNR has no empty tensors (every tensor_dimensions[j] ≥ 1): they are left out, with a warning.
+        let empty = read.filter { $0.shape.contains(0) }
+        for t in empty {
+            printError("\(commandLabel): warning: tensor '\(t.name)' has shape \(t.shape) (no values); NNR cannot carry an empty tensor, so it is left out")
+        }
+        let tensors = read.filter { !$0.shape.contains(0) }
+        if tensors.isEmpty { throw failure("\(input) has no tensor with values to encode", ExitStatus.invalidInput) }
         var o = EncoderOptions()
         o.qp = qp
         o.qpDensity = qpDensity
@@ -112,25 +134,20 @@ struct Encode: ParsableCommand {
         o.estimatorSampleValues = paramOptSample
         o.concurrent = !sequential
         o.codebook = codebook == .off ? nil : (codebook == .auto ? .byCost : .always)
-        for s in qpFor {
-            if let eq = s.lastIndex(of: "="), let v = Int(s[s.index(after: eq)...]) { o.qpForTensor[String(s[..<eq])] = v }
-        }
+        o.qpForTensor = qpForTensor
         let started = Date()
-        let progress: ((Int, Int, String) -> Void)? = quiet ? nil : { done, total, name in
-            printError("[\(done)/\(total)] \(name)")
-        }
+        let progress = quiet ? nil : ProgressLines(names: tensors.map(\.name))
         let encoded: EncodedBitstream
         do {
-            encoded = try NNREncoder(options: o).encode(tensors, progress: progress)
+            defer { progress?.finish() }
+            encoded = try NNREncoder(options: o).encode(tensors, progress: progress.map { p in { _, _, name in p.finished(name) } })
         } catch {
-            printError("nnr encode: \(error)")
-            throw ExitStatus.invalidInput
+            throw failure(plainCause(error), ExitStatus.invalidInput)
         }
         do {
             try AtomicFile.write(encoded.bytes, to: URL(fileURLWithPath: output))
         } catch {
-            printError("nnr encode: cannot write \(output): \(error)")
-            throw ExitStatus.usage
+            throw failure("cannot write \(output): \(plainCause(error))")
         }
         let seconds = Date().timeIntervalSince(started)
         let inputBytes = tensors.reduce(0) { $0 + $1.storage.count }
@@ -143,10 +160,11 @@ struct Encode: ParsableCommand {
                          ("snr_db", r.snrDB.map { .double($0) } ?? .null), ("max_abs_error", .double(r.maxAbsError))])
             }
             let top: JSONValue = .object([("input", .string(input)), ("output", .string(output)), ("input_bytes", .int(inputBytes)),
-                                          ("output_bytes", .int(encoded.bytes.count)), ("seconds", .double(seconds)), ("tensors", .array(rows))])
+                                          ("output_bytes", .int(encoded.bytes.count)), ("seconds", .double(seconds)), ("tensors", .array(rows)),
+                                          ("skipped_empty", .array(empty.map { .string($0.name) }))])
             print(top.serialized(indent: 1))
-        } else if !quiet {
-            printError(EncodeSummary.table(encoded, inputBytes: inputBytes, seconds: seconds))
+        } else {
+            print(EncodeSummary.table(encoded, inputBytes: inputBytes, seconds: seconds))
         }
     }
 }
@@ -171,5 +189,47 @@ enum EncodeSummary {
         let ratio = e.bytes.count > 0 ? Double(inputBytes) / Double(e.bytes.count) : 0
         lines.append(String(format: "%d tensors: %d bytes in, %d bytes out (%.2fx smaller) in %.2f s", e.tensors.count, inputBytes, e.bytes.count, ratio, seconds))
         return lines.joined(separator: "\n")
+    }
+}
+
+/// Progress of a concurrent encode on standard error. On a terminal one line that updates (and is
+/// erased at the end); otherwise one line per tensor in model order, whatever order the tensors
+/// finish in, so logs are the same from run to run.
+final class ProgressLines: @unchecked Sendable {
+    private let names: [String]
+    private let index: [String: Int]
+    private let terminal = isatty(2) != 0
+    private let lock = NSLock()
+    private var done: [Bool]
+    private var count = 0
+    private var next = 0
+
+    init(names: [String]) {
+        self.names = names
+        self.index = Dictionary(names.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
+        self.done = Array(repeating: false, count: names.count)
+    }
+
+    func finished(_ name: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let i = index[name], !done[i] else { return }
+        done[i] = true
+        count += 1
+        if terminal {
+            FileHandle.standardError.write(Data("\r\u{1B}[K[\(count)/\(names.count)] \(name)".utf8))
+            return
+        }
+        var lines = ""
+        while next < names.count && done[next] {
+            lines += "[\(next + 1)/\(names.count)] \(names[next])\n"
+            next += 1
+        }
+        if !lines.isEmpty { FileHandle.standardError.write(Data(lines.utf8)) }
+    }
+
+    /// Erases the terminal line.
+    func finish() {
+        if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }
 }
