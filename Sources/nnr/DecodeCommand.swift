@@ -128,8 +128,9 @@ struct Decode: ParsableCommand {
             if !quiet {
                 let bytes = tensors.reduce(0) { $0 + $1.storage.count }
                 let seconds = Date().timeIntervalSince(started)
-                print(String(format: "%@: %d tensors, %d bytes of bitstream → %d bytes in %@ (%.3f s)",
-                                  file, tensors.count, source.count, bytes, url.lastPathComponent, seconds))
+                print(String(format: "%@: %d %@, %d bytes of bitstream → %d bytes in %@ (%.3f s)",
+                             file, tensors.count, tensors.count == 1 ? "tensor" : "tensors", source.count, bytes,
+                             url.lastPathComponent, seconds))
             }
         }
     }

@@ -43,8 +43,8 @@ final class CommandLineTests: XCTestCase {
         let id = UUID().uuidString
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("nnr-out-\(id)")
         let err = FileManager.default.temporaryDirectory.appendingPathComponent("nnr-err-\(id)")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: err) }
         p.standardOutput = try FileHandle(forWritingTo: out)
         p.standardError = try FileHandle(forWritingTo: err)
@@ -147,8 +147,8 @@ final class CommandLineTests: XCTestCase {
     // MARK: 5. Empty input
 
     func testEmptyInputIsExitOneWithTheSameMessageEverywhere() throws {
-        FileManager.default.createFile(atPath: path("empty.nnr"), contents: Data())
-        FileManager.default.createFile(atPath: path("empty.npz"), contents: Data())
+        _ = FileManager.default.createFile(atPath: path("empty.nnr"), contents: Data())
+        _ = FileManager.default.createFile(atPath: path("empty.npz"), contents: Data())
         for args in [["dump", "empty.nnr"], ["dump", "empty.nnr", "--format", "json"], ["check", "empty.nnr"],
                      ["decode", "empty.nnr", "-o", "e.npz"], ["encode", "empty.npz", "-o", "e.nnr"]] {
             let r = try run(args)
