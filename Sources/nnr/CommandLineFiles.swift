@@ -32,6 +32,8 @@ func plainCause(_ error: Error) -> String {
     case let e as ModelIOError:
         switch e {
         case let .fileIO(_, _, code): return systemMessage(code)
+        case let .limitExceeded(file, tensor, limit, value, maximum):
+            return "\(file)\(tensor.map { ": tensor '\($0)'" } ?? ""): \(limit) is \(value), above the limit of \(maximum)"
         case let .dtypeNotRepresentable(_, tensor, dtype, format):
             return "\(format) cannot hold \(dtype.rawValue) tensors (tensor '\(tensor)'); use --dtype float32 or float16, or a .safetensors output"
         default: return e.description

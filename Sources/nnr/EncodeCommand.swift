@@ -52,7 +52,7 @@ struct Encode: ParsableCommand {
     @Option(name: .long, help: "Guarantee |w − ŵ| ≤ E for every value (QP chosen per tensor, checked after encoding).")
     var maxError: Float?
 
-    @Option(name: .long, help: "Rate-distortion weight (NNCodec lambda_scale; 0 = distortion only).")
+    @Option(name: .long, parsing: .unconditional, help: "Rate-distortion weight (NNCodec lambda_scale; 0 = distortion only).")
     var lambdaScale: Double = 0
 
     @Option(name: .long, help: "Number of greater-than flags minus one (cabac_unary_length_minus1).")
@@ -81,7 +81,8 @@ struct Encode: ParsableCommand {
     func validate() throws {
         guard (0...7).contains(qpDensity) else { throw ValidationError("--qp-density must be 0…7") }
         guard (0...4).contains(scanOrder) else { throw ValidationError("--scan-order must be 0…4") }
-        guard (0...255).contains(unaryLengthMinus1) else { throw ValidationError("--unary-length-minus1 must be 0…255") }
+        guard (0...30).contains(unaryLengthMinus1) else { throw ValidationError("--unary-length-minus1 must be 0…30") }
+        guard lambdaScale.isFinite && lambdaScale >= 0 else { throw ValidationError("--lambda-scale must be 0 or more") }
         guard paramOptSample >= 0 else { throw ValidationError("--param-opt-sample must be 0 or more") }
         if let e = maxError, !(e > 0 && e.isFinite) { throw ValidationError("--max-error must be a positive number") }
         for s in qpFor {

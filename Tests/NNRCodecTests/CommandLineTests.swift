@@ -63,6 +63,14 @@ final class CommandLineTests: XCTestCase {
 
     func contents() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() }
 
+    /// Runs `args` and expects exit `status` with exactly `stderr` and nothing on standard output.
+    func assertFails(_ args: [String], _ status: Int32, _ stderr: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try run(args)
+        XCTAssertEqual(r.status, status, "\(args)", file: file, line: line)
+        XCTAssertEqual(r.stderr, stderr, "\(args)", file: file, line: line)
+        XCTAssertEqual(r.stdout, "", "\(args)", file: file, line: line)
+    }
+
     /// No byte offset, framework error code or Swift API in a message meant for a CLI user.
     func assertPlain(_ message: String, file: StaticString = #filePath, line: UInt = #line) {
         for bad in ["byte 0", "NSCocoaErrorDomain", "error 256", "errno", "converted(to:", "ModelIOLimits", "(to: ."] {
@@ -86,23 +94,27 @@ final class CommandLineTests: XCTestCase {
 
     func testIOErrorsNameTheSubcommandTheFileAndTheCause() throws {
         try FileManager.default.createDirectory(atPath: path("outdir"), withIntermediateDirectories: false)
-        let d = try run(["decode", "outdir", "-o", "d.npz"])
-        XCTAssertEqual(d.status, 2)
-        XCTAssertEqual(d.stderr, "nnr decode: cannot read outdir: it is a directory\n")
+        try assertFails(["decode", "outdir", "-o", "d.npz"], 2, "nnr decode: cannot read outdir: it is a directory\n")
         for sub in ["dump", "check", "decode"] {
             var args = [sub, "missing.nnr"]
             if sub == "decode" { args += ["-o", "m.npz"] }
-            let r = try run(args)
-            XCTAssertEqual(r.status, 2, sub)
-            XCTAssertEqual(r.stderr, "nnr \(sub): cannot read missing.nnr: No such file or directory\n", sub)
+            try assertFails(args, 2, "nnr \(sub): cannot read missing.nnr: No such file or directory\n")
         }
-        let e = try run(["encode", "missing.npz", "-o", "m.nnr"])
-        XCTAssertEqual(e.status, 2)
-        XCTAssertEqual(e.stderr, "nnr encode: cannot read missing.npz: No such file or directory\n")
-        let ref = try run(["check", exampleBitstream, "--reference", "outdir"])
-        XCTAssertEqual(ref.status, 2)
-        XCTAssertEqual(ref.stderr, "nnr check: cannot read outdir: it is a directory\n")
+        try assertFails(["encode", "missing.npz", "-o", "m.nnr"], 2, "nnr encode: cannot read missing.npz: No such file or directory\n")
+        try assertFails(["check", exampleBitstream, "--reference", "outdir"], 2, "nnr check: cannot read outdir: it is a directory\n")
         XCTAssertEqual(try contents(), ["outdir"])
+    }
+
+    /// Option values the encoder cannot take are usage errors in the option's own name, not the
+    /// library's parameter names.
+    func testOptionRangesAreCheckedInCommandLineTerms() throws {
+        let u = try run(["encode", example, "-o", "u.nnr", "--unary-length-minus1", "40"])
+        XCTAssertEqual(u.status, 2)
+        XCTAssertTrue(u.stderr.hasPrefix("Error: --unary-length-minus1 must be 0…30\n"), u.stderr)
+        let l = try run(["encode", example, "-o", "l.nnr", "--lambda-scale", "-1"])
+        XCTAssertEqual(l.status, 2)
+        XCTAssertTrue(l.stderr.hasPrefix("Error: --lambda-scale must be 0 or more\n"), l.stderr)
+        XCTAssertEqual(try contents(), [])
     }
 
     // MARK: 3. --qp-for with a name the model does not have
@@ -110,9 +122,7 @@ final class CommandLineTests: XCTestCase {
     func testUnknownQpForNameIsAnErrorListingTheTensors() throws {
         try ModelFile.write([Tensor(name: "w", shape: [2, 2], float32: [1, 2, 3, 4]),
                              Tensor(name: "b", shape: [2], float32: [1, 2])], to: dir.appendingPathComponent("m.npz"))
-        let r = try run(["encode", "m.npz", "-o", "m.nnr", "--qp-for", "nosuch=-20", "--qp-for", "w=-30"])
-        XCTAssertEqual(r.status, 2)
-        XCTAssertEqual(r.stderr, "nnr encode: --qp-for names a tensor that m.npz does not have: nosuch (its tensors: w, b)\n")
+        try assertFails(["encode", "m.npz", "-o", "m.nnr", "--qp-for", "nosuch=-20", "--qp-for", "w=-30"], 2, "nnr encode: --qp-for names a tensor that m.npz does not have: nosuch (its tensors: w, b)\n")
         XCTAssertEqual(try contents(), ["m.npz"])
         let ok = try run(["encode", "m.npz", "-o", "m.nnr", "--qp-for", "w=-30"])
         XCTAssertEqual(ok.status, 0, ok.stderr)
@@ -126,21 +136,15 @@ final class CommandLineTests: XCTestCase {
         let before = try Data(contentsOf: w)
         try FileManager.default.createSymbolicLink(atPath: path("link.npy"), withDestinationPath: "w.npy")
         for output in ["w.npy", "./w.npy", path("w.npy"), "link.npy"] {
-            let r = try run(["encode", "w.npy", "-o", output])
-            XCTAssertEqual(r.status, 2, output)
-            XCTAssertEqual(r.stderr, "nnr encode: the output \(output) is the input w.npy; choose another output file\n")
+            try assertFails(["encode", "w.npy", "-o", output], 2, "nnr encode: the output \(output) is the input w.npy; choose another output file\n")
         }
         XCTAssertEqual(try Data(contentsOf: w), before)
         try FileManager.default.copyItem(atPath: exampleBitstream, toPath: path("s.nnr"))
-        let d = try run(["decode", "s.nnr", "-o", "s.nnr"])
-        XCTAssertEqual(d.status, 2)
-        XCTAssertEqual(d.stderr, "nnr decode: the output s.nnr is the input s.nnr; choose another output file\n")
+        try assertFails(["decode", "s.nnr", "-o", "s.nnr"], 2, "nnr decode: the output s.nnr is the input s.nnr; choose another output file\n")
         // Two inputs of one sequence would write the same OUTDIR/<name>.npz.
         try FileManager.default.createDirectory(atPath: path("sub"), withIntermediateDirectories: false)
         try FileManager.default.copyItem(atPath: exampleBitstream, toPath: path("sub/s.nnr"))
-        let twice = try run(["decode", "s.nnr", "sub/s.nnr", "-o", "out/"])
-        XCTAssertEqual(twice.status, 2)
-        XCTAssertEqual(twice.stderr, "nnr decode: s.nnr and sub/s.nnr would both be written to out/s.npz\n")
+        try assertFails(["decode", "s.nnr", "sub/s.nnr", "-o", "out/"], 2, "nnr decode: s.nnr and sub/s.nnr would both be written to out/s.npz\n")
         XCTAssertEqual(try contents(), ["link.npy", "s.nnr", "sub", "w.npy"])
     }
 
@@ -151,10 +155,7 @@ final class CommandLineTests: XCTestCase {
         _ = FileManager.default.createFile(atPath: path("empty.npz"), contents: Data())
         for args in [["dump", "empty.nnr"], ["dump", "empty.nnr", "--format", "json"], ["check", "empty.nnr"],
                      ["decode", "empty.nnr", "-o", "e.npz"], ["encode", "empty.npz", "-o", "e.nnr"]] {
-            let r = try run(args)
-            XCTAssertEqual(r.status, 1, "\(args)")
-            XCTAssertEqual(r.stdout, "", "\(args)")
-            XCTAssertEqual(r.stderr, "nnr \(args[0]): \(args[1]) is empty (0 bytes)\n", "\(args)")
+            try assertFails(args, 1, "nnr \(args[0]): \(args[1]) is empty (0 bytes)\n")
         }
         XCTAssertEqual(try contents(), ["empty.nnr", "empty.npz"])
     }
@@ -204,19 +205,10 @@ final class CommandLineTests: XCTestCase {
 
     func testOutputPathsAreCheckedBeforeWork() throws {
         try FileManager.default.createDirectory(atPath: path("adir"), withIntermediateDirectories: false)
-        let missing = try run(["encode", example, "-o", "nodir/x.nnr"])
-        XCTAssertEqual(missing.status, 2)
-        XCTAssertEqual(missing.stderr, "nnr encode: cannot write nodir/x.nnr: the directory nodir does not exist\n")
-        let isDir = try run(["encode", example, "-o", "adir"])
-        XCTAssertEqual(isDir.status, 2)
-        XCTAssertEqual(isDir.stderr, "nnr encode: cannot write adir: it is a directory\n")
-        let d = try run(["decode", exampleBitstream, "-o", "nodir/x.npz"])
-        XCTAssertEqual(d.status, 2)
-        XCTAssertEqual(d.stderr, "nnr decode: cannot write nodir/x.npz: the directory nodir does not exist\n")
-        let junit = try run(["check", exampleBitstream, "--junit", "nodir/r.xml"])
-        XCTAssertEqual(junit.status, 2)
-        XCTAssertEqual(junit.stdout, "")
-        XCTAssertEqual(junit.stderr, "nnr check: cannot write nodir/r.xml: the directory nodir does not exist\n")
+        try assertFails(["encode", example, "-o", "nodir/x.nnr"], 2, "nnr encode: cannot write nodir/x.nnr: the directory nodir does not exist\n")
+        try assertFails(["encode", example, "-o", "adir"], 2, "nnr encode: cannot write adir: it is a directory\n")
+        try assertFails(["decode", exampleBitstream, "-o", "nodir/x.npz"], 2, "nnr decode: cannot write nodir/x.npz: the directory nodir does not exist\n")
+        try assertFails(["check", exampleBitstream, "--junit", "nodir/r.xml"], 2, "nnr check: cannot write nodir/r.xml: the directory nodir does not exist\n")
         // A directory nobody may write in (root may write anywhere: then /proc, which takes no files).
         let locked = getuid() == 0 ? "/proc" : path("locked")
         if getuid() != 0 {
@@ -228,9 +220,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(denied.stdout, "")
         assertPlain(denied.stderr)
         // bfloat16 cannot go into NumPy files: said before decoding, in CLI terms.
-        let bf = try run(["decode", exampleBitstream, "-o", "x.npz", "--dtype", "bfloat16"])
-        XCTAssertEqual(bf.status, 2)
-        XCTAssertEqual(bf.stderr, "nnr decode: cannot write x.npz: NumPy files cannot hold bfloat16; use --dtype float32 or float16, or a .safetensors output\n")
+        try assertFails(["decode", exampleBitstream, "-o", "x.npz", "--dtype", "bfloat16"], 2, "nnr decode: cannot write x.npz: NumPy files cannot hold bfloat16; use --dtype float32 or float16, or a .safetensors output\n")
         if getuid() != 0 { try FileManager.default.removeItem(atPath: locked) }
         XCTAssertEqual(try contents(), ["adir"])
     }
