@@ -81,6 +81,10 @@ final class CommandLineTests: XCTestCase {
     // MARK: 1. The library example compiles and runs
 
     func testLibraryExampleRuns() throws {
+        // `swift build` builds both executables: when nnr is there, the example must be too.
+        _ = try binary()
+        let built = Vectors.repoRoot.appendingPathComponent(".build/debug/NNRLibraryExample").path
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: built), "the library example was not built: \(built)")
         let r = try run([example, dir.path], executable: "NNRLibraryExample")
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("encoded 10 tensors into 6541 bytes"), r.stdout)
