@@ -26,6 +26,9 @@ let package = Package(
         .target(name: "NNRTools", dependencies: ["NNRCodec"]),
         .target(name: "NNRKit", dependencies: ["NNRBitIO", "NNRContainer", "NNRSyntax", "NNRCoding", "NNRQuantization", "NNRModelIO", "NNRCodec", "NNRTools"]),
         .executableTarget(name: "nnr", dependencies: ["NNRKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // The README's library example (Examples/LibraryExample is the same source as its own
+        // package); built here so that `swift test` runs it (CommandLineTests).
+        .executableTarget(name: "NNRLibraryExample", dependencies: ["NNRKit"], path: "Examples/LibraryExample/Sources/LibraryExample"),
         .target(name: "NNRTestSupport", dependencies: ["NNRModelIO"], path: "Sources/NNRTestSupport"),
         .testTarget(name: "NNRBitIOTests", dependencies: ["NNRBitIO"]),
         .testTarget(name: "NNRContainerTests", dependencies: ["NNRContainer", "NNRTestSupport"]),

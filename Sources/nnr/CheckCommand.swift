@@ -68,6 +68,9 @@ struct Check: ParsableCommand {
         }
         // Every input is read before anything is checked, so I/O errors come first (exit 2).
         var sources: [NNRByteSource] = []
+        for f in files { try checkInputFile(f) }
+        for path in reference { try checkInputFile(path) }
+        if let path = junit { try checkOutputFile(path, inputs: files + reference) }
         for f in files { sources.append(try openSource(f)) }
         var references: [Int: (path: String, tensors: [Tensor])] = [:]
         for (k, path) in reference.enumerated() {
@@ -75,8 +78,7 @@ struct Check: ParsableCommand {
             do {
                 references[target] = (path, try ModelFile.read(URL(fileURLWithPath: path)))
             } catch {
-                printError("nnr check: cannot read reference \(path): \(error)")
-                throw ExitStatus.usage
+                throw failure("cannot read the reference \(path): \(plainCause(error))")
             }
         }
 
@@ -96,10 +98,9 @@ struct Check: ParsableCommand {
         if let path = junit {
             let xml = JUnitReport.xml(reports, strict: strict, timestamp: Date())
             do {
-                try Data(xml.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+                try AtomicFile.write(Array(xml.utf8), to: URL(fileURLWithPath: path))
             } catch {
-                printError("nnr check: cannot write \(path): \(error.localizedDescription)")
-                throw ExitStatus.usage
+                throw failure("cannot write \(path): \(plainCause(error))")
             }
         }
         if !reports.allSatisfy({ $0.passed(strict: strict) }) { throw ExitStatus.invalidInput }

@@ -10,15 +10,19 @@ struct Decode: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Decode NNR bitstreams to .npz, .npy or .safetensors tensors.",
         discussion: """
-            One input: -o names the output file (its extension picks the format), or a directory.
-            Several inputs are an incremental sequence: they are decoded in order with the decoder
-            state (TCA bases, HDSP history) carried from one to the next, and -o must be a
-            directory; each input gives OUTDIR/<input name>.<format>, holding the tensors that
+            One input: -o names the output file (its extension picks the format), or a directory. \
+            Several inputs are an incremental sequence: they are decoded in order with the decoder \
+            state (TCA bases, HDSP history) carried from one to the next, and -o must be a \
+            directory; each input gives OUTDIR/<input name>.<format>, holding the tensors that \
             bitstream carries.
-            Tensors keep the reference decoder's dtype (float32; float64 for codebook tensors;
-            int32 for NNR_PT_INT) unless --dtype converts floating-point tensors.
-            Outputs are written to a temporary file and renamed: a failed or interrupted run
-            leaves no partial file.
+
+            Tensors keep the reference decoder's dtype (float32; float64 for codebook tensors; \
+            int32 for NNR_PT_INT) unless --dtype converts floating-point tensors. NumPy files \
+            cannot hold bfloat16: use .safetensors for it.
+
+            One line per input (tensors, bytes, time) goes to standard output. Output paths are \
+            checked before anything is decoded, and outputs are written to a temporary file and \
+            renamed: a failed or interrupted run leaves no partial file.
             """)
 
     @Argument(help: "Bitstreams (several: an incremental sequence, decoded in order).")
@@ -39,7 +43,7 @@ struct Decode: ParsableCommand {
     @Flag(name: .long, help: "Decode NDUs one after another (no concurrency).")
     var sequential = false
 
-    @Flag(name: .shortAndLong, help: "No progress on stderr.")
+    @Flag(name: .shortAndLong, help: "No summary line per input.")
     var quiet = false
 
     @Option(name: .long, help: "Decode each input N times and print the fastest decode time (benchmarking; file reading and writing excluded).")
@@ -51,20 +55,42 @@ struct Decode: ParsableCommand {
     }
 
     func run() throws {
+        // Everything that can be refused is refused before anything is decoded.
+        for file in files { try checkNonEmptyInputFile(file) }
         var isDir: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: output, isDirectory: &isDir)
         let toDirectory = files.count > 1 || output.hasSuffix("/") || (exists && isDir.boolValue)
+        var outputs: [String] = []
         if toDirectory {
+            var seen: [String: String] = [:]
+            for file in files {
+                let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+                let path = (output.hasSuffix("/") ? output : output + "/") + stem + "." + format
+                if let other = seen[path] { throw failure("\(other) and \(file) would both be written to \(path)") }
+                seen[path] = file
+                outputs.append(path)
+            }
+        } else {
+            try checkOutputFile(output, inputs: files)
+            guard ModelFormat(url: URL(fileURLWithPath: output)) != nil else {
+                throw failure("cannot tell the output format of \(output) (use .npz, .npy or .safetensors, or a directory)")
+            }
+            outputs = [output]
+        }
+        if dtype == .bfloat16, let numpy = outputs.first(where: { $0.hasSuffix(".npz") || $0.hasSuffix(".npy") }) {
+            throw failure("cannot write \(numpy): NumPy files cannot hold bfloat16; use --dtype float32 or float16, or a .safetensors output")
+        }
+        if toDirectory && !exists {
+            var parent = (output as NSString).standardizingPath
+            while !parent.isEmpty && !FileManager.default.fileExists(atPath: parent) { parent = (parent as NSString).deletingLastPathComponent }
+            try checkOutputDirectory(parent.isEmpty ? "." : parent, for: output)
             do {
                 try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
             } catch {
-                printError("nnr decode: cannot create directory \(output): \(error.localizedDescription)")
-                throw ExitStatus.usage
+                throw failure("cannot create the directory \(output)")
             }
-        } else if ModelFormat(url: URL(fileURLWithPath: output)) == nil {
-            printError("nnr decode: cannot tell the output format of \(output) (use .npz, .npy or .safetensors, or a directory)")
-            throw ExitStatus.usage
         }
+        for path in outputs { try checkOutputFile(path, inputs: files) }
         var limits = NNRLimits.default
         limits.maxTensorElements = maxTensorElements
         var decoder = NNRDecoder(options: DecoderOptions(limits: limits, concurrent: !sequential, keepLevels: false))
@@ -80,9 +106,8 @@ struct Decode: ParsableCommand {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 do {
                     result = try decoder.decode(source)
-                } catch let e as NNRError {
-                    printError("nnr decode: \(file): \(e)")
-                    throw ExitStatus.invalidInput
+                } catch {
+                    throw failure("\(file): \(error)", ExitStatus.invalidInput)
                 }
                 fastest = Swift.min(fastest, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
             }
@@ -94,24 +119,18 @@ struct Decode: ParsableCommand {
             if dtype != .reference, let target = TensorDType(rawValue: dtype.rawValue) {
                 tensors = tensors.map { $0.dtype.isFloatingPoint ? $0.converted(to: target) : $0 }
             }
-            let url: URL
-            if toDirectory {
-                let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
-                url = URL(fileURLWithPath: output).appendingPathComponent(stem + "." + format)
-            } else {
-                url = URL(fileURLWithPath: output)
-            }
+            let url = URL(fileURLWithPath: outputs[index])
             do {
                 try ModelFile.write(tensors, to: url)
             } catch {
-                printError("nnr decode: cannot write \(url.path): \(error)")
-                throw ExitStatus.usage
+                throw failure("cannot write \(outputs[index]): \(plainCause(error))")
             }
             if !quiet {
                 let bytes = tensors.reduce(0) { $0 + $1.storage.count }
                 let seconds = Date().timeIntervalSince(started)
-                printError(String(format: "%@: %d tensors, %d bytes of bitstream → %d bytes in %@ (%.3f s)",
-                                  file, tensors.count, source.count, bytes, url.lastPathComponent, seconds))
+                print(String(format: "%@: %d %@, %d bytes of bitstream → %d bytes in %@ (%.3f s)",
+                             file, tensors.count, tensors.count == 1 ? "tensor" : "tensors", source.count, bytes,
+                             url.lastPathComponent, seconds))
             }
         }
     }

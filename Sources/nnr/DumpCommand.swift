@@ -6,17 +6,23 @@ struct Dump: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show what is inside NNR bitstreams: units, headers, every field down to its bits, tensors, payload bins.",
         discussion: """
-            Without options: every unit with its offset and size, each syntax structure, and one line per
-            syntax element (byte.bit offset, descriptor, width, bits as read, name = value, enum names),
-            with derived values (step size, tensor shapes, CbZeroOffset, codebook entries, entry points)
-            under the elements they come from; then one line per tensor. Only unit headers are read
-            (and the first bytes of each NDU payload, for the first tensor's qp_offset).
-            --stats decodes the payloads: level range, zeros, a histogram and, with --reference, the SNR.
-            --trace prints every payload syntax element (unit tensor pos row,col dq ctx bins element = value).
-            Several files are an incremental sequence, decoded in order with the decoder state carried over.
+            Without options: every unit with its offset and size, each syntax structure, and one \
+            line per syntax element (byte.bit offset, descriptor, width, bits as read, name = \
+            value, enum names), with derived values (step size, tensor shapes, CbZeroOffset, \
+            codebook entries, entry points) under the elements they come from; then one line per \
+            tensor. Only unit headers are read (and the first bytes of each NDU payload, for the \
+            first tensor's qp_offset).
+
+            --stats decodes the payloads: level range, zeros, a histogram and, with --reference, \
+            the SNR. --trace prints every payload syntax element (unit tensor pos row,col dq ctx \
+            bins element = value). Several files are an incremental sequence, decoded in order \
+            with the decoder state carried over.
+
             Formats: text, json, xml (schema: Spec/dump.xsd). See Spec/dump.md.
-            Exit codes: 0 success, 1 invalid input (everything before the error is shown, then the error
-            with its offset and the bytes around it), 2 usage or I/O error.
+
+            Exit codes: 0 success; 1 invalid input (everything before the error is shown, then \
+            the error with its offset and the bytes around it; an empty file is invalid input \
+            too); 2 usage or I/O error.
             """)
 
     @Argument(help: "Bitstreams (several: an incremental sequence, decoded in order for --stats/--trace).")
@@ -62,11 +68,11 @@ struct Dump: ParsableCommand {
         for f in files { inputs.append((f, try openSource(f))) }
         var refs: [String: Tensor]?
         if let r = reference {
+            try checkInputFile(r)
             do {
                 refs = try ModelFile.readDictionary(URL(fileURLWithPath: r))
             } catch {
-                printError("nnr dump: cannot read the reference \(r): \(error)")
-                throw ExitStatus.usage
+                throw failure("cannot read the reference \(r): \(plainCause(error))")
             }
         }
         var limits = NNRLimits.default

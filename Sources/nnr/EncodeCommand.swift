@@ -10,10 +10,16 @@ struct Encode: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Encode a model (.safetensors, .npz, .npy) into an NNR bitstream.",
         discussion: """
-            Tensors with more than one dimension use --qp, 1-D tensors (biases, norms) use
-            --nonweight-qp, unless --qp-for NAME=QP says otherwise. Integer tensors are coded
-            losslessly as NNR_PT_INT. The output is written to a temporary file and renamed: a
-            failed or interrupted run leaves no partial file.
+            Tensors with more than one dimension use --qp, 1-D tensors (biases, norms) use \
+            --nonweight-qp, unless --qp-for NAME=QP says otherwise. Integer and bool tensors are \
+            coded losslessly as NNR_PT_INT (values must fit int32; they decode as int32). A 0-d \
+            (scalar) tensor is coded as shape [1], and an empty tensor (a dimension of 0) is left \
+            out with a warning: NNR has no 0-d or empty tensors.
+
+            The summary table (or --json) goes to standard output; progress goes to standard \
+            error (one updating line on a terminal, else one line per tensor in model order). \
+            The output is written to a temporary file and renamed: a failed or interrupted run \
+            leaves no partial file.
             """)
 
     @Argument(help: "Model file (.safetensors, .npz or .npy).")
@@ -46,7 +52,7 @@ struct Encode: ParsableCommand {
     @Option(name: .long, help: "Guarantee |w − ŵ| ≤ E for every value (QP chosen per tensor, checked after encoding).")
     var maxError: Float?
 
-    @Option(name: .long, help: "Rate-distortion weight (NNCodec lambda_scale; 0 = distortion only).")
+    @Option(name: .long, parsing: .unconditional, help: "Rate-distortion weight (NNCodec lambda_scale; 0 = distortion only).")
     var lambdaScale: Double = 0
 
     @Option(name: .long, help: "Number of greater-than flags minus one (cabac_unary_length_minus1).")
@@ -69,7 +75,7 @@ struct Encode: ParsableCommand {
     @Flag(name: .long, help: "Print the summary as JSON on stdout.")
     var json = false
 
-    @Flag(name: .shortAndLong, help: "No progress or summary table.")
+    @Flag(name: .shortAndLong, help: "No progress on standard error.")
     var quiet = false
 
     @OptionGroup var blockUnits: BlockUnitOptions
@@ -80,7 +86,8 @@ struct Encode: ParsableCommand {
     func validate() throws {
         guard (0...7).contains(qpDensity) else { throw ValidationError("--qp-density must be 0…7") }
         guard (0...4).contains(scanOrder) else { throw ValidationError("--scan-order must be 0…4") }
-        guard (0...255).contains(unaryLengthMinus1) else { throw ValidationError("--unary-length-minus1 must be 0…255") }
+        guard (0...30).contains(unaryLengthMinus1) else { throw ValidationError("--unary-length-minus1 must be 0…30") }
+        guard lambdaScale.isFinite && lambdaScale >= 0 else { throw ValidationError("--lambda-scale must be 0 or more") }
         guard paramOptSample >= 0 else { throw ValidationError("--param-opt-sample must be 0 or more") }
         if let e = maxError, !(e > 0 && e.isFinite) { throw ValidationError("--max-error must be a positive number") }
         for s in qpFor {
@@ -92,35 +99,45 @@ struct Encode: ParsableCommand {
 
     func run() throws {
         if sequence.isRequested { return try runSequence() }
-        let inURL = URL(fileURLWithPath: input)
-        let tensors: [Tensor]
+        try checkNonEmptyInputFile(input)
+        try checkOutputFile(output, inputs: [input])
+        let read: [Tensor]
         do {
-            tensors = try ModelFile.read(inURL)
+            read = try ModelFile.read(URL(fileURLWithPath: input))
         } catch let e as ModelIOError {
-            printError("nnr encode: \(e)")
-            if case .fileIO = e { throw ExitStatus.usage }
-            throw ExitStatus.invalidInput
+            if case .fileIO = e { throw failure("cannot read \(input): \(plainCause(e))") }
+            throw failure(plainCause(e), ExitStatus.invalidInput)
         } catch {
-            printError("nnr encode: \(error)")
-            throw ExitStatus.invalidInput
+            throw failure(plainCause(error), ExitStatus.invalidInput)
         }
         let o = encoderOptions()
-        let started = Date()
-        let progress: ((Int, Int, String) -> Void)? = quiet ? nil : { done, total, name in
-            printError("[\(done)/\(total)] \(name)")
+        let qpForTensor = o.qpForTensor
+        let names = read.map(\.name)
+        let unknown = Set(qpForTensor.keys).subtracting(names).sorted()
+        if !unknown.isEmpty {
+            let shown = names.count > 40 ? names.prefix(40).joined(separator: ", ") + ", … (\(names.count) in all)" : names.joined(separator: ", ")
+            throw failure("--qp-for names a tensor that \(input) does not have: \(unknown.joined(separator: ", ")) (its tensors: \(shown))")
         }
+        // NNR has no empty tensors (every tensor_dimensions[j] ≥ 1): they are left out, with a warning.
+        let empty = read.filter { $0.shape.contains(0) }
+        for t in empty {
+            printError("\(commandLabel): warning: tensor '\(t.name)' has shape \(t.shape) (no values); NNR cannot carry an empty tensor, so it is left out")
+        }
+        let tensors = read.filter { !$0.shape.contains(0) }
+        if tensors.isEmpty { throw failure("\(input) has no tensor with values to encode", ExitStatus.invalidInput) }
+        let started = Date()
+        let progress = quiet ? nil : ProgressLines(names: tensors.map(\.name))
         let encoded: EncodedBitstream
         do {
-            encoded = try NNREncoder(options: o).encode(tensors, progress: progress)
+            defer { progress?.finish() }
+            encoded = try NNREncoder(options: o).encode(tensors, progress: progress.map { p in { _, _, name in p.finished(name) } })
         } catch {
-            printError("nnr encode: \(error)")
-            throw ExitStatus.invalidInput
+            throw failure(plainCause(error), ExitStatus.invalidInput)
         }
         do {
             try AtomicFile.write(encoded.bytes, to: URL(fileURLWithPath: output))
         } catch {
-            printError("nnr encode: cannot write \(output): \(error)")
-            throw ExitStatus.usage
+            throw failure("cannot write \(output): \(plainCause(error))")
         }
         let seconds = Date().timeIntervalSince(started)
         let inputBytes = tensors.reduce(0) { $0 + $1.storage.count }
@@ -133,10 +150,11 @@ struct Encode: ParsableCommand {
                          ("snr_db", r.snrDB.map { .double($0) } ?? .null), ("max_abs_error", .double(r.maxAbsError))])
             }
             let top: JSONValue = .object([("input", .string(input)), ("output", .string(output)), ("input_bytes", .int(inputBytes)),
-                                          ("output_bytes", .int(encoded.bytes.count)), ("seconds", .double(seconds)), ("tensors", .array(rows))])
+                                          ("output_bytes", .int(encoded.bytes.count)), ("seconds", .double(seconds)), ("tensors", .array(rows)),
+                                          ("skipped_empty", .array(empty.map { .string($0.name) }))])
             print(top.serialized(indent: 1))
-        } else if !quiet {
-            printError(EncodeSummary.table(encoded, inputBytes: inputBytes, seconds: seconds))
+        } else {
+            print(EncodeSummary.table(encoded, inputBytes: inputBytes, seconds: seconds))
         }
     }
 }
@@ -186,5 +204,47 @@ enum EncodeSummary {
         let ratio = e.bytes.count > 0 ? Double(inputBytes) / Double(e.bytes.count) : 0
         lines.append(String(format: "%d tensors: %d bytes in, %d bytes out (%.2fx smaller) in %.2f s", e.tensors.count, inputBytes, e.bytes.count, ratio, seconds))
         return lines.joined(separator: "\n")
+    }
+}
+
+/// Progress of a concurrent encode on standard error. On a terminal one line that updates (and is
+/// erased at the end); otherwise one line per tensor in model order, whatever order the tensors
+/// finish in, so logs are the same from run to run.
+final class ProgressLines: @unchecked Sendable {
+    private let names: [String]
+    private let index: [String: Int]
+    private let terminal = isatty(2) != 0
+    private let lock = NSLock()
+    private var done: [Bool]
+    private var count = 0
+    private var next = 0
+
+    init(names: [String]) {
+        self.names = names
+        self.index = Dictionary(names.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
+        self.done = Array(repeating: false, count: names.count)
+    }
+
+    func finished(_ name: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let i = index[name], !done[i] else { return }
+        done[i] = true
+        count += 1
+        if terminal {
+            FileHandle.standardError.write(Data("\r\u{1B}[K[\(count)/\(names.count)] \(name)".utf8))
+            return
+        }
+        var lines = ""
+        while next < names.count && done[next] {
+            lines += "[\(next + 1)/\(names.count)] \(names[next])\n"
+            next += 1
+        }
+        if !lines.isEmpty { FileHandle.standardError.write(Data(lines.utf8)) }
+    }
+
+    /// Erases the terminal line.
+    func finish() {
+        if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }
 }

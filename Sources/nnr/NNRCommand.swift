@@ -17,7 +17,9 @@ struct NNRCommand: ParsableCommand {
         commandName: "nnr",
         abstract: "Read, write, check and inspect MPEG NNR (ISO/IEC 15938-17) neural-network bitstreams.",
         discussion: """
-            Exit codes: 0 success, 1 invalid or non-conforming input, 2 usage or I/O error.
+            Exit codes: 0 success, 1 invalid or non-conforming input, 2 usage or I/O error. \
+            Results (tables, reports, --json) go to standard output; progress and diagnostics to \
+            standard error.
             """,
         version: "0.1.0",
         subcommands: [Encode.self, Decode.self, Dump.self, Check.self])
@@ -27,6 +29,7 @@ struct NNRCommand: ParsableCommand {
         keepLargeBuffersInHeap()
         do {
             var command = try parseAsRoot()
+            if !(command is NNRCommand) { commandLabel = "nnr " + type(of: command)._commandName }
             try command.run()
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
@@ -49,16 +52,6 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 /// Writes to standard error (progress, diagnostics).
 func printError(_ s: String) {
     FileHandle.standardError.write(Data((s + "\n").utf8))
-}
-
-/// Opens an input file or exits with status 2.
-func openSource(_ path: String) throws -> NNRByteSource {
-    do {
-        return try NNRByteSource(contentsOf: URL(fileURLWithPath: path))
-    } catch {
-        printError("nnr: cannot read \(path): \(error)")
-        throw ExitStatus.usage
-    }
 }
 
 /// The encoder and decoder allocate per-tensor work buffers of tens of MB. glibc serves those with
