@@ -88,14 +88,16 @@ public struct NNREncoder: Sendable {
         var report: EncodedTensorReport
     }
 
-    public func encode(_ tensors: [Tensor], progress: ((Int, Int, String) -> Void)? = nil) throws -> EncodedBitstream {
-        guard !tensors.isEmpty else { throw EncoderError(tensor: "-", message: "the model has no tensors") }
+    /// Checks the options and the tensor names, and returns the units before the first NDU
+    /// (NNR_STR, NNR_MPS, NNR_TPL).
+    func leadingUnits(names tensorNames: [String]) throws -> [UInt8] {
+        guard !tensorNames.isEmpty else { throw EncoderError(tensor: "-", message: "the model has no tensors") }
         guard (0...7).contains(options.qpDensity) else { throw EncoderError(tensor: "-", message: "qp density \(options.qpDensity) outside 0…7") }
         guard (0...4).contains(options.scanOrder) else { throw EncoderError(tensor: "-", message: "scan order \(options.scanOrder) outside 0…4") }
         var names = Set<String>()
-        for t in tensors {
-            guard names.insert(t.name).inserted else { throw EncoderError(tensor: t.name, message: "duplicate tensor name") }
-            guard !t.name.utf8.contains(0) else { throw EncoderError(tensor: t.name, message: "name contains a NUL byte") }
+        for name in tensorNames {
+            guard names.insert(name).inserted else { throw EncoderError(tensor: name, message: "duplicate tensor name") }
+            guard !name.utf8.contains(0) else { throw EncoderError(tensor: name, message: "name contains a NUL byte") }
         }
         let ctx = SyntaxContext(generalProfileIdc: 1)
         var out: [UInt8] = []
@@ -108,7 +110,11 @@ public struct NNREncoder: Sendable {
         var tpl = NNRTopologyUnit()
         tpl.topologyStorageFormat = 0
         out += try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: 3), content: .topology(tpl), context: ctx)
+        return out
+    }
 
+    public func encode(_ tensors: [Tensor], progress: ((Int, Int, String) -> Void)? = nil) throws -> EncodedBitstream {
+        var out = try leadingUnits(names: tensors.map(\.name))
         var results = [Result<TensorResult, Error>?](repeating: nil, count: tensors.count)
         let lock = NSLock()
         var done = 0

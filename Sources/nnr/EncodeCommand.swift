@@ -16,7 +16,7 @@ struct Encode: ParsableCommand {
             failed or interrupted run leaves no partial file.
             """)
 
-    @Argument(help: "Model file (.safetensors, .npz or .npy).")
+    @Argument(help: "Model file (.safetensors, .npz or .npy), a Hugging Face model.safetensors.index.json or the folder holding it.")
     var input: String
 
     @Option(name: .shortAndLong, help: "Output NNR bitstream.")
@@ -87,9 +87,9 @@ struct Encode: ParsableCommand {
 
     func run() throws {
         let inURL = URL(fileURLWithPath: input)
-        let tensors: [Tensor]
+        let source: any TensorSource
         do {
-            tensors = try ModelFile.read(inURL)
+            source = try ModelSource.open(inURL)
         } catch let e as ModelIOError {
             printError("nnr encode: \(e)")
             if case .fileIO = e { throw ExitStatus.usage }
@@ -116,24 +116,9 @@ struct Encode: ParsableCommand {
             if let eq = s.lastIndex(of: "="), let v = Int(s[s.index(after: eq)...]) { o.qpForTensor[String(s[..<eq])] = v }
         }
         let started = Date()
-        let progress: ((Int, Int, String) -> Void)? = quiet ? nil : { done, total, name in
-            printError("[\(done)/\(total)] \(name)")
-        }
-        let encoded: EncodedBitstream
-        do {
-            encoded = try NNREncoder(options: o).encode(tensors, progress: progress)
-        } catch {
-            printError("nnr encode: \(error)")
-            throw ExitStatus.invalidInput
-        }
-        do {
-            try AtomicFile.write(encoded.bytes, to: URL(fileURLWithPath: output))
-        } catch {
-            printError("nnr encode: cannot write \(output): \(error)")
-            throw ExitStatus.usage
-        }
+        let encoded = try StreamingEncodeRun.encode(source, output: output, options: o, quiet: quiet)
         let seconds = Date().timeIntervalSince(started)
-        let inputBytes = tensors.reduce(0) { $0 + $1.storage.count }
+        let inputBytes = encoded.inputBytes
         if json {
             let rows: [JSONValue] = encoded.tensors.map { r in
                 .object([("name", .string(r.name)), ("shape", .array(r.shape.map { .int($0) })), ("payload_type", .string(r.payloadType.name)),
@@ -143,7 +128,7 @@ struct Encode: ParsableCommand {
                          ("snr_db", r.snrDB.map { .double($0) } ?? .null), ("max_abs_error", .double(r.maxAbsError))])
             }
             let top: JSONValue = .object([("input", .string(input)), ("output", .string(output)), ("input_bytes", .int(inputBytes)),
-                                          ("output_bytes", .int(encoded.bytes.count)), ("seconds", .double(seconds)), ("tensors", .array(rows))])
+                                          ("output_bytes", .int(encoded.outputBytes)), ("seconds", .double(seconds)), ("tensors", .array(rows))])
             print(top.serialized(indent: 1))
         } else if !quiet {
             printError(EncodeSummary.table(encoded, inputBytes: inputBytes, seconds: seconds))
@@ -152,7 +137,7 @@ struct Encode: ParsableCommand {
 }
 
 enum EncodeSummary {
-    static func table(_ e: EncodedBitstream, inputBytes: Int, seconds: Double) -> String {
+    static func table(_ e: StreamingEncodeResult, inputBytes: Int, seconds: Double) -> String {
         let nameWidth = min(48, max(6, e.tensors.map { $0.name.count }.max() ?? 6))
         func pad(_ s: String, _ w: Int, right: Bool = false) -> String {
             let t = s.count > w ? String(s.prefix(w - 1)) + "…" : s
@@ -168,8 +153,8 @@ enum EncodeSummary {
                          + pad(String(format: "%.3f", r.bitsPerParameter), 11, right: true) + pad(snr, 9, right: true)
                          + pad(String(format: "%.3g", r.maxAbsError), 12, right: true))
         }
-        let ratio = e.bytes.count > 0 ? Double(inputBytes) / Double(e.bytes.count) : 0
-        lines.append(String(format: "%d tensors: %d bytes in, %d bytes out (%.2fx smaller) in %.2f s", e.tensors.count, inputBytes, e.bytes.count, ratio, seconds))
+        let ratio = e.outputBytes > 0 ? Double(inputBytes) / Double(e.outputBytes) : 0
+        lines.append(String(format: "%d tensors: %d bytes in, %d bytes out (%.2fx smaller) in %.2f s", e.tensors.count, inputBytes, e.outputBytes, ratio, seconds))
         return lines.joined(separator: "\n")
     }
 }
