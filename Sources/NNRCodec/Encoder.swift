@@ -162,6 +162,14 @@ public struct NNREncoder: Sendable {
     }
 
     func encodeTensor(_ t: Tensor, parameterId: Int) throws -> TensorResult {
+        var slot: Tensor? = t
+        return try encodeTensor(taking: &slot, parameterId: parameterId)
+    }
+
+    /// Codes the tensor taken out of `slot`; its bytes are released as soon as they are
+    /// converted (the streaming encoder hands over its only copy).
+    func encodeTensor(taking slot: inout Tensor?, parameterId: Int) throws -> TensorResult {
+        guard var t = slot.take() else { throw EncoderError(tensor: "-", message: "internal: no tensor") }
         let dims = t.shape.isEmpty ? [1] : t.shape
         guard let count = NDUHeader.elementCount(dims, limit: options.limits.maxTensorElements) else {
             throw EncoderError(tensor: t.name, message: "shape \(t.shape) exceeds the limit of \(options.limits.maxTensorElements) elements")
@@ -194,6 +202,7 @@ public struct NNREncoder: Sendable {
         if t.dtype.isInteger || t.dtype == .bool {
             // NNR_PT_INT: lossless integers.
             let wide = t.int64Values()
+            t.storage = []
             var v = [Int32](repeating: 0, count: wide.count)
             for i in wide.indices {
                 guard let x = Int32(exactly: wide[i]), x != Int32.min else {
@@ -209,6 +218,7 @@ public struct NNREncoder: Sendable {
             report.payloadType = .int
         } else {
             let values = t.floatValues()
+            t.storage = []
             for (i, x) in values.enumerated() where !x.isFinite {
                 throw EncoderError(tensor: t.name, message: "non-finite value \(x) at element \(i)")
             }

@@ -108,7 +108,8 @@ public struct NNRStreamingEncoder: Sendable {
             group.enter()
             queue.async {
                 let r = Result<NNREncoder.TensorResult, Error> {
-                    let unitResult = try encoder.encodeTensor(input.take(), parameterId: i)
+                    var slot: Tensor? = input.take()
+                    let unitResult = try encoder.encodeTensor(taking: &slot, parameterId: i)
                     if let bound {
                         try encoder.verifyErrorBound(EncodedBitstream(bytes: leading + unitResult.unit, tensors: [unitResult.report]),
                                                      original: [try source.readTensor(at: i)], bound: bound)
