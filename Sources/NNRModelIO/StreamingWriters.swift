@@ -9,15 +9,23 @@ import Foundation
 /// kept: converting them would lose their exactness).
 public struct TensorDTypePolicy: Sendable, Equatable {
     public var floatingPoint: TensorDType?
+    /// Converts bfloat16 tensors only (when `floatingPoint` is nil): for containers that cannot
+    /// record bfloat16.
+    public var bfloat16: TensorDType?
 
-    public init(floatingPoint: TensorDType? = nil) { self.floatingPoint = floatingPoint }
+    public init(floatingPoint: TensorDType? = nil, bfloat16: TensorDType? = nil) {
+        self.floatingPoint = floatingPoint
+        self.bfloat16 = bfloat16
+    }
 
     public static let keep = TensorDTypePolicy()
 
     /// The dtype a tensor of `dtype` is written in.
     public func target(for dtype: TensorDType) -> TensorDType {
-        guard dtype.isFloatingPoint, let f = floatingPoint, f.isFloatingPoint else { return dtype }
-        return f
+        guard dtype.isFloatingPoint else { return dtype }
+        if let f = floatingPoint, f.isFloatingPoint { return f }
+        if dtype == .bfloat16, let b = bfloat16, b.isFloatingPoint { return b }
+        return dtype
     }
 
     func apply(_ entry: TensorManifestEntry) -> TensorManifestEntry {

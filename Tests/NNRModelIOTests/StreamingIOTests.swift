@@ -290,3 +290,23 @@ final class StaleTemporaryTests: XCTestCase {
         XCTAssertEqual(AtomicFile.stalePID(ofTemporaryName: ".a.tmp-b.tmp-12-ab"), 12)
     }
 }
+
+final class ModelSinkTests: XCTestCase {
+    func testWriterChosenByOutput() throws {
+        let dir = try makeTemporaryDirectory(self)
+        var st = try ModelSink.writer(for: dir.appendingPathComponent("m.safetensors"))
+        try write(sampleTensors(), to: &st)
+        XCTAssertEqual(try Safetensors.read(dir.appendingPathComponent("m.safetensors")), sampleTensors())
+        // NPZ cannot record bfloat16: written as float32 unless a dtype is asked for.
+        var npz = try ModelSink.writer(for: dir.appendingPathComponent("m.npz"))
+        try write(sampleTensors(), to: &npz)
+        XCTAssertEqual(try NPZ.read(dir.appendingPathComponent("m.npz")).map(\.dtype), [.float32, .float32, .float32, .int32])
+        var sharded = try ModelSink.writer(for: dir.appendingPathComponent("hf"), shardSize: 34)
+        try write(sampleTensors(), to: &sharded)
+        XCTAssertEqual(try listing(dir.appendingPathComponent("hf")).count, 3)
+        assertThrowsMatching({ try ModelSink.writer(for: dir.appendingPathComponent("x.npy")) }) {
+            if case .invalidRequest = $0 { return true }
+            return false
+        }
+    }
+}
