@@ -111,9 +111,10 @@ public final class SafetensorsReader: TensorSource, @unchecked Sendable {
     /// Exactly `count` bytes at `offset`; a short file is a truncation error.
     static func pread(_ fd: Int32, count: Int, at offset: Int, file: String, tensor: String?) throws -> [UInt8] {
         try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            guard let base = buffer.baseAddress, count > 0 else { return }
             var done = 0
             while done < count {
-                let n = systemPread(fd, buffer.baseAddress! + done, min(count - done, 1 << 30), off_t(offset + done))
+                let n = systemPread(fd, base + done, min(count - done, 1 << 30), off_t(offset + done))
                 if n < 0 {
                     if errno == EINTR { continue }
                     throw ModelIOError.fileIO(file: file, operation: "read", errno: errno)

@@ -14,6 +14,9 @@ struct Encode: ParsableCommand {
             --nonweight-qp, unless --qp-for NAME=QP says otherwise. Integer tensors are coded
             losslessly as NNR_PT_INT. The output is written to a temporary file and renamed: a
             failed or interrupted run leaves no partial file.
+            Safetensors files and Hugging Face checkpoints (model.safetensors.index.json, or the
+            folder holding it) are read one tensor at a time and coded on all cores: memory grows
+            with the largest tensors in flight, not with the model.
             """)
 
     @Argument(help: "Model file (.safetensors, .npz or .npy), a Hugging Face model.safetensors.index.json or the folder holding it.")
