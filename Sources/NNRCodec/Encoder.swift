@@ -112,16 +112,22 @@ public struct NNREncoder: Sendable {
         return out
     }
 
-    public func encode(_ tensors: [Tensor], progress: ((Int, Int, String) -> Void)? = nil) throws -> EncodedBitstream {
-        guard !tensors.isEmpty else { throw EncoderError(tensor: "-", message: "the model has no tensors") }
+    /// Checks the options and the tensor names, and returns the units before the first NDU
+    /// (NNR_STR, NNR_MPS, NNR_TPL).
+    func leadingUnits(names tensorNames: [String]) throws -> [UInt8] {
+        guard !tensorNames.isEmpty else { throw EncoderError(tensor: "-", message: "the model has no tensors") }
         guard (0...7).contains(options.qpDensity) else { throw EncoderError(tensor: "-", message: "qp density \(options.qpDensity) outside 0…7") }
         guard (0...4).contains(options.scanOrder) else { throw EncoderError(tensor: "-", message: "scan order \(options.scanOrder) outside 0…4") }
         var names = Set<String>()
-        for t in tensors {
-            guard names.insert(t.name).inserted else { throw EncoderError(tensor: t.name, message: "duplicate tensor name") }
-            guard !t.name.utf8.contains(0) else { throw EncoderError(tensor: t.name, message: "name contains a NUL byte") }
+        for name in tensorNames {
+            guard names.insert(name).inserted else { throw EncoderError(tensor: name, message: "duplicate tensor name") }
+            guard !name.utf8.contains(0) else { throw EncoderError(tensor: name, message: "name contains a NUL byte") }
         }
-        var out = try parameterSetUnits(parentSignalling: false, preFlag: false)
+        return try parameterSetUnits(parentSignalling: false, preFlag: false)
+    }
+
+    public func encode(_ tensors: [Tensor], progress: ((Int, Int, String) -> Void)? = nil) throws -> EncodedBitstream {
+        var out = try leadingUnits(names: tensors.map(\.name))
 
         // One NDU per tensor, or per block (a weight with its bias and batch-norm parameters).
         let units: [EncoderUnit] = options.blockUnits ? try BlockGrouping.units(tensors) : tensors.indices.map { .tensor($0) }
@@ -183,9 +189,17 @@ public struct NNREncoder: Sendable {
         return try writeNDU(q, node: NDUNode(parameterId: parameterId))
     }
 
+    /// Codes the tensor taken out of `slot`; its bytes are released as soon as they are
+    /// converted (the streaming encoder hands over its only copy).
+    func encodeTensor(taking slot: inout Tensor?, parameterId: Int) throws -> TensorResult {
+        guard let t = slot.take() else { throw EncoderError(tensor: "-", message: "internal: no tensor") }
+        let q = try quantizeTensor(consume t)
+        return try writeNDU(q, node: NDUNode(parameterId: parameterId))
+    }
+
     /// Checks and quantizes one tensor (NNR_PT_INT for integers): the levels to code and the report
     /// (without the unit's bytes). `qp` overrides the QP chosen from the options.
-    func quantizeTensor(_ t: Tensor, qp qpOverride: Int? = nil) throws -> QuantizedForNDU {
+    func quantizeTensor(_ t: consuming Tensor, qp qpOverride: Int? = nil) throws -> QuantizedForNDU {
         let dims = t.shape.isEmpty ? [1] : t.shape
         guard let count = NDUHeader.elementCount(dims, limit: options.limits.maxTensorElements) else {
             throw EncoderError(tensor: t.name, message: "shape \(t.shape) exceeds the limit of \(options.limits.maxTensorElements) elements")
@@ -202,6 +216,7 @@ public struct NNREncoder: Sendable {
         if t.dtype.isInteger || t.dtype == .bool {
             // NNR_PT_INT: lossless integers.
             let wide = t.int64Values()
+            t.storage = []
             var v = [Int32](repeating: 0, count: wide.count)
             for i in wide.indices {
                 guard let x = Int32(exactly: wide[i]), x != Int32.min else {
@@ -215,6 +230,7 @@ public struct NNREncoder: Sendable {
             return out
         }
         let values = t.floatValues()
+        t.storage = []
         for (i, x) in values.enumerated() where !x.isFinite {
             throw EncoderError(tensor: t.name, message: "non-finite value \(x) at element \(i)")
         }

@@ -60,6 +60,29 @@ public enum AtomicFile {
         }
     }
 
+    /// Removes the temporary files (`.NAME.tmp-PID-HEX`) that killed runs left in `directory`:
+    /// only those whose PID is no longer alive (nor this process). Best effort: errors are ignored.
+    /// Called before every atomic write, so the next run into a folder cleans up after a killed one.
+    public static func removeStaleTemporaries(in directory: URL) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
+        for name in names {
+            guard let pid = stalePID(ofTemporaryName: name), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                _ = unlink(directory.appendingPathComponent(name).path)
+            }
+        }
+    }
+
+    /// The PID in a temporary file name `.NAME.tmp-PID-HEX`, or nil if `name` is not one.
+    static func stalePID(ofTemporaryName name: String) -> pid_t? {
+        guard name.hasPrefix("."), let marker = name.range(of: ".tmp-", options: .backwards),
+              marker.lowerBound > name.index(after: name.startIndex) else { return nil }
+        let parts = name[marker.upperBound...].split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let pid = pid_t(parts[0]), pid > 0,
+              !parts[1].isEmpty, parts[1].count <= 16, parts[1].allSatisfy(\.isHexDigit) else { return nil }
+        return pid
+    }
+
     /// Name of a fresh temporary file for `target` (same directory).
     static func temporaryURL(for target: URL) -> URL {
         let directory = target.deletingLastPathComponent()
@@ -84,6 +107,7 @@ public struct AtomicFileWriter: ByteSink {
 
     init(target: URL) throws {
         self.target = target
+        AtomicFile.removeStaleTemporaries(in: target.deletingLastPathComponent())
         var attempts = 0
         while true {
             let temp = AtomicFile.temporaryURL(for: target)
@@ -157,6 +181,14 @@ public struct AtomicFileWriter: ByteSink {
     }
 
     mutating func commit() throws {
+        try seal()
+        try publish()
+    }
+
+    /// Flushes, fsyncs and closes the temporary file without renaming it (a writer of several
+    /// files seals each one as it is complete and publishes them all at the end).
+    mutating func seal() throws {
+        guard fd >= 0 else { return }
         try flush()
         if fsync(fd) != 0 {
             throw ModelIOError.fileIO(file: target.path, operation: "fsync", errno: errno)
@@ -166,6 +198,10 @@ public struct AtomicFileWriter: ByteSink {
         if closeResult != 0 {
             throw ModelIOError.fileIO(file: target.path, operation: "close", errno: errno)
         }
+    }
+
+    /// Renames the sealed temporary file over the target.
+    func publish() throws {
         if rename(temporary.path, target.path) != 0 {
             throw ModelIOError.fileIO(file: target.path, operation: "rename", errno: errno)
         }

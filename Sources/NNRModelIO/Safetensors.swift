@@ -83,18 +83,25 @@ public struct SafetensorsFile: Sendable {
         return Tensor(name: info.name, dtype: info.dtype, shape: info.shape, storage: storage)
     }
 
-    private struct Parsed {
+    struct Parsed {
         var metadata: [String: String]
         var tensors: [SafetensorsTensorInfo]
         var dataStart: Int
     }
 
     private static func parseHeader(_ raw: UnsafeRawBufferPointer, file: String, limits: ModelIOLimits) throws -> Parsed {
-        guard raw.count >= 8 else {
-            throw ModelIOError.truncated(file: file, tensor: nil, what: "safetensors header length (file has \(raw.count) bytes, needs 8)")
+        let headerLength = try checkedHeaderLength(raw, fileSize: raw.count, file: file, limits: limits)
+        return try parseHeader(raw, headerLength: headerLength, fileSize: raw.count, file: file, limits: limits)
+    }
+
+    /// The header length the 8-byte prefix declares, checked against the file's real size and
+    /// the limit. `prefix` holds at least the file's first 8 bytes when the file has them.
+    static func checkedHeaderLength(_ prefix: UnsafeRawBufferPointer, fileSize: Int, file: String, limits: ModelIOLimits) throws -> Int {
+        guard fileSize >= 8, prefix.count >= 8 else {
+            throw ModelIOError.truncated(file: file, tensor: nil, what: "safetensors header length (file has \(fileSize) bytes, needs 8)")
         }
-        let headerLength = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
-        let available = UInt64(raw.count - 8)
+        let headerLength = UInt64(littleEndian: prefix.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        let available = UInt64(fileSize - 8)
         guard headerLength <= available else {
             throw ModelIOError.truncated(file: file, tensor: nil,
                                          what: "safetensors header (declares \(headerLength) bytes, \(available) follow)")
@@ -103,7 +110,17 @@ public struct SafetensorsFile: Sendable {
             throw ModelIOError.limitExceeded(file: file, tensor: nil, limit: "maxHeaderBytes",
                                              value: headerLength, maximum: UInt64(max(0, limits.maxHeaderBytes)))
         }
-        let headerEnd = 8 + Int(headerLength)
+        return Int(headerLength)
+    }
+
+    /// Parses the header held in `raw` (the file's first `8 + headerLength` bytes at least);
+    /// every `data_offsets` pair is checked against `fileSize`, the file's real length.
+    static func parseHeader(_ raw: UnsafeRawBufferPointer, headerLength: Int, fileSize: Int, file: String,
+                            limits: ModelIOLimits) throws -> Parsed {
+        let headerEnd = 8 + headerLength
+        guard raw.count >= headerEnd, fileSize >= headerEnd else {
+            throw ModelIOError.truncated(file: file, tensor: nil, what: "safetensors header")
+        }
         let headerBytes = UnsafeRawBufferPointer(rebasing: raw[8..<headerEnd])
         guard headerBytes.first == UInt8(ascii: "{") else {
             throw ModelIOError.malformedHeader(file: file, tensor: nil, message: "safetensors header does not start with '{'")
@@ -123,7 +140,7 @@ public struct SafetensorsFile: Sendable {
             throw ModelIOError.limitExceeded(file: file, tensor: nil, limit: "maxTensors",
                                              value: UInt64(entries.count), maximum: UInt64(max(0, limits.maxTensors)))
         }
-        let dataSize = raw.count - headerEnd
+        let dataSize = fileSize - headerEnd
         var metadata: [String: String] = [:]
         var sawMetadata = false
         var infos: [SafetensorsTensorInfo] = []
@@ -259,6 +276,14 @@ public enum Safetensors {
     /// at a multiple of 8 bytes. `__metadata__` (keys sorted) comes first if non-empty, then the
     /// tensors in the given order with consecutive offsets.
     public static func headerJSON(for tensors: [Tensor], metadata: [String: String] = [:], file: String = "<memory>") throws -> [UInt8] {
+        for t in tensors { try t.validate(file: file) }
+        return try headerJSON(manifest: tensors.map { TensorManifestEntry(name: $0.name, shape: $0.shape, dtype: $0.dtype) },
+                              metadata: metadata, file: file)
+    }
+
+    /// The JSON header for tensors described by `manifest` (written in that order), padded as
+    /// ``headerJSON(for:metadata:file:)`` pads it. A streaming writer writes it before any data.
+    public static func headerJSON(manifest: [TensorManifestEntry], metadata: [String: String] = [:], file: String = "<memory>") throws -> [UInt8] {
         var parts: [String] = []
         if !metadata.isEmpty {
             let pairs = metadata.keys.sorted().map { "\(JSONWriter.quoted($0)):\(JSONWriter.quoted(metadata[$0] ?? ""))" }
@@ -266,13 +291,19 @@ public enum Safetensors {
         }
         var seen = Set<String>()
         var offset = 0
-        for t in tensors {
-            try t.validate(file: file)
+        for t in manifest {
             guard t.name != "__metadata__" else {
                 throw ModelIOError.invalidTensor(file: file, tensor: t.name, message: "'__metadata__' is reserved in safetensors")
             }
             guard seen.insert(t.name).inserted else { throw ModelIOError.duplicateTensor(file: file, tensor: t.name) }
-            let end = offset + t.storage.count
+            guard let size = Tensor.byteCount(shape: t.shape, dtype: t.dtype) else {
+                throw ModelIOError.invalidTensor(file: file, tensor: t.name,
+                                                 message: "shape \(t.shape) has a negative dimension or its byte size overflows")
+            }
+            let (end, overflow) = offset.addingReportingOverflow(size)
+            guard !overflow else {
+                throw ModelIOError.invalidTensor(file: file, tensor: t.name, message: "total data size overflows")
+            }
             parts.append("\(JSONWriter.quoted(t.name)):{\"dtype\":\"\(t.dtype.safetensorsName)\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(end)]}")
             offset = end
         }
@@ -303,10 +334,15 @@ public enum Safetensors {
     }
 
     private static func emit<S: ByteSink>(header: [UInt8], _ tensors: [Tensor], to sink: inout S) throws {
+        try emitHeader(header, to: &sink)
+        for t in tensors { try sink.write(t.storage) }
+    }
+
+    /// The length prefix and the header: everything before the data section.
+    static func emitHeader<S: ByteSink>(_ header: [UInt8], to sink: inout S) throws {
         var length = LittleEndianBuilder()
         length.u64(UInt64(header.count))
         try sink.write(length.bytes)
         try sink.write(header)
-        for t in tensors { try sink.write(t.storage) }
     }
 }

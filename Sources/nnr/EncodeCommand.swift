@@ -16,13 +16,17 @@ struct Encode: ParsableCommand {
             (scalar) tensor is coded as shape [1], and an empty tensor (a dimension of 0) is left \
             out with a warning: NNR has no 0-d or empty tensors.
 
+            Safetensors files and Hugging Face checkpoints (model.safetensors.index.json, or the \
+            folder holding it) are read one tensor at a time and coded on all cores: memory grows \
+            with the largest tensors in flight, not with the model.
+
             The summary table (or --json) goes to standard output; progress goes to standard \
             error (one updating line on a terminal, else one line per tensor in model order). \
             The output is written to a temporary file and renamed: a failed or interrupted run \
             leaves no partial file.
             """)
 
-    @Argument(help: "Model file (.safetensors, .npz or .npy).")
+    @Argument(help: "Model file (.safetensors, .npz or .npy), a Hugging Face model.safetensors.index.json or the folder holding it.")
     var input: String
 
     @Option(name: .shortAndLong, help: "Output NNR bitstream.")
@@ -99,64 +103,87 @@ struct Encode: ParsableCommand {
 
     func run() throws {
         if sequence.isRequested { return try runSequence() }
-        try checkNonEmptyInputFile(input)
+        // A Hugging Face checkpoint may be given as the folder that holds its index.
+        var isFolder: ObjCBool = false
+        if !(FileManager.default.fileExists(atPath: input, isDirectory: &isFolder) && isFolder.boolValue) {
+            try checkNonEmptyInputFile(input)
+        }
         try checkOutputFile(output, inputs: [input])
-        let read: [Tensor]
+        let opened: any TensorSource
         do {
-            read = try ModelFile.read(URL(fileURLWithPath: input))
+            opened = try ModelSource.open(URL(fileURLWithPath: input))
         } catch let e as ModelIOError {
             if case .fileIO = e { throw failure("cannot read \(input): \(plainCause(e))") }
             throw failure(plainCause(e), ExitStatus.invalidInput)
         } catch {
             throw failure(plainCause(error), ExitStatus.invalidInput)
         }
-        let o = encoderOptions()
-        let qpForTensor = o.qpForTensor
-        let names = read.map(\.name)
-        let unknown = Set(qpForTensor.keys).subtracting(names).sorted()
+        var o = encoderOptions()
+        let names = opened.manifest.map(\.name)
+        let unknown = Set(o.qpForTensor.keys).subtracting(names).sorted()
         if !unknown.isEmpty {
             let shown = names.count > 40 ? names.prefix(40).joined(separator: ", ") + ", … (\(names.count) in all)" : names.joined(separator: ", ")
             throw failure("--qp-for names a tensor that \(input) does not have: \(unknown.joined(separator: ", ")) (its tensors: \(shown))")
         }
         // NNR has no empty tensors (every tensor_dimensions[j] ≥ 1): they are left out, with a warning.
-        let empty = read.filter { $0.shape.contains(0) }
-        for t in empty {
+        let source = NonEmptyTensors(opened)
+        for t in source.skipped {
             printError("\(commandLabel): warning: tensor '\(t.name)' has shape \(t.shape) (no values); NNR cannot carry an empty tensor, so it is left out")
         }
-        let tensors = read.filter { !$0.shape.contains(0) }
-        if tensors.isEmpty { throw failure("\(input) has no tensor with values to encode", ExitStatus.invalidInput) }
+        if source.manifest.isEmpty { throw failure("\(input) has no tensor with values to encode", ExitStatus.invalidInput) }
         let started = Date()
-        let progress = quiet ? nil : ProgressLines(names: tensors.map(\.name))
-        let encoded: EncodedBitstream
-        do {
-            defer { progress?.finish() }
-            encoded = try NNREncoder(options: o).encode(tensors, progress: progress.map { p in { _, _, name in p.finished(name) } })
-        } catch {
-            throw failure(plainCause(error), ExitStatus.invalidInput)
-        }
-        do {
-            try AtomicFile.write(encoded.bytes, to: URL(fileURLWithPath: output))
-        } catch {
-            throw failure("cannot write \(output): \(plainCause(error))")
+        let result: StreamingEncodeResult
+        if o.blockUnits {
+            // NNR_PT_BLOCK groups a weight with the tensors after it: the whole model is coded at once.
+            let tensors = try source.manifest.indices.map { try source.readTensor(at: $0) }
+            let progress = quiet ? nil : ProgressLines(names: tensors.map(\.name))
+            let encoded: EncodedBitstream
+            do {
+                defer { progress?.finish() }
+                encoded = try NNREncoder(options: o).encode(tensors, progress: progress.map { p in { _, _, name in p.finished(name) } })
+                try AtomicFile.write(encoded.bytes, to: URL(fileURLWithPath: output))
+            } catch {
+                throw failure(plainCause(error), ExitStatus.invalidInput)
+            }
+            result = StreamingEncodeResult(tensors: encoded.tensors, inputBytes: source.totalBytes, outputBytes: encoded.bytes.count)
+        } else {
+            o.blockUnits = false
+            result = try StreamingEncodeRun.encode(source, output: output, options: o, quiet: quiet)
         }
         let seconds = Date().timeIntervalSince(started)
-        let inputBytes = tensors.reduce(0) { $0 + $1.storage.count }
         if json {
-            let rows: [JSONValue] = encoded.tensors.map { r in
+            let rows: [JSONValue] = result.tensors.map { r in
                 .object([("name", .string(r.name)), ("shape", .array(r.shape.map { .int($0) })), ("payload_type", .string(r.payloadType.name)),
                          ("qp", r.qp.map { .int($0) } ?? .null), ("step_size", r.stepSize.map { .double(Double($0)) } ?? .null),
                          ("dq", .bool(r.dependentQuantization)), ("codebook_size", r.codebookSize.map { .int($0) } ?? .null),
                          ("bytes", .int(r.bytes)), ("bits_per_parameter", .double(r.bitsPerParameter)),
                          ("snr_db", r.snrDB.map { .double($0) } ?? .null), ("max_abs_error", .double(r.maxAbsError))])
             }
-            let top: JSONValue = .object([("input", .string(input)), ("output", .string(output)), ("input_bytes", .int(inputBytes)),
-                                          ("output_bytes", .int(encoded.bytes.count)), ("seconds", .double(seconds)), ("tensors", .array(rows)),
-                                          ("skipped_empty", .array(empty.map { .string($0.name) }))])
+            let top: JSONValue = .object([("input", .string(input)), ("output", .string(output)), ("input_bytes", .int(result.inputBytes)),
+                                          ("output_bytes", .int(result.outputBytes)), ("seconds", .double(seconds)), ("tensors", .array(rows)),
+                                          ("skipped_empty", .array(source.skipped.map { .string($0.name) }))])
             print(top.serialized(indent: 1))
         } else {
-            print(EncodeSummary.table(encoded, inputBytes: inputBytes, seconds: seconds))
+            print(EncodeSummary.table(result, inputBytes: result.inputBytes, seconds: seconds))
         }
     }
+}
+
+/// A model's tensors without the empty ones (a dimension of 0), which NNR cannot carry.
+final class NonEmptyTensors: TensorSource {
+    let base: any TensorSource
+    let kept: [Int]
+    let manifest: [TensorManifestEntry]
+    let skipped: [TensorManifestEntry]
+
+    init(_ base: any TensorSource) {
+        self.base = base
+        kept = base.manifest.indices.filter { !base.manifest[$0].shape.contains(0) }
+        manifest = kept.map { base.manifest[$0] }
+        skipped = base.manifest.filter { $0.shape.contains(0) }
+    }
+
+    func readTensor(at index: Int) throws -> Tensor { try base.readTensor(at: kept[index]) }
 }
 
 extension Encode {
@@ -185,7 +212,7 @@ extension Encode {
 }
 
 enum EncodeSummary {
-    static func table(_ e: EncodedBitstream, inputBytes: Int, seconds: Double) -> String {
+    static func table(_ e: StreamingEncodeResult, inputBytes: Int, seconds: Double) -> String {
         let nameWidth = min(48, max(6, e.tensors.map { $0.name.count }.max() ?? 6))
         func pad(_ s: String, _ w: Int, right: Bool = false) -> String {
             let t = s.count > w ? String(s.prefix(w - 1)) + "…" : s
@@ -201,8 +228,8 @@ enum EncodeSummary {
                          + pad(String(format: "%.3f", r.bitsPerParameter), 11, right: true) + pad(snr, 9, right: true)
                          + pad(String(format: "%.3g", r.maxAbsError), 12, right: true))
         }
-        let ratio = e.bytes.count > 0 ? Double(inputBytes) / Double(e.bytes.count) : 0
-        lines.append(String(format: "%d tensors: %d bytes in, %d bytes out (%.2fx smaller) in %.2f s", e.tensors.count, inputBytes, e.bytes.count, ratio, seconds))
+        let ratio = e.outputBytes > 0 ? Double(inputBytes) / Double(e.outputBytes) : 0
+        lines.append(String(format: "%d tensors: %d bytes in, %d bytes out (%.2fx smaller) in %.2f s", e.tensors.count, inputBytes, e.outputBytes, ratio, seconds))
         return lines.joined(separator: "\n")
     }
 }
