@@ -37,13 +37,16 @@ details.partial{border-color:var(--err)}
 .secs{padding:2px 8px 6px}
 .sec h4{margin:8px 0 2px;font:600 12px ui-monospace,Menlo,Consolas,monospace;color:#2a3446}
 .sec h4 span{color:var(--mut);font-weight:400}
-table.fields{border-collapse:collapse;width:100%;font:12px ui-monospace,Menlo,Consolas,monospace}
-table.fields td{padding:1px 6px;border-bottom:1px solid #eef0f4;vertical-align:top;white-space:nowrap}
-table.fields td.v,table.fields td.m{white-space:normal;word-break:break-all}
+.tree{min-width:0}
+table.fields{border-collapse:collapse;width:100%;table-layout:fixed;font:12px ui-monospace,Menlo,Consolas,monospace}
+table.fields td{padding:1px 5px;border-bottom:1px solid #eef0f4;vertical-align:top;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+table.fields td:nth-child(1){width:52px}table.fields td:nth-child(2){width:96px}table.fields td:nth-child(3){width:30px;text-align:right}
+table.fields td:nth-child(4){width:104px}table.fields td:nth-child(6){width:104px}table.fields td:nth-child(7){width:96px}
+table.fields tr.der td{white-space:normal;overflow-wrap:anywhere}
 table.fields tr.f{cursor:pointer}
 table.fields tr.f:hover{background:#f1f6fc}
 table.fields tr.selrow{background:#fff3c4}
-table.fields td.off{color:var(--mut)}table.fields td.d{color:#6a4c93}table.fields td.b{color:#2f7d4a;max-width:16em;overflow:hidden;text-overflow:ellipsis}
+table.fields td.off{color:var(--mut)}table.fields td.d{color:#6a4c93}table.fields td.b{color:#2f7d4a}table.fields td.m{color:var(--acc)}
 table.fields td.n{font-weight:600}
 table.fields tr.der td{color:var(--mut);font-style:italic}
 .warns li{color:#7a5a00}
@@ -160,7 +163,7 @@ function renderUnit(F,d){
       for(var ei=from;ei<to;ei++){
         var e=s[3][ei],tr=el('tr','f');tr.setAttribute('data-s',si);tr.setAttribute('data-e',ei);
         tr.appendChild(td('off',(e[2]>>3)+'.'+(e[2]&7)));tr.appendChild(td('d',e[1]));tr.appendChild(td('w',e[3]));
-        var bt=td('b',e[4]);bt.title=e[4];tr.appendChild(bt);tr.appendChild(td('n',e[0]));tr.appendChild(td('v',e[5]));tr.appendChild(td('m',e[6]));
+        var bt=td('b',e[4]);bt.title=e[4];tr.appendChild(bt);var nm=td('n',e[0]),vl=td('v',e[5]);nm.title=e[0];vl.title=e[5];tr.appendChild(nm);tr.appendChild(vl);tr.appendChild(td('m',e[6]));
         tb.appendChild(tr);
         e[7].forEach(function(x){var r=el('tr','der'),c=td(null,'\u2192 '+x[0]+' = '+x[1]+(x[2]?'  ('+x[2]+')':''));c.colSpan=7;r.appendChild(c);tb.appendChild(r);});
       }
