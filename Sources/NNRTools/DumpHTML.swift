@@ -34,25 +34,27 @@ public enum DumpHTMLRenderer {
 /// top-level unit (and the partial unit), `endFile`; then `end`. Each returns its part of the page.
 public final class DumpHTMLStream {
     let title: String
-    /// Files with a failure so far (for the page's verdict attribute).
-    private var failures = 0
+    /// "dump" or "check".
+    let kind: String
 
-    public init(title: String) {
+    public init(title: String, kind: String = "dump") {
         self.title = title
+        self.kind = kind
     }
 
     public func begin() -> String {
-        HTMLPage.head(title: "nnr dump: " + title, kind: "dump")
-            + "<header class=\"top\"><h1>nnr dump</h1><span class=\"sub\">\(HTMLPage.text(title))</span></header>\n<main>\n"
+        HTMLPage.head(title: "nnr \(kind): " + title, kind: kind)
+            + "<header class=\"top\"><h1>nnr \(kind)</h1><span class=\"sub\">\(HTMLPage.text(title))</span></header>\n<main>\n"
     }
 
-    public func beginFile(_ f: DumpFile, index: Int) -> String {
+    /// `preface`: HTML shown under the file's heading (the check report's verdict and violations).
+    public func beginFile(_ f: DumpFile, index: Int, preface: String = "") -> String {
         let tensorCount = f.tensors.count
         var s = "<section class=\"file\" data-file=\"\(index)\" data-size=\"\(f.fileSize)\">\n"
         s += "<div class=\"file-head\"><h2>\(HTMLPage.text(f.path))</h2><span class=\"meta\">\(f.fileSize) bytes · "
         s += "\(f.units.count) unit\(f.units.count == 1 ? "" : "s") · \(tensorCount) tensor\(tensorCount == 1 ? "" : "s")</span>"
         s += f.failure == nil ? "<span class=\"badge ok\">parsed</span>" : "<span class=\"badge bad\">error</span>"
-        s += "</div>\n"
+        s += "</div>\n" + preface
         s += "<div class=\"file-body\">\n<div class=\"tree\">\n<h3>Units <button class=\"expand-all\" type=\"button\">open all</button></h3>\n"
         return s
     }
@@ -137,12 +139,11 @@ public final class DumpHTMLStream {
         s += "<script type=\"application/octet-stream\" class=\"bytes\">"
         if let src = source { s += src.data.base64EncodedString() }
         s += "</script>\n</section>\n"
-        if f.failure != nil { failures += 1 }
         return s
     }
 
     public func end() -> String {
-        "</main>\n<footer>nnr dump · NNR (ISO/IEC 15938-17) · open a unit to see its fields; click a field or a byte</footer>\n"
+        "</main>\n<footer>nnr \(kind) · NNR (ISO/IEC 15938-17) · open a unit to see its fields; click a field or a byte</footer>\n"
             + HTMLPage.tail()
     }
 

@@ -24,7 +24,7 @@ section.file{background:var(--card);border:1px solid var(--line);border-radius:8
 .meta{color:var(--mut)}
 .badge{display:inline-block;padding:0 7px;border-radius:9px;font-size:11px;font-weight:600;margin-left:6px}
 .badge.ok{background:#dff3e4;color:#1e6b34}.badge.bad{background:#fbe1df;color:#a1261e}.badge.warn{background:#fff1cc;color:#7a5a00}
-.file-body{display:grid;grid-template-columns:minmax(0,1fr) 590px;gap:14px;margin-top:8px}
+.file-body{display:grid;grid-template-columns:minmax(0,1fr) 556px;gap:14px;margin-top:8px}
 h3{font-size:13px;margin:6px 0;color:#2a3446}
 h3 button,.more,.show-error{font:inherit;font-size:11px;padding:1px 8px;border:1px solid var(--line);border-radius:4px;background:#f2f4f7;cursor:pointer;margin-left:6px}
 details.unit{border:1px solid var(--line);border-radius:6px;margin:4px 0;background:#fbfcfd}
@@ -39,9 +39,9 @@ details.partial{border-color:var(--err)}
 .sec h4 span{color:var(--mut);font-weight:400}
 .tree{min-width:0}
 table.fields{border-collapse:collapse;width:100%;table-layout:fixed;font:12px ui-monospace,Menlo,Consolas,monospace}
-table.fields td{padding:1px 5px;border-bottom:1px solid #eef0f4;vertical-align:top;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
-table.fields td:nth-child(1){width:52px}table.fields td:nth-child(2){width:96px}table.fields td:nth-child(3){width:30px;text-align:right}
-table.fields td:nth-child(4){width:104px}table.fields td:nth-child(6){width:104px}table.fields td:nth-child(7){width:96px}
+table.fields td{padding:1px 4px;border-bottom:1px solid #eef0f4;vertical-align:top;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+table.fields td:nth-child(1){width:50px}table.fields td:nth-child(2){width:88px}table.fields td:nth-child(3){width:32px;text-align:right}
+table.fields td:nth-child(4){width:84px}table.fields td:nth-child(6){width:88px}table.fields td:nth-child(7){width:78px}
 table.fields tr.der td{white-space:normal;overflow-wrap:anywhere}
 table.fields tr.f{cursor:pointer}
 table.fields tr.f:hover{background:#f1f6fc}
@@ -61,7 +61,7 @@ aside.side{position:relative}
 .hexrows{position:absolute;left:0;right:0;top:0}
 .row{height:18px;white-space:pre;display:flex}
 .row .o{color:var(--mut);width:76px}
-.row span.b{width:21px;text-align:center;cursor:pointer;border-radius:2px}
+.row span.b{width:20px;text-align:center;cursor:pointer;border-radius:2px}
 .row span.b:nth-child(9){margin-left:6px}
 .row .a{margin-left:10px;color:#444;letter-spacing:.5px}
 .b.h0{background:var(--hdr)}.b.h1{background:var(--hdr2)}.b.p0{background:var(--pay)}.b.p1{background:var(--pay2)}
@@ -92,6 +92,7 @@ table.tt tr{cursor:pointer}
 table.tt tr:hover td{background:#f1f6fc}
 .role{color:var(--mut);font-weight:400}
 .note{color:var(--mut);font-size:11px}
+.check{margin:6px 0 10px}.check table.tt{margin-bottom:8px}
 table.rules td.sev-error{color:#a1261e;font-weight:700}table.rules td.sev-warning{color:#7a5a00;font-weight:700}
 @media (max-width:1100px){.file-body{grid-template-columns:1fr}.hexpanel{position:static}}
 """#
@@ -130,8 +131,11 @@ function initFile(sec){
     var tr=e.target.closest('tr.f');if(!tr)return;
     var d=tr.closest('details.unit');selectField(F,unitOf(F,d),+tr.getAttribute('data-s'),+tr.getAttribute('data-e'),false);
   });
-  sec.querySelectorAll('table.tt tbody tr').forEach(function(tr){
+  sec.querySelectorAll('table.tt tbody tr[data-tensor-name]').forEach(function(tr){
     tr.addEventListener('click',function(){selectTensor(F,tr);});
+  });
+  sec.querySelectorAll('tr.violation').forEach(function(tr){
+    tr.addEventListener('click',function(){selectViolation(F,tr);});
   });
   // The hex view: only the rows in sight exist.
   F.hex=sec.querySelector('.hex');F.rowsEl=sec.querySelector('.hexrows');F.spacer=sec.querySelector('.hexspacer');
@@ -201,6 +205,13 @@ function selectTensor(F,tr){
   if(!u)return;openTo(u);renderUnit(F,u.el);
   var a=u.offset+u.header,b=u.offset+u.size;
   select(F,a*8,Math.max(a+1,b)*8,[el('b',null,tr.getAttribute('data-tensor-name')),' · payload of unit '+u.index+', bytes '+a+'..'+(b-1)]);
+}
+
+function selectViolation(F,tr){
+  var b=+tr.getAttribute('data-byte'),k=+tr.getAttribute('data-bit'),c=tr.querySelectorAll('td');
+  if(b>=F.size){select(F,F.size*8,F.size*8+1,[el('b',null,c[0].textContent),' at the end of the file: '+c[5].textContent]);return;}
+  var u=unitAt(F,b);if(u){openTo(u);renderUnit(F,u.el);}
+  select(F,b*8+k,b*8+k+1,[el('b',null,c[0].textContent),' at '+b+'.'+k+' '+c[4].textContent+': '+c[5].textContent]);
 }
 
 function buildIndex(F){
@@ -305,7 +316,8 @@ function selftest(){
       selectByte(F,u.offset);selectByte(F,Math.min(F.size-1,u.offset+u.size-1));bytesClicked+=2;
     });
     [0,F.size>>1,F.size-1].forEach(function(o){if(o>=0&&o<F.size){scrollToByte(F,o);selectByte(F,o);bytesClicked++;}});
-    F.sec.querySelectorAll('table.tt tbody tr').forEach(function(tr){selectTensor(F,tr);});
+    F.sec.querySelectorAll('table.tt tbody tr[data-tensor-name]').forEach(function(tr){selectTensor(F,tr);});
+    F.sec.querySelectorAll('tr.violation').forEach(function(tr){selectViolation(F,tr);});
     F.sec.querySelectorAll('.hexrows span.b').forEach(function(s,k){if(k<3)s.click();});
     var se=F.sec.querySelector('.show-error');if(se)se.click();
   });
