@@ -350,29 +350,16 @@ enum HTMLPage {
     /// An attribute value (always written inside double quotes).
     static func attribute(_ s: String) -> String { text(s) }
 
-    /// A JSON string literal that cannot end its `<script>` element or start a comment: `<`, `>`
-    /// and `&` as `\u00XX`, and the line separators JavaScript once refused.
+    /// A JSON string literal that cannot end its `<script>` element or start a comment: as JSON
+    /// writes it, with `<`, `>`, `&` and the line separators JavaScript once refused as `\uXXXX`
+    /// (none of them occurs inside JSON's own escapes).
     static func json(quoted s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "<", ">", "&", "\u{2028}", "\u{2029}":
-                out += unicodeEscape(u.value)
-            default:
-                if u.value < 0x20 || u.value == 0x7F { out += unicodeEscape(u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
-
-    private static func unicodeEscape(_ v: UInt32) -> String {
-        let h = String(v, radix: 16)
-        return "\\u" + String(repeating: "0", count: max(0, 4 - h.count)) + h
+        var out = ""
+        JSONValue.escape(s, into: &out)
+        guard out.unicodeScalars.contains(where: { $0 == "<" || $0 == ">" || $0 == "&" || $0 == "\u{2028}" || $0 == "\u{2029}" }) else { return out }
+        return out.replacingOccurrences(of: "<", with: "\\u003c").replacingOccurrences(of: ">", with: "\\u003e")
+            .replacingOccurrences(of: "&", with: "\\u0026").replacingOccurrences(of: "\u{2028}", with: "\\u2028")
+            .replacingOccurrences(of: "\u{2029}", with: "\\u2029")
     }
 
     /// `'sha256-…'` of a script or style element's text, for the Content-Security-Policy.

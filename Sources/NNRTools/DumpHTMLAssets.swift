@@ -331,6 +331,7 @@ try{
     if(m[2]!==undefined)selectField(F,u,+m[2],+m[3],true);}});}
 }catch(e){report(e&&e.message||e);}
 root.setAttribute('data-render','done');
+root.setAttribute('data-ready-ms',String(Math.round(performance.now())));
 })();
 """#
 }

@@ -163,6 +163,25 @@ final class DumpHTMLBrowserTests: XCTestCase {
         XCTAssertTrue(page.dom.contains(HTMLEscape.text(failure.error.reasonText)))
     }
 
+    /// `nnr check --format html` of the same cut file: the dump page with one row per violation,
+    /// each clickable (the self-test clicks them), and no script error.
+    func testCheckPage() throws {
+        guard let dir = Vectors.sharedCase("m_torch_smallcnn_blocks") else { throw XCTSkip(Vectors.skipReasonNoShared()) }
+        let bytes = try Array(Data(contentsOf: dir.appendingPathComponent("bitstream.nnc")))
+        let source = NNRByteSource(bytes: Array(bytes[0..<700]))
+        var checker = ConformanceChecker()
+        let report = checker.check(source, path: "cut <700>.nnc")
+        XCTAssertFalse(report.violations.isEmpty)
+        let page = try open(CheckHTMLRenderer.render([report], sources: [source]))
+        XCTAssertTrue(page.dom.contains("data-selftest=\"ok "))
+        XCTAssertFalse(page.dom.contains(" data-script-errors=\""), "\(Self.attributeValues("data-script-errors", in: page.dom))")
+        XCTAssertEqual(page.console, [])
+        XCTAssertEqual(Self.attributeValues("data-rule", in: page.dom), report.violations.map(\.ruleID))
+        XCTAssertEqual(Self.attributeValues("data-unit-index", in: page.dom).count,
+                       NNRDump.structure(path: "", source: source, options: DumpOptions()).flatUnits.count + 1)
+        XCTAssertTrue(page.dom.contains("cut &lt;700&gt;.nnc"))
+    }
+
     /// A tensor named `<script>alert(1)</script>` in a file named like an image with an onerror
     /// handler: both appear as text, nothing of them runs, and the page has only its own scripts.
     func testHostileNamesAreText() throws {
