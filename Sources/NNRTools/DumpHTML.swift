@@ -202,7 +202,7 @@ public final class DumpHTMLStream {
             x += w
         }
         return "<div class=\"overview\"><h3>Where the bytes go</h3><svg class=\"chart stacked\" role=\"img\" aria-label=\"bytes by unit type\" "
-            + "viewBox=\"0 0 \(Int(width)) 22\" width=\"\(Int(width))\" height=\"22\" xmlns=\"http://www.w3.org/2000/svg\">"
+            + "viewBox=\"0 0 \(Int(width)) 22\" width=\"\(Int(width))\" height=\"22\">"
             + bars + "</svg><ul class=\"keys\">" + legend + "</ul></div>\n"
     }
 
@@ -245,7 +245,7 @@ public final class DumpHTMLStream {
         let barH = 16, gap = 4, labelW = 220, barW = 380
         let height = shown.count * (barH + gap) + (sized.count > shown.count ? 18 : 0)
         let maxShare = max(shown.compactMap(\.share).max() ?? 0, 1e-12)
-        var s = "<svg class=\"chart shares\" role=\"img\" aria-label=\"share of the file per tensor\" xmlns=\"http://www.w3.org/2000/svg\" "
+        var s = "<svg class=\"chart shares\" role=\"img\" aria-label=\"share of the file per tensor\" "
         s += "viewBox=\"0 0 \(labelW + barW + 150) \(height)\" width=\"\(labelW + barW + 150)\" height=\"\(height)\">"
         for (k, t) in shown.enumerated() {
             let y = k * (barH + gap)
@@ -268,7 +268,7 @@ public final class DumpHTMLStream {
     private func histogram(_ st: DumpTensorStats) -> String {
         let bw = 12, h = 30
         let top = max(1, st.histogram.map(\.count).max() ?? 1)
-        var s = "<svg class=\"chart hist\" role=\"img\" aria-label=\"level histogram\" xmlns=\"http://www.w3.org/2000/svg\" "
+        var s = "<svg class=\"chart hist\" role=\"img\" aria-label=\"level histogram\" "
         s += "viewBox=\"0 0 \(st.histogram.count * bw) \(h)\" width=\"\(st.histogram.count * bw)\" height=\"\(h)\">"
         for (k, b) in st.histogram.enumerated() {
             let bh = b.count == 0 ? 0 : max(1.0, Double(h - 2) * Double(b.count) / Double(top))
