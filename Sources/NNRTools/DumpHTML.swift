@@ -330,22 +330,18 @@ enum HTMLPage {
         var out = ""
         out.reserveCapacity(s.utf8.count)
         for u in s.unicodeScalars {
-            switch u {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default:
-                if (u.value < 0x20 && u != "\t" && u != "\n") || u.value == 0x7F || u.value == 0xFFFE || u.value == 0xFFFF {
-                    out.unicodeScalars.append("\u{FFFD}")
-                } else {
-                    out.unicodeScalars.append(u)
-                }
+            if let e = entities[u] {
+                out += e
+            } else if (u.value < 0x20 && u != "\t" && u != "\n") || u.value == 0x7F || u.value == 0xFFFE || u.value == 0xFFFF {
+                out.unicodeScalars.append("\u{FFFD}")
+            } else {
+                out.unicodeScalars.append(u)
             }
         }
         return out
     }
+
+    private static let entities: [Unicode.Scalar: String] = ["&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;"]
 
     /// An attribute value (always written inside double quotes).
     static func attribute(_ s: String) -> String { text(s) }

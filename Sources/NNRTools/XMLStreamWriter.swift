@@ -121,7 +121,10 @@ public final class XMLSchemaValidator {
     /// Loads an XSD file.
     public init(schemaPath: String) {
         var problems: [String] = []
-        let parserContext = xmlSchemaNewParserCtxt(schemaPath)
+        // libxml2 reports an unreadable file through its generic handler (standard error): look first.
+        let readable = FileManager.default.isReadableFile(atPath: schemaPath)
+        if !readable { problems.append("not readable") }
+        let parserContext = readable ? xmlSchemaNewParserCtxt(schemaPath) : nil
         var s: xmlSchemaPtr?
         if let pc = parserContext {
             Self.withErrorCollector(&problems) { ctx, handler in
