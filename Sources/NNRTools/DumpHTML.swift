@@ -55,6 +55,7 @@ public final class DumpHTMLStream {
         s += "\(f.units.count) unit\(f.units.count == 1 ? "" : "s") · \(tensorCount) tensor\(tensorCount == 1 ? "" : "s")</span>"
         s += f.failure == nil ? "<span class=\"badge ok\">parsed</span>" : "<span class=\"badge bad\">error</span>"
         s += "</div>\n" + preface
+        if let x = f.failure { s += failure(x) }
         s += "<div class=\"file-body\">\n<div class=\"tree\">\n<h3>Units <button class=\"expand-all\" type=\"button\">open all</button></h3>\n"
         return s
     }
@@ -133,7 +134,6 @@ public final class DumpHTMLStream {
         s += "<div class=\"hex\" tabindex=\"0\"><div class=\"hexspacer\"></div><div class=\"hexrows\"></div></div>"
         s += "<div class=\"selinfo\">Click a field in the tree or a byte here.</div><div class=\"bits\"></div>"
         s += "</div></aside>\n</div>\n"
-        if let x = f.failure { s += failure(x) }
         s += overview(f)
         s += tensorTable(f)
         s += "<script type=\"application/octet-stream\" class=\"bytes\">"
@@ -192,7 +192,7 @@ public final class DumpHTMLStream {
             parts.append((t.0 + " header", t.1, palette[k % palette.count] + "99"))
             parts.append((t.0 + " payload", t.2, palette[k % palette.count]))
         }
-        if rest > 0 { parts.append(("not in a unit", rest, "#c0392b")) }
+        if rest > 0 { parts.append(("after the last whole unit", rest, "#c0392b")) }
         for (label, bytes, colour) in parts where bytes > 0 {
             let w = width * Double(bytes) / Double(total)
             let pct = 100 * Double(bytes) / Double(total)

@@ -141,6 +141,7 @@ function initFile(sec){
   F.hex=sec.querySelector('.hex');F.rowsEl=sec.querySelector('.hexrows');F.spacer=sec.querySelector('.hexspacer');
   F.rowH=18;F.rows=Math.max(1,Math.ceil(F.size/16));F.full=F.rows*F.rowH;F.spacerH=Math.min(F.full,8e6);F.scaled=F.full>F.spacerH;
   F.spacer.style.height=F.spacerH+'px';
+  if(F.full<432)F.hex.style.height=(F.full+2)+'px';
   F.hex.addEventListener('scroll',function(){drawHex(F);});
   F.rowsEl.addEventListener('click',function(e){
     var s=e.target.closest('span.b');if(!s)return;
