@@ -17,16 +17,23 @@ import NNRSyntax
 public enum DumpHTMLRenderer {
     /// The page of a report; `sources` (one per file, in order) embeds the bytes for the hex view.
     public static func render(_ report: DumpReport, sources: [NNRByteSource] = []) -> String {
-        let page = DumpHTMLStream(title: report.files.map(\.path).joined(separator: ", "))
-        var out = page.begin()
-        for (k, f) in report.files.enumerated() {
-            out += page.beginFile(f, index: k)
-            for u in f.units { out += page.unit(u) }
-            if let p = f.partialUnit { out += page.unit(p) }
-            out += page.endFile(f, source: k < sources.count ? sources[k] : nil)
-        }
-        out += page.end()
+        var out = ""
+        render(report, sources: sources) { out += $0 }
         return out
+    }
+
+    /// The page in pieces, in order (the file's bytes in pieces of 4 MB of base64), for writing
+    /// as it is made.
+    public static func render(_ report: DumpReport, sources: [NNRByteSource] = [], emit: (String) throws -> Void) rethrows {
+        let page = DumpHTMLStream(title: report.files.map(\.path).joined(separator: ", "))
+        try emit(page.begin())
+        for (k, f) in report.files.enumerated() {
+            try emit(page.beginFile(f, index: k))
+            for u in f.units { try emit(page.unit(u)) }
+            if let p = f.partialUnit { try emit(page.unit(p)) }
+            try page.endFile(f, source: k < sources.count ? sources[k] : nil, emit: emit)
+        }
+        try emit(page.end())
     }
 }
 
@@ -127,6 +134,13 @@ public final class DumpHTMLStream {
 
     /// The rest of the file: the hex view, the error, the tensors and charts, the bytes.
     public func endFile(_ f: DumpFile, source: NNRByteSource?) -> String {
+        var out = ""
+        endFile(f, source: source) { out += $0 }
+        return out
+    }
+
+    /// `endFile` in pieces: the file's bytes go out as base64 in pieces of 3 MB.
+    public func endFile(_ f: DumpFile, source: NNRByteSource?, emit: (String) throws -> Void) rethrows {
         var s = "</div>\n<aside class=\"side\"><div class=\"hexpanel\">"
         s += "<div class=\"hexbar\"><b>Bytes</b><span class=\"legend\"><i class=\"k hdr\"></i>header <i class=\"k pay\"></i>payload"
         s += " <i class=\"k sel\"></i>selected\(f.failure == nil ? "" : " <i class=\"k err\"></i>error")</span>"
@@ -137,9 +151,18 @@ public final class DumpHTMLStream {
         s += overview(f)
         s += tensorTable(f)
         s += "<script type=\"application/octet-stream\" class=\"bytes\">"
-        if let src = source { s += src.data.base64EncodedString() }
-        s += "</script>\n</section>\n"
-        return s
+        try emit(s)
+        if let src = source {
+            // Pieces of a multiple of 3 bytes: their base64 texts join into the file's.
+            let piece = 3 << 20
+            var o = 0
+            while o < src.count {
+                let e = min(src.count, o + piece)
+                try emit(Data(src.bytes(o..<e)).base64EncodedString())
+                o = e
+            }
+        }
+        try emit("</script>\n</section>\n")
     }
 
     public func end() -> String {

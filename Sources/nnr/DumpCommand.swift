@@ -77,7 +77,7 @@ struct Dump: ParsableCommand {
         limits.maxTensorElements = maxTensorElements
         let options = DumpOptions(stats: stats || reference != nil, trace: trace, traceTensor: tensor, traceLimit: limit,
                                   hex: hex, hexAll: hexAll, reference: refs, limits: limits)
-        let out = DumpOutputBuffer(keep: output != nil)
+        let out = DumpOutputBuffer(keep: output != nil && format != .html)
         var failed = false
         var tensorSeen = false
         switch format {
@@ -105,8 +105,22 @@ struct Dump: ParsableCommand {
                 tensorSeen = tensorSeen || file.tensors.contains { $0.name == tensor }
             }
         case .html:
+            // Written as it is made: into the file of -o (renamed into place at the end), or to
+            // standard output.
             let report = NNRDump.dump(inputs, options: options)
-            out.write(DumpHTMLRenderer.render(report, sources: inputs.map(\.source)))
+            let sources = inputs.map(\.source)
+            if let path = output {
+                do {
+                    try AtomicFile.withWriter(to: URL(fileURLWithPath: path)) { w in
+                        try DumpHTMLRenderer.render(report, sources: sources) { try w.write(Array($0.utf8)) }
+                    }
+                } catch {
+                    printError("nnr dump: cannot write \(path): \(error)")
+                    throw ExitStatus.usage
+                }
+            } else {
+                DumpHTMLRenderer.render(report, sources: sources) { out.write($0) }
+            }
             failed = report.hasError
             tensorSeen = report.files.contains { $0.tensors.contains { $0.name == tensor } }
         case .json, .xml:
@@ -115,7 +129,7 @@ struct Dump: ParsableCommand {
             failed = report.hasError
             tensorSeen = report.files.contains { $0.tensors.contains { $0.name == tensor } }
         }
-        if let path = output {
+        if let path = output, format != .html {
             do {
                 try out.save(to: path)
             } catch {
