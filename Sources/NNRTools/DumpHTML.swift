@@ -44,6 +44,10 @@ public final class DumpHTMLStream {
     /// "dump" or "check".
     let kind: String
 
+    /// Whether the current file's failure was shown under its heading (else `endFile` shows it: a
+    /// streaming driver learns of a payload failure only after the units).
+    private var failureShown = false
+
     public init(title: String, kind: String = "dump") {
         self.title = title
         self.kind = kind
@@ -62,6 +66,7 @@ public final class DumpHTMLStream {
         s += "\(f.units.count) unit\(f.units.count == 1 ? "" : "s") · \(tensorCount) tensor\(tensorCount == 1 ? "" : "s")</span>"
         s += f.failure == nil ? "<span class=\"badge ok\">parsed</span>" : "<span class=\"badge bad\">error</span>"
         s += "</div>\n" + preface
+        failureShown = f.failure != nil
         if let x = f.failure { s += failure(x) }
         s += "<div class=\"file-body\">\n<div class=\"tree\">\n<h3>Units <button class=\"expand-all\" type=\"button\">open all</button></h3>\n"
         return s
@@ -148,6 +153,7 @@ public final class DumpHTMLStream {
         s += "<div class=\"hex\" tabindex=\"0\"><div class=\"hexspacer\"></div><div class=\"hexrows\"></div></div>"
         s += "<div class=\"selinfo\">Click a field in the tree or a byte here.</div><div class=\"bits\"></div>"
         s += "</div></aside>\n</div>\n"
+        if !failureShown, let x = f.failure { s += failure(x) }
         s += overview(f)
         s += tensorTable(f)
         s += "<script type=\"application/octet-stream\" class=\"bytes\">"

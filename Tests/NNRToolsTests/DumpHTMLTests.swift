@@ -46,6 +46,22 @@ final class DumpHTMLTests: XCTestCase {
         XCTAssertTrue(html.contains(source.data.base64EncodedString()))
     }
 
+    /// A payload that fails to decode under --stats: the units are all there, the error once, at
+    /// its offset, and the data blocks still parse.
+    func testPayloadFailureIsShownOnce() throws {
+        guard let dir = Vectors.sharedCase("m_torch_smallcnn_blocks") else { throw XCTSkip(Vectors.skipReasonNoShared()) }
+        var bytes = try Array(Data(contentsOf: dir.appendingPathComponent("bitstream.nnc")))
+        bytes[300] ^= 0x5A
+        let source = NNRByteSource(bytes: bytes)
+        let report = NNRDump.dump([("corrupt", source)], options: DumpOptions(stats: true))
+        let failure = try XCTUnwrap(report.files.first?.failure)
+        XCTAssertEqual(failure.stage, "payload")
+        let html = DumpHTMLRenderer.render(report, sources: [source])
+        XCTAssertEqual(html.components(separatedBy: "<div class=\"error\"").count, 2)
+        XCTAssertTrue(html.contains("<div class=\"error\" data-byte=\"\(failure.error.position.byteOffset)\" data-bit=\"\(failure.error.position.bitOffset)\">"))
+        XCTAssertEqual(html.components(separatedBy: " data-unit-index=\"").count - 1, report.files[0].flatUnits.count)
+    }
+
     func testXMLWrittenInPiecesEqualsXMLWrittenAtOnce() throws {
         guard let dir = Vectors.sharedCase("inc_tca_diff_tensor") else { throw XCTSkip(Vectors.skipReasonNoShared()) }
         let inputs = try ["step0.nnc", "step1.nnc"].map { f -> (path: String, source: NNRByteSource) in
