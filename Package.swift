@@ -4,6 +4,7 @@ import Foundation
 
 // Layers, one direction of dependency:
 // NNRBitIO → NNRContainer → NNRSyntax → NNRCoding → NNRQuantization → NNRModelIO → NNRCodec → NNRTools → nnr
+// System libraries: zlib (CZlib) under NNRModelIO, libxml2 (CLibXML2) under NNRTools.
 let package = Package(
     name: "swift-nnr",
     platforms: [.macOS(.v14)],
@@ -23,7 +24,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "NNRModelIO", dependencies: ["CZlib"]),
         .target(name: "NNRCodec", dependencies: ["NNRBitIO", "NNRContainer", "NNRSyntax", "NNRCoding", "NNRQuantization", "NNRModelIO"]),
-        .target(name: "NNRTools", dependencies: ["NNRCodec"]),
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        .target(name: "NNRTools", dependencies: ["NNRCodec", "CLibXML2"]),
         .target(name: "NNRKit", dependencies: ["NNRBitIO", "NNRContainer", "NNRSyntax", "NNRCoding", "NNRQuantization", "NNRModelIO", "NNRCodec", "NNRTools"]),
         .executableTarget(name: "nnr", dependencies: ["NNRKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The README's library example (Examples/LibraryExample is the same source as its own

@@ -7,20 +7,48 @@ import NNRSyntax
 /// and ffprobe style). Schema: Spec/dump.xsd.
 public enum DumpXMLRenderer {
     public static func render(_ report: DumpReport) -> String {
-        var w = DumpXMLWriter()
-        w.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
-        w.open("nnr_dump", [("version", "1")])
-        for f in report.files { file(f, &w) }
-        w.close("nnr_dump")
-        return w.out
+        let w = DumpXMLStream()
+        w.begin()
+        for f in report.files {
+            w.beginFile(f)
+            for u in f.units { w.unit(u) }
+            if let p = f.partialUnit { w.unit(p) }
+            w.endFile(f)
+        }
+        return w.end()
     }
 
-    static func file(_ f: DumpFile, _ w: inout DumpXMLWriter) {
+    /// Attribute form of a value: strings as they are (XML-escaped), byte strings in hex,
+    /// lists as in the text format ("[1, 2]").
+    static func value(_ v: FieldValue) -> String {
+        switch v {
+        case let .string(s): return s
+        case let .list(l): return "[" + l.map(DumpTextRenderer.value).joined(separator: ", ") + "]"
+        default: return DumpTextRenderer.value(v)
+        }
+    }
+}
+
+/// The XML dump written piece by piece with libxml2's writer: `begin`, then per file `beginFile`,
+/// `unit` for each top-level unit (and the partial unit), `endFile`; `end` returns the rest.
+/// `take()` returns what is written so far, for a driver that streams.
+public final class DumpXMLStream {
+    private let w = XMLStreamWriter(unrepresentable: .codePoint)
+
+    public init() {}
+
+    public func begin() {
+        w.startDocument()
+        w.open("nnr_dump", [("version", "1")])
+    }
+
+    public func beginFile(_ f: DumpFile) {
         w.open("bitstream", [("file", f.path), ("size", String(f.fileSize)), ("units", String(f.units.count)),
                              ("decoded", f.decoded ? "true" : "false")])
-        for u in f.units { unit(u, &w) }
-        if let p = f.partialUnit { unit(p, &w) }
-        for t in f.tensors { tensor(t, &w) }
+    }
+
+    public func endFile(_ f: DumpFile) {
+        for t in f.tensors { tensor(t) }
         if f.traceLineCount > 0 || !f.trace.isEmpty {
             w.open("trace", [("lines", String(f.traceLineCount)), ("truncated", f.traceTruncated ? "true" : "false")])
             for l in f.trace {
@@ -32,7 +60,7 @@ public enum DumpXMLRenderer {
                 a += [("bins", l.bins), ("value", String(l.value))]
                 w.empty("e", a)
             }
-            w.close("trace")
+            w.close()
         }
         if let x = f.failure {
             let e = x.error
@@ -41,13 +69,23 @@ public enum DumpXMLRenderer {
             if let u = e.unitIndex { a.append(("unit_index", String(u))) }
             a.append(("message", e.reasonText))
             w.open("error", a)
-            hex(x.window, &w)
-            w.close("error")
+            hex(x.window)
+            w.close()
         }
-        w.close("bitstream")
+        w.close()
     }
 
-    static func unit(_ u: DumpUnit, _ w: inout DumpXMLWriter) {
+    /// The rest of the document.
+    public func end() -> String {
+        w.close()
+        w.endDocument()
+        return w.take()
+    }
+
+    /// What was written since the last call.
+    public func take() -> String { w.take() }
+
+    public func unit(_ u: DumpUnit) {
         var a: [(String, String)] = [("index", String(u.index)), ("type", u.typeName), ("type_code", String(u.typeCode)),
                                      ("offset", String(u.offset)), ("size", String(u.size)),
                                      ("header_bytes", String(u.headerBytes)), ("payload_bytes", String(u.payloadBytes)),
@@ -60,46 +98,36 @@ public enum DumpXMLRenderer {
             for e in s.elements {
                 var fa: [(String, String)] = [("name", e.name), ("descriptor", e.descriptor),
                                               ("byte_offset", String(e.byteOffset)), ("bit_offset", String(e.bitOffset)),
-                                              ("bit_width", String(e.bitWidth)), ("bits", e.raw), ("value", value(e.value))]
+                                              ("bit_width", String(e.bitWidth)), ("bits", e.raw), ("value", DumpXMLRenderer.value(e.value))]
                 if let s = e.symbol { fa.append(("symbol", s)) }
                 if e.derived.isEmpty {
                     w.empty("field", fa)
                 } else {
                     w.open("field", fa)
-                    for d in e.derived { derived(d, &w) }
-                    w.close("field")
+                    for d in e.derived { derived(d) }
+                    w.close()
                 }
             }
-            for d in s.derived { derived(d, &w) }
-            w.close("section")
+            for d in s.derived { derived(d) }
+            w.close()
         }
         for x in u.warnings {
             w.empty("warning", [("element", x.element), ("byte_offset", String(x.position.byteOffset)),
                                 ("bit_offset", String(x.position.bitOffset)), ("message", x.message)])
         }
-        for p in u.problems { w.text("problem", p) }
-        if let h = u.hex { hex(h, &w) }
-        for c in u.children { unit(c, &w) }
-        w.close("unit")
+        for p in u.problems { w.textElement("problem", p) }
+        if let h = u.hex { hex(h) }
+        for c in u.children { unit(c) }
+        w.close()
     }
 
-    static func derived(_ d: DumpDerived, _ w: inout DumpXMLWriter) {
-        var a: [(String, String)] = [("name", d.name), ("value", value(d.value))]
+    private func derived(_ d: DumpDerived) {
+        var a: [(String, String)] = [("name", d.name), ("value", DumpXMLRenderer.value(d.value))]
         if let n = d.note { a.append(("note", n)) }
         w.empty("derived", a)
     }
 
-    /// Attribute form of a value: strings as they are (XML-escaped), byte strings in hex,
-    /// lists as in the text format ("[1, 2]").
-    static func value(_ v: FieldValue) -> String {
-        switch v {
-        case let .string(s): return s
-        case let .list(l): return "[" + l.map(DumpTextRenderer.value).joined(separator: ", ") + "]"
-        default: return DumpTextRenderer.value(v)
-        }
-    }
-
-    static func tensor(_ t: DumpTensor, _ w: inout DumpXMLWriter) {
+    private func tensor(_ t: DumpTensor) {
         var a: [(String, String)] = [("index", String(t.index)), ("unit", String(t.unitIndex)), ("name", t.name)]
         if let r = t.role { a.append(("role", r)) }
         a += [("shape", t.shape.map(String.init).joined(separator: " ")), ("elements", String(t.elementCount)),
@@ -121,8 +149,8 @@ public enum DumpXMLRenderer {
         w.open("tensor", a)
         if let cb = t.codebook {
             w.open("codebook", [("size", String(cb.codebookSize)), ("egk", String(cb.codebookEgk)), ("cb_zero_offset", String(cb.cbZeroOffset))])
-            w.raw(w.indentation + cb.entries.map(String.init).joined(separator: " ") + "\n")
-            w.close("codebook")
+            w.textLine(cb.entries.map(String.init).joined(separator: " "))
+            w.close()
         }
         if let s = t.stats {
             var sa: [(String, String)] = [("count", String(s.count)), ("min", String(s.minLevel)), ("max", String(s.maxLevel)),
@@ -136,58 +164,18 @@ public enum DumpXMLRenderer {
             for b in s.histogram {
                 w.empty("bin", [("label", b.label), ("low", String(b.low)), ("high", String(b.high)), ("count", String(b.count))])
             }
-            w.close("stats")
+            w.close()
         }
-        w.close("tensor")
+        w.close()
     }
 
-    static func hex(_ h: DumpHexBlock, _ w: inout DumpXMLWriter) {
+    private func hex(_ h: DumpHexBlock) {
         var a: [(String, String)] = [("offset", String(h.offset)), ("size", String(h.bytes.count)), ("omitted", String(h.omitted))]
         if let m = h.mark { a.append(("mark", String(m))) }
         w.open("hex", a)
         for r in h.rows {
-            w.text("row", r.bytes.map { String(format2hex: $0) }.joined(separator: " "), [("offset", String(r.offset + r.column))])
+            w.textElement("row", r.bytes.map { String(format2hex: $0) }.joined(separator: " "), [("offset", String(r.offset + r.column))])
         }
-        w.close("hex")
-    }
-
-    /// XML text for an attribute value or character data: markup characters as entities, tab /
-    /// newline / carriage return as character references (kept through attribute normalization),
-    /// and characters XML 1.0 cannot carry at all (other C0 controls, U+FFFE, U+FFFF) as the
-    /// text `\uXXXX`.
-    public static func escape(_ s: String) -> String {
-        XMLText.escape(s, unrepresentable: .codePoint)
-    }
-}
-
-/// Indented XML output.
-struct DumpXMLWriter {
-    var out = ""
-    var depth = 0
-
-    var indentation: String { String(repeating: "  ", count: depth) }
-
-    mutating func raw(_ s: String) { out += s }
-
-    private func attributes(_ a: [(String, String)]) -> String {
-        a.map { " \($0.0)=\"\(DumpXMLRenderer.escape($0.1))\"" }.joined()
-    }
-
-    mutating func open(_ name: String, _ a: [(String, String)] = []) {
-        out += indentation + "<\(name)\(attributes(a))>\n"
-        depth += 1
-    }
-
-    mutating func close(_ name: String) {
-        depth -= 1
-        out += indentation + "</\(name)>\n"
-    }
-
-    mutating func empty(_ name: String, _ a: [(String, String)]) {
-        out += indentation + "<\(name)\(attributes(a))/>\n"
-    }
-
-    mutating func text(_ name: String, _ text: String, _ a: [(String, String)] = []) {
-        out += indentation + "<\(name)\(attributes(a))>\(DumpXMLRenderer.escape(text))</\(name)>\n"
+        w.close()
     }
 }

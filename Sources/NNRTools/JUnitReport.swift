@@ -6,10 +6,17 @@ import Foundation
 public enum JUnitReport {
     public static func xml(_ reports: [FileCheckReport], rules: [CheckRule] = CheckRules.all, strict: Bool = false,
                            timestamp: Date? = nil) -> String {
-        var suites: [String] = []
+        // Test cases are built first: the suite's attributes count them.
+        struct Case {
+            var name: String
+            var classname: String
+            /// (element, attributes, text) in order.
+            var body: [(String, [(String, String)], String)] = []
+        }
+        var suites: [(attributes: [(String, String)], properties: [(String, String)], cases: [Case])] = []
         var totalTests = 0, totalFailures = 0
         for (n, r) in reports.enumerated() {
-            var cases: [String] = []
+            var cases: [Case] = []
             var failures = 0
             let byRule = Dictionary(grouping: r.violations, by: \.ruleID)
             let checked = Set(r.rulesChecked)
@@ -21,69 +28,71 @@ public enum JUnitReport {
             for rule in listed {
                 let found = byRule[rule.id] ?? []
                 let failing = found.filter { $0.severity == .error || strict }
-                var body = ""
+                var c = Case(name: "\(rule.id) \(rule.statement)", classname: "nnr.check.\(rule.group.rawValue)")
                 if !failing.isEmpty {
                     failures += 1
                     let first = failing[0]
                     let message = "\(failing.count) violation\(failing.count == 1 ? "" : "s"); first: \(CheckRendering.violationLine(first))"
-                    body += "<failure type=\"\(escape(rule.severity.rawValue))\" message=\"\(escape(message))\">"
-                    body += escape(failing.map(CheckRendering.violationLine).joined(separator: "\n"))
-                    body += "</failure>"
+                    c.body.append(("failure", [("type", rule.severity.rawValue), ("message", message)],
+                                   failing.map(CheckRendering.violationLine).joined(separator: "\n")))
                 } else if !found.isEmpty {
-                    body += "<system-out>" + escape(found.map(CheckRendering.violationLine).joined(separator: "\n")) + "</system-out>"
+                    c.body.append(("system-out", [], found.map(CheckRendering.violationLine).joined(separator: "\n")))
                 }
-                let name = "\(rule.id) \(rule.statement)"
-                let cls = "nnr.check.\(rule.group.rawValue)"
-                cases.append(testcase(name: name, classname: cls, body: body))
+                cases.append(c)
             }
             if r.referencePath != nil {
                 for t in r.tensors {
-                    let c = t.comparison ?? .notInReference
-                    var body = "<system-out>" + escape("sha256 \(t.sha256)") + "</system-out>"
-                    if !c.passed {
+                    let result = t.comparison ?? .notInReference
+                    var c = Case(name: "tensor \(t.name) equals the reference", classname: "nnr.check.reference")
+                    if !result.passed {
                         failures += 1
-                        body = "<failure type=\"reference\" message=\"\(escape("\(t.name): \(c.text)"))\">"
-                            + escape("\(t.name) \(t.dtype) \(t.shape): \(c.text)") + "</failure>" + body
+                        c.body.append(("failure", [("type", "reference"), ("message", "\(t.name): \(result.text)")],
+                                       "\(t.name) \(t.dtype) \(t.shape): \(result.text)"))
                     }
-                    cases.append(testcase(name: "tensor \(t.name) equals the reference", classname: "nnr.check.reference", body: body))
+                    c.body.append(("system-out", [], "sha256 \(t.sha256)"))
+                    cases.append(c)
                 }
                 for m in r.missingTensors {
                     failures += 1
-                    let body = "<failure type=\"reference\" message=\"\(escape("\(m.name): \(TensorComparisonResult.notDecoded.text)"))\"/>"
-                    cases.append(testcase(name: "tensor \(m.name) equals the reference", classname: "nnr.check.reference", body: body))
+                    var c = Case(name: "tensor \(m.name) equals the reference", classname: "nnr.check.reference")
+                    c.body.append(("failure", [("type", "reference"), ("message", "\(m.name): \(TensorComparisonResult.notDecoded.text)")], ""))
+                    cases.append(c)
                 }
             }
             totalTests += cases.count
             totalFailures += failures
-            var attrs = "name=\"\(escape(r.path))\" id=\"\(n)\" tests=\"\(cases.count)\" failures=\"\(failures)\" errors=\"0\" skipped=\"0\""
-            if let ts = timestamp { attrs += " timestamp=\"\(iso8601(ts))\"" }
-            var suite = "  <testsuite \(attrs)>\n"
-            suite += "    <properties>\n"
-            suite += "      <property name=\"file_size\" value=\"\(r.fileSize)\"/>\n"
-            suite += "      <property name=\"units\" value=\"\(r.unitCount)\"/>\n"
-            suite += "      <property name=\"verdict\" value=\"\(escape(CheckRendering.verdict(r, strict: strict)))\"/>\n"
-            if let ref = r.referencePath { suite += "      <property name=\"reference\" value=\"\(escape(ref))\"/>\n" }
-            suite += "    </properties>\n"
-            for c in cases { suite += "    " + c + "\n" }
-            suite += "  </testsuite>\n"
-            suites.append(suite)
+            var attributes: [(String, String)] = [("name", r.path), ("id", String(n)), ("tests", String(cases.count)),
+                                                  ("failures", String(failures)), ("errors", "0"), ("skipped", "0")]
+            if let ts = timestamp { attributes.append(("timestamp", iso8601(ts))) }
+            var properties: [(String, String)] = [("file_size", String(r.fileSize)), ("units", String(r.unitCount)),
+                                                  ("verdict", CheckRendering.verdict(r, strict: strict))]
+            if let ref = r.referencePath { properties.append(("reference", ref)) }
+            suites.append((attributes, properties, cases))
         }
-        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        out += "<testsuites name=\"nnr check\" tests=\"\(totalTests)\" failures=\"\(totalFailures)\" errors=\"0\">\n"
-        out += suites.joined()
-        out += "</testsuites>\n"
-        return out
-    }
-
-    static func testcase(name: String, classname: String, body: String) -> String {
-        let open = "<testcase name=\"\(escape(name))\" classname=\"\(escape(classname))\""
-        return body.isEmpty ? open + "/>" : open + ">" + body + "</testcase>"
-    }
-
-    /// Escapes text for XML attribute values and character data; characters XML 1.0 cannot hold
-    /// (most C0 controls, unpaired surrogates are impossible in Swift strings) become U+FFFD.
-    public static func escape(_ s: String) -> String {
-        XMLText.escape(s, unrepresentable: .replacementCharacter)
+        let w = XMLStreamWriter(unrepresentable: .replacementCharacter)
+        w.startDocument()
+        w.open("testsuites", [("name", "nnr check"), ("tests", String(totalTests)), ("failures", String(totalFailures)), ("errors", "0")])
+        for s in suites {
+            w.open("testsuite", s.attributes)
+            w.open("properties")
+            for (k, v) in s.properties { w.empty("property", [("name", k), ("value", v)]) }
+            w.close()
+            for c in s.cases {
+                w.text(String(repeating: "  ", count: w.depth))
+                w.start("testcase", [("name", c.name), ("classname", c.classname)])
+                for (element, attributes, text) in c.body {
+                    w.start(element, attributes)
+                    w.text(text)
+                    w.end()
+                }
+                w.end()
+                w.text("\n")
+            }
+            w.close()
+        }
+        w.close()
+        w.endDocument()
+        return w.take()
     }
 
     static func iso8601(_ d: Date) -> String {

@@ -3,7 +3,7 @@ import Foundation
 import NNRKit
 
 enum CheckFormat: String, ExpressibleByArgument, CaseIterable {
-    case text, json
+    case text, json, html
 }
 
 struct Check: ParsableCommand {
@@ -28,7 +28,7 @@ struct Check: ParsableCommand {
     @Argument(help: "Bitstreams to check (several: an incremental sequence, in decoding order).")
     var files: [String] = []
 
-    @Option(name: .long, help: "Report format on standard output: text or json.")
+    @Option(name: .long, help: "Report format on standard output: text, json or html (the dump page of each file with its violations).")
     var format: CheckFormat = .text
 
     @Option(name: .long, help: "Also write a JUnit XML report to this file.")
@@ -61,7 +61,7 @@ struct Check: ParsableCommand {
     func run() throws {
         if listRules {
             switch format {
-            case .text: print(CheckRendering.rulesText(), terminator: "")
+            case .text, .html: print(CheckRendering.rulesText(), terminator: "")
             case .json: print(CheckRendering.rulesJSON().serialized(indent: 1))
             }
             return
@@ -94,6 +94,10 @@ struct Check: ParsableCommand {
         switch format {
         case .text: print(CheckRendering.text(reports, strict: strict), terminator: "")
         case .json: print(CheckRendering.json(reports, strict: strict).serialized(indent: 1))
+        case .html:
+            var options = DumpOptions()
+            options.limits = limits
+            FileHandle.standardOutput.write(Data(CheckHTMLRenderer.render(reports, sources: sources, strict: strict, options: options).utf8))
         }
         if let path = junit {
             let xml = JUnitReport.xml(reports, strict: strict, timestamp: Date())

@@ -18,7 +18,8 @@ struct Dump: ParsableCommand {
             bins element = value). Several files are an incremental sequence, decoded in order \
             with the decoder state carried over.
 
-            Formats: text, json, xml (schema: Spec/dump.xsd). See Spec/dump.md.
+            Formats: text, json, xml (schema: Spec/dump.xsd), html (one self-contained page: unit \
+            tree, hex view, tensor charts; -o writes it to a file). See Spec/dump.md.
 
             Exit codes: 0 success; 1 invalid input (everything before the error is shown, then \
             the error with its offset and the bytes around it; an empty file is invalid input \
@@ -28,8 +29,11 @@ struct Dump: ParsableCommand {
     @Argument(help: "Bitstreams (several: an incremental sequence, decoded in order for --stats/--trace).")
     var files: [String]
 
-    @Option(name: .long, help: "Output format: text, json or xml.")
+    @Option(name: .long, help: "Output format: text, json, xml or html.")
     var format: OutputFormat = .text
+
+    @Option(name: .shortAndLong, help: "Write the output to this file (written whole, then renamed into place) instead of standard output.")
+    var output: String?
 
     @Flag(name: .long, help: "Decode the tensors: level range, zero fraction, histogram, bytes per tensor.")
     var stats = false
@@ -79,7 +83,7 @@ struct Dump: ParsableCommand {
         limits.maxTensorElements = maxTensorElements
         let options = DumpOptions(stats: stats || reference != nil, trace: trace, traceTensor: tensor, traceLimit: limit,
                                   hex: hex, hexAll: hexAll, reference: refs, limits: limits)
-        let out = DumpOutputBuffer()
+        let out = DumpOutputBuffer(keep: output != nil && format != .html)
         var failed = false
         var tensorSeen = false
         switch format {
@@ -106,11 +110,38 @@ struct Dump: ParsableCommand {
                 failed = failed || file.failure != nil
                 tensorSeen = tensorSeen || file.tensors.contains { $0.name == tensor }
             }
+        case .html:
+            // Written as it is made: into the file of -o (renamed into place at the end), or to
+            // standard output.
+            let report = NNRDump.dump(inputs, options: options)
+            let sources = inputs.map(\.source)
+            if let path = output {
+                do {
+                    try AtomicFile.withWriter(to: URL(fileURLWithPath: path)) { w in
+                        try DumpHTMLRenderer.render(report, sources: sources) { try w.write(Array($0.utf8)) }
+                    }
+                } catch {
+                    printError("nnr dump: cannot write \(path): \(error)")
+                    throw ExitStatus.usage
+                }
+            } else {
+                DumpHTMLRenderer.render(report, sources: sources) { out.write($0) }
+            }
+            failed = report.hasError
+            tensorSeen = report.files.contains { $0.tensors.contains { $0.name == tensor } }
         case .json, .xml:
             let report = NNRDump.dump(inputs, options: options)
             out.write(format == .json ? DumpJSONRenderer.render(report).serialized(indent: 1) + "\n" : DumpXMLRenderer.render(report))
             failed = report.hasError
             tensorSeen = report.files.contains { $0.tensors.contains { $0.name == tensor } }
+        }
+        if let path = output, format != .html {
+            do {
+                try out.save(to: path)
+            } catch {
+                printError("nnr dump: cannot write \(path): \(error)")
+                throw ExitStatus.usage
+            }
         }
         out.flush()
         if let t = tensor, !tensorSeen { printError("nnr dump: no tensor named \(t)") }
@@ -118,18 +149,28 @@ struct Dump: ParsableCommand {
     }
 }
 
-/// Buffered standard output (traces can be millions of lines).
+/// Buffered standard output (traces can be millions of lines), or everything kept for `-o`.
 final class DumpOutputBuffer {
     private var buffer: [UInt8] = []
+    /// Kept until `save(to:)` instead of flushed to standard output.
+    private let keep: Bool
+
+    init(keep: Bool = false) { self.keep = keep }
 
     func write(_ s: String) {
         buffer.append(contentsOf: s.utf8)
-        if buffer.count >= 1 << 16 { flush() }
+        if !keep && buffer.count >= 1 << 16 { flush() }
     }
 
     func write(bytes: [UInt8]) {
         buffer.append(contentsOf: bytes)
-        if buffer.count >= 1 << 16 { flush() }
+        if !keep && buffer.count >= 1 << 16 { flush() }
+    }
+
+    /// Writes what was kept to `path` (temporary file, then rename) and drops it.
+    func save(to path: String) throws {
+        try AtomicFile.write(buffer, to: URL(fileURLWithPath: path))
+        buffer.removeAll()
     }
 
     func flush() {

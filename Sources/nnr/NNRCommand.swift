@@ -46,7 +46,7 @@ struct NNRCommand: ParsableCommand {
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case text, json, xml
+    case text, json, xml, html
 }
 
 /// Writes to standard error (progress, diagnostics).

@@ -82,8 +82,15 @@ final class CheckJUnitTests: XCTestCase {
         XCTAssertEqual(strictDoc.rootElement()?.elements(forName: "testsuite").first?.attribute(forName: "failures")?.stringValue, "1")
     }
 
-    func testEscape() {
-        XCTAssertEqual(JUnitReport.escape("a<b>&\"c'\n\u{0}"), "a&lt;b&gt;&amp;&quot;c&apos;&#10;\u{FFFD}")
+    /// libxml2's writer escapes markup characters and line breaks; a character XML cannot carry
+    /// becomes U+FFFD, and the name reads back as written.
+    func testEscape() throws {
+        let name = "a<b>&\"c'\n\u{0}é"
+        let xml = JUnitReport.xml([FileCheckReport(path: name, fileSize: 0)], rules: [])
+        XCTAssertTrue(xml.contains("name=\"a&lt;b&gt;&amp;&quot;c'&#10;\u{FFFD}é\""), xml)
+        let doc = try XMLDocument(xmlString: xml, options: [])
+        let suite = doc.rootElement()?.elements(forName: "testsuite").first
+        XCTAssertEqual(suite?.attribute(forName: "name")?.stringValue, "a<b>&\"c'\n\u{FFFD}é")
     }
 
     // MARK: The command line
