@@ -64,6 +64,8 @@ public struct EncodedTensorReport: Sendable {
     public var snrDB: Double?
     /// Largest |w − ŵ|.
     public var maxAbsError: Double
+    /// Σ(w − ŵ)² over the tensor (0 for integer tensors); what the target search adds up.
+    public var squaredErrorSum: Double = 0
 }
 
 public struct EncodedBitstream: Sendable {
@@ -244,6 +246,7 @@ public struct NNREncoder: Sendable {
             report.dependentQuantization = quant.dependentQuantization
             report.snrDB = quant.stats.snrDB.isFinite ? quant.stats.snrDB : nil
             report.maxAbsError = quant.stats.maxAbsError
+            report.squaredErrorSum = quant.stats.meanSquaredError * Double(quant.stats.count)
         }
         var payloadEncoder = PayloadEncoder()
         do {

@@ -72,6 +72,8 @@ struct Encode: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress or summary table.")
     var quiet = false
 
+    @OptionGroup(title: "Targets (QPs searched per tensor)") var targets: EncodeTargetOptions
+
     func validate() throws {
         guard (0...7).contains(qpDensity) else { throw ValidationError("--qp-density must be 0…7") }
         guard (0...4).contains(scanOrder) else { throw ValidationError("--scan-order must be 0…4") }
@@ -121,7 +123,7 @@ struct Encode: ParsableCommand {
         }
         let encoded: EncodedBitstream
         do {
-            encoded = try NNREncoder(options: o).encode(tensors, progress: progress)
+            encoded = try targets.encode(tensors, options: o, quiet: quiet || json, progress: progress)
         } catch {
             printError("nnr encode: \(error)")
             throw ExitStatus.invalidInput
