@@ -20,7 +20,7 @@ struct NNRCommand: ParsableCommand {
             Exit codes: 0 success, 1 invalid or non-conforming input, 2 usage or I/O error.
             """,
         version: "0.1.0",
-        subcommands: [Encode.self, Decode.self, Dump.self, Check.self])
+        subcommands: [Encode.self, Decode.self, Dump.self, Check.self, RD.self])
 
     /// ArgumentParser exits 64 on usage errors; this toolkit promises 2.
     static func main() {
