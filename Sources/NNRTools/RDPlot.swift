@@ -115,7 +115,7 @@ public enum RDPlot {
     }
 
     /// Axis bounds on round numbers (1, 2 or 5 × 10^k steps, about 5–10 ticks).
-    static func niceRange(_ lo: Double, _ hi: Double) -> (Double, Double, Double) {
+    public static func niceRange(_ lo: Double, _ hi: Double) -> (Double, Double, Double) {
         var a = lo, b = hi
         if !(b > a) { a -= 1; b += 1 }
         let raw = (b - a) / 6
