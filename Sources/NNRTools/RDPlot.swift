@@ -78,20 +78,26 @@ public enum RDPlot {
             <text x="\(f(left + plotW / 2))" y="28" text-anchor="middle" font-size="17" font-weight="bold">\(XMLText.escape(title, unrepresentable: .replacementCharacter))</text>
 
             """
-        var x = x0
-        while x <= x1 + xStep / 2 {
-            s += "<line x1=\"\(f(px(x)))\" y1=\"\(f(top))\" x2=\"\(f(px(x)))\" y2=\"\(f(top + plotH))\" stroke=\"#e0e0e0\"/>\n"
-            s += "<line x1=\"\(f(px(x)))\" y1=\"\(f(top + plotH))\" x2=\"\(f(px(x)))\" y2=\"\(f(top + plotH + 6))\" stroke=\"black\"/>\n"
-            s += "<text x=\"\(f(px(x)))\" y=\"\(f(top + plotH + 22))\" text-anchor=\"middle\">\(label(x, xStep))</text>\n"
-            x += xStep
+        // Grid line, tick and label at every step of each axis.
+        func ticks(_ lo: Double, _ hi: Double, _ step: Double, vertical: Bool) {
+            var v = lo
+            while v <= hi + step / 2 {
+                if vertical {
+                    let x = f(px(v))
+                    s += "<line x1=\"\(x)\" y1=\"\(f(top))\" x2=\"\(x)\" y2=\"\(f(top + plotH))\" stroke=\"#e0e0e0\"/>\n"
+                    s += "<line x1=\"\(x)\" y1=\"\(f(top + plotH))\" x2=\"\(x)\" y2=\"\(f(top + plotH + 6))\" stroke=\"black\"/>\n"
+                    s += "<text x=\"\(x)\" y=\"\(f(top + plotH + 22))\" text-anchor=\"middle\">\(label(v, step))</text>\n"
+                } else {
+                    let y = f(py(v))
+                    s += "<line x1=\"\(f(left))\" y1=\"\(y)\" x2=\"\(f(left + plotW))\" y2=\"\(y)\" stroke=\"#e0e0e0\"/>\n"
+                    s += "<line x1=\"\(f(left - 6))\" y1=\"\(y)\" x2=\"\(f(left))\" y2=\"\(y)\" stroke=\"black\"/>\n"
+                    s += "<text x=\"\(f(left - 10))\" y=\"\(f(py(v) + 4))\" text-anchor=\"end\">\(label(v, step))</text>\n"
+                }
+                v += step
+            }
         }
-        var y = y0
-        while y <= y1 + yStep / 2 {
-            s += "<line x1=\"\(f(left))\" y1=\"\(f(py(y)))\" x2=\"\(f(left + plotW))\" y2=\"\(f(py(y)))\" stroke=\"#e0e0e0\"/>\n"
-            s += "<line x1=\"\(f(left - 6))\" y1=\"\(f(py(y)))\" x2=\"\(f(left))\" y2=\"\(f(py(y)))\" stroke=\"black\"/>\n"
-            s += "<text x=\"\(f(left - 10))\" y=\"\(f(py(y) + 4))\" text-anchor=\"end\">\(label(y, yStep))</text>\n"
-            y += yStep
-        }
+        ticks(x0, x1, xStep, vertical: true)
+        ticks(y0, y1, yStep, vertical: false)
         s += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\" fill=\"none\" stroke=\"black\"/>\n"
         s += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(height - 20))\" text-anchor=\"middle\">bits per parameter</text>\n"
         s += "<text x=\"20\" y=\"\(f(top + plotH / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 20 \(f(top + plotH / 2)))\">SNR (dB)</text>\n"

@@ -67,6 +67,7 @@ struct RD: ParsableCommand {
             tensors = try ModelFile.read(URL(fileURLWithPath: input))
         } catch {
             printError("nnr rd: \(error)")
+            if let e = error as? ModelIOError, case .fileIO = e { throw ExitStatus.usage }
             throw ExitStatus.invalidInput
         }
         var refPoints: [RDPoint] = []
