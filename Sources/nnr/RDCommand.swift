@@ -38,8 +38,8 @@ struct RD: ParsableCommand {
     @Option(name: .long, help: "Write the points here (CSV: curve,qp,bytes,bits_per_parameter,snr_db).")
     var csv: String?
 
-    @Option(name: .long, help: "Add the curves of this CSV (same columns) to the plot and the CSV.")
-    var reference: String?
+    @Option(name: .long, parsing: .singleValue, help: "Add the curves of this CSV (same columns) to the plot and the CSV (repeatable).")
+    var reference: [String] = []
 
     @Option(name: .long, help: "Plot title.")
     var title: String?
@@ -71,9 +71,9 @@ struct RD: ParsableCommand {
             throw ExitStatus.invalidInput
         }
         var refPoints: [RDPoint] = []
-        if let reference {
+        for reference in self.reference {
             do {
-                refPoints = try RDPlot.parseCSV(String(contentsOf: URL(fileURLWithPath: reference), encoding: .utf8))
+                refPoints += try RDPlot.parseCSV(String(contentsOf: URL(fileURLWithPath: reference), encoding: .utf8))
             } catch {
                 printError("nnr rd: \(reference): \(error)")
                 throw ExitStatus.usage

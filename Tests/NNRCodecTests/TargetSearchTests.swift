@@ -99,10 +99,13 @@ final class TargetSearchTests: XCTestCase {
         }
     }
 
-    func testTargetWithMaxErrorIsRefused() {
+    func testTargetWithMaxErrorOrPerTensorQPsIsRefused() {
         var e = encoder
         e.options.maxError = 0.01
         XCTAssertThrowsError(try e.encode(model, target: .snr(20))) { XCTAssertTrue("\($0)".contains("--max-error"), "\($0)") }
+        var f = encoder
+        f.options.qpForTensor = ["a.weight": -30]
+        XCTAssertThrowsError(try f.encode(model, target: .bytes(3000))) { XCTAssertTrue("\($0)".contains("--qp-for"), "\($0)") }
     }
 
     func testQPSweepRangeParsing() {
