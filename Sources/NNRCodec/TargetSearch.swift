@@ -107,12 +107,24 @@ struct TargetSearch {
 
         // First probe: the same QP for every float tensor. For an SNR target the step whose noise
         // meets the budget (Δ²/12 per value for uniform quantization, about Δ²/4 measured with DQ, whose two quantizers step 2Δ);
-        // for a size target the encoder's weight QP.
+        // for a size target the finest QP whose estimated size fits.
         let floatCount = floatIdx.reduce(0) { $0 + max(1, tensors[$1].shape.reduce(1, *)) }
         var q0 = o.qp
         if case .snr = target {
             let step = ((o.dependentQuantization ? 4 : 12) * noiseBudget / Double(floatCount)).squareRoot()
             if step > 0 && step.isFinite { q0 = Int(max(-1e6, min(1e6, Double(octave) * log2(step))).rounded()) }
+        } else if let tb = targetBytes {
+            // The finest QP whose estimated size fits: log2(rms/Δ) + 1.1 bits per value (measured
+            // on MiniLM-L6 with DQ at QP −25…−40), all tensors at one QP.
+            let rms = floatIdx.map { (energy[$0] / Double(max(1, tensors[$0].shape.reduce(1, *)))).squareRoot() }
+            let counts = floatIdx.map { Double(max(1, tensors[$0].shape.reduce(1, *))) }
+            func estimate(_ qp: Int) -> Double {
+                let log2Step = Double(qp) / Double(octave)
+                return zip(rms, counts).reduce(0.0) { acc, e in e.0 > 0 ? acc + e.1 * max(0, log2(e.0) - log2Step + 1.1) : acc }
+            }
+            let goal = Double(tb * 8)
+            q0 = qpRange.upperBound
+            for qp in qpRange where estimate(qp) <= goal { q0 = qp; break }
         }
         q0 = min(max(q0, qpRange.lowerBound), qpRange.upperBound)
 
