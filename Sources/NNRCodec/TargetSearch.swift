@@ -175,9 +175,8 @@ struct TargetSearch {
         // The model of one tensor: (QP, bits, squared error) at every integer QP from one octave
         // below its finest coded QP to one octave above its coarsest, within the QP range.
         func model(_ i: Int) -> [(qp: Int, bits: Double, sse: Double)] {
-            let pts = cache[i].keys.sorted().map { q -> (Int, Double, Double) in
-                let r = cache[i][q]!.report
-                return (q, Double(r.bytes * 8), max(r.squaredErrorSum, 1e-300))
+            let pts = cache[i].sorted { $0.key < $1.key }.map { q, c -> (Int, Double, Double) in
+                (q, Double(c.report.bytes * 8), max(c.report.squaredErrorSum, 1e-300))
             }
             guard pts.count > 1 else { return pts.map { (qp: $0.0, bits: $0.1, sse: $0.2) } }
             let lo = max(qpRange.lowerBound, pts[0].0 - octave), hi = min(qpRange.upperBound, pts[pts.count - 1].0 + octave)
@@ -245,10 +244,11 @@ struct TargetSearch {
         }
 
         struct Evaluated { var qps: [Int]; var bytes: Int; var sse: Double; var lambda: Double }
+        // Every QP evaluated has been coded (missing ones count as infinitely bad: never chosen).
         func evaluate(_ qps: [Int], lambda: Double) -> Evaluated {
             var bytes = fixedBytes, sse = 0.0
             for (k, i) in floatIdx.enumerated() {
-                let r = cache[i][qps[k]]!.report
+                guard let r = cache[i][qps[k]]?.report else { return Evaluated(qps: qps, bytes: .max, sse: .infinity, lambda: lambda) }
                 bytes += r.bytes; sse += r.squaredErrorSum
             }
             return Evaluated(qps: qps, bytes: bytes, sse: sse, lambda: lambda)
@@ -329,7 +329,7 @@ struct TargetSearch {
                     // Every tensor at the end of the QP range on the side the target needs.
                     if best == nil {
                         let reached = targetBytes != nil
-                            ? "\(e.bytes) bytes (\(String(format: "%.4f", Double(e.bytes * 8) / Double(parameterCount))) bits/parameter)"
+                            ? "\(e.bytes) bytes (\(String(format: "%.4f", Double(e.bytes) * 8 / Double(parameterCount))) bits/parameter)"
                             : String(format: "SNR %.2f dB", snr)
                         throw TargetUnreachableError(target: target, bestReachable: reached)
                     }
@@ -350,14 +350,15 @@ struct TargetSearch {
         var qpFor: [String: Int] = [:]
         var k = 0
         for i in tensors.indices {
-            let c: Coded
+            let found: Coded?
             if tensors[i].dtype.isFloatingPoint {
-                c = cache[i][chosen.qps[k]]!
+                found = cache[i][chosen.qps[k]]
                 qpFor[tensors[i].name] = chosen.qps[k]
                 k += 1
             } else {
-                c = fixedUnits[i]!
+                found = fixedUnits[i]
             }
+            guard let c = found else { throw EncoderError(tensor: tensors[i].name, message: "internal: tensor not coded") }
             bytes += c.unit
             reports.append(c.report)
         }
