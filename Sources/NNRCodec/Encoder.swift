@@ -68,6 +68,8 @@ public struct EncodedTensorReport: Sendable {
     public var snrDB: Double?
     /// Largest |w − ŵ|.
     public var maxAbsError: Double
+    /// Σ(w − ŵ)² over the tensor (0 for integer tensors); what the target search adds up.
+    public var squaredErrorSum: Double = 0
 }
 
 public struct EncodedBitstream: Sendable {
@@ -268,6 +270,7 @@ public struct NNREncoder: Sendable {
         out.report.dependentQuantization = quant.dependentQuantization
         out.report.snrDB = quant.stats.snrDB.isFinite ? quant.stats.snrDB : nil
         out.report.maxAbsError = quant.stats.maxAbsError
+        out.report.squaredErrorSum = quant.stats.meanSquaredError * Double(quant.stats.count)
         return out
     }
 

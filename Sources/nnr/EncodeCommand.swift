@@ -87,6 +87,8 @@ struct Encode: ParsableCommand {
     @OptionGroup(title: "Incremental sequences (model updates)")
     var sequence: IncrementalEncodeOptions
 
+    @OptionGroup(title: "Targets (QPs searched per tensor)") var targets: EncodeTargetOptions
+
     func validate() throws {
         guard (0...7).contains(qpDensity) else { throw ValidationError("--qp-density must be 0…7") }
         guard (0...4).contains(scanOrder) else { throw ValidationError("--scan-order must be 0…4") }
@@ -133,14 +135,15 @@ struct Encode: ParsableCommand {
         if source.manifest.isEmpty { throw failure("\(input) has no tensor with values to encode", ExitStatus.invalidInput) }
         let started = Date()
         let result: StreamingEncodeResult
-        if o.blockUnits {
-            // NNR_PT_BLOCK groups a weight with the tensors after it: the whole model is coded at once.
+        if o.blockUnits || targets.target != nil {
+            // NNR_PT_BLOCK groups a weight with the tensors after it, and a target is searched over
+            // every tensor: the whole model is coded at once.
             let tensors = try source.manifest.indices.map { try source.readTensor(at: $0) }
             let progress = quiet ? nil : ProgressLines(names: tensors.map(\.name))
             let encoded: EncodedBitstream
             do {
                 defer { progress?.finish() }
-                encoded = try NNREncoder(options: o).encode(tensors, progress: progress.map { p in { _, _, name in p.finished(name) } })
+                encoded = try targets.encode(tensors, options: o, quiet: quiet || json, progress: progress.map { p in { _, _, name in p.finished(name) } })
                 try AtomicFile.write(encoded.bytes, to: URL(fileURLWithPath: output))
             } catch {
                 throw failure(plainCause(error), ExitStatus.invalidInput)

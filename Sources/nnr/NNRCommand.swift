@@ -22,7 +22,7 @@ struct NNRCommand: ParsableCommand {
             standard error.
             """,
         version: "0.1.0",
-        subcommands: [Encode.self, Decode.self, Dump.self, Check.self])
+        subcommands: [Encode.self, Decode.self, Dump.self, Check.self, RD.self])
 
     /// ArgumentParser exits 64 on usage errors; this toolkit promises 2.
     static func main() {

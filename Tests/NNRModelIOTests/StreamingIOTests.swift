@@ -168,6 +168,10 @@ final class StreamingWriterTests: XCTestCase {
         XCTAssertNil(ByteSize.parse("0GB"))
         XCTAssertNil(ByteSize.parse("-1"))
         XCTAssertNil(ByteSize.parse("5 parsecs"))
+        XCTAssertEqual(ByteSize.parse("10MiB"), 10_485_760)
+        XCTAssertEqual(ByteSize.parse("2KiB"), 2048)
+        XCTAssertEqual(ByteSize.parse("300B"), 300)
+        for bad in ["0", "10XB", "MB", "", "1e30", "nan", "0.5"] { XCTAssertNil(ByteSize.parse(bad), bad) }
     }
 }
 
