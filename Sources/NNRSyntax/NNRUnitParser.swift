@@ -50,6 +50,9 @@ public struct NNRUnitParser {
     public var tracing: Bool
     /// Accept nnr_unit_type 7…63 as `.reserved` instead of throwing (dump and checker do).
     public var allowReservedTypes = false
+    /// Units parsed so far, top-level and inside NNR_AGG units: `limits.maxUnits` counts per file
+    /// (per parser), not per aggregate unit.
+    public private(set) var unitsParsed = 0
 
     public init(source: NNRByteSource, limits: NNRLimits = .default, context: SyntaxContext = SyntaxContext(), tracing: Bool = false) {
         self.source = source
@@ -64,6 +67,11 @@ public struct NNRUnitParser {
 
     /// Parses the headers of the unit at `location` and updates the context.
     public mutating func parse(_ location: NNRUnitLocation, depth: Int = 0) throws -> NNRParsedUnit {
+        guard unitsParsed < limits.maxUnits else {
+            throw NNRError(.limitExceeded("more than \(limits.maxUnits) units in the file (NNR_AGG children included)"), element: "nnr_unit",
+                           byteOffset: location.offset, unitIndex: location.index)
+        }
+        unitsParsed += 1
         var unit: NNRParsedUnit
         do {
             unit = try parseUnchecked(location)
@@ -79,7 +87,13 @@ public struct NNRUnitParser {
             for r in NNRUnitScanner(source: source, limits: limits, startOffset: unit.payloadRange.lowerBound, endOffset: unit.payloadRange.upperBound) {
                 switch r {
                 case let .failure(e): throw e.inUnit(location.index)
-                case let .success(loc): unit.children.append(try parse(loc, depth: depth + 1))
+                case let .success(loc):
+                    // Stop at the first unit past the declared count, before parsing it.
+                    guard unit.children.count < a.unitCount else {
+                        throw NNRError(.sizeMismatch("NNR_AGG carries more than num_of_nnr_units_minus2 + 2 = \(a.unitCount) units"),
+                                       element: "num_of_nnr_units_minus2", byteOffset: location.offset, unitIndex: location.index)
+                    }
+                    unit.children.append(try parse(loc, depth: depth + 1))
                 }
             }
             if unit.children.count != a.unitCount {
