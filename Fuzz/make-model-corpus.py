@@ -7,10 +7,12 @@ large declared shapes, safetensors offsets past the file), and ../shared/hostile
 
 Rerunning replaces Fuzz/Corpus/model; Fuzz/Regressions is never touched. Needs numpy.
 """
-import glob, io, json, os, shutil, struct, zlib
+import glob, io, json, os, shutil, struct, sys, zlib
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "Tools"))
+from make_hostile_files import npy_header, zip_one  # noqa: E402
 OUT = os.path.join(ROOT, "Fuzz", "Corpus", "model")
 HOSTILE = os.path.join(os.path.dirname(ROOT), "shared", "hostile")
 
@@ -44,26 +46,9 @@ def safetensors(tensors, metadata=None):
     return struct.pack("<Q", len(h)) + h + data
 
 
-def npy_header(shape):
-    d = "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }" % (str(tuple(shape)))
-    body = d.encode()
-    pad = (64 - (10 + len(body) + 1) % 64) % 64
-    body += b" " * pad + b"\n"
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(body)) + body
-
-
 def one_member_zip(name, plain, declared, method=8):
     data = zlib.compress(plain, 9)[2:-4] if method == 8 else plain
-    crc = zlib.crc32(plain)
-    zip64 = declared >= 0xFFFFFFFF
-    n = name.encode()
-    usize = 0xFFFFFFFF if zip64 else declared
-    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, method, 0, 0x21, crc, len(data), usize, len(n), 0) + n + data
-    extra = struct.pack("<HHQ", 1, 8, declared) if zip64 else b""
-    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 0, method, 0, 0x21, crc, len(data), usize,
-                          len(n), len(extra), 0, 0, 0, 0, 0) + n + extra
-    eocd = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central), len(local), 0)
-    return local + central + eocd
+    return zip_one(name, data, zlib.crc32(plain), declared, method)
 
 
 def main():

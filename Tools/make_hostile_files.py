@@ -35,7 +35,8 @@ def npy_header(shape):
     return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(body)) + body
 
 
-def zip_one(name, data, crc, _unused, declared, method=8):
+def zip_one(name, data, crc, declared, method=8):
+    """A one-member ZIP archive; the directory declares `declared` uncompressed bytes (ZIP64 if needed)."""
     zip64 = declared >= 0xFFFFFFFF
     n = name.encode()
     usize = 0xFFFFFFFF if zip64 else declared
@@ -87,18 +88,18 @@ def main():
     os.makedirs(out, exist_ok=True)
     files = {}
     small = npy_header([4]) + bytes(16)
-    files["npz_lie32_4GB.npz"] = zip_one("w.npy", zlib.compress(small)[2:-4], zlib.crc32(small), 0, 4_000_000_000)
-    files["npz_lie64_4EB.npz"] = zip_one("w.npy", zlib.compress(small)[2:-4], zlib.crc32(small), 0, 1 << 62)
+    files["npz_lie32_4GB.npz"] = zip_one("w.npy", zlib.compress(small)[2:-4], zlib.crc32(small), 4_000_000_000)
+    files["npz_lie64_4EB.npz"] = zip_one("w.npy", zlib.compress(small)[2:-4], zlib.crc32(small), 1 << 62)
     stream, crc = zero_stream(npy_header([4]), 256)
-    files["npz_bomb_small_shape.npz"] = zip_one("w.npy", stream, crc, 0, len(npy_header([4])) + 16)
+    files["npz_bomb_small_shape.npz"] = zip_one("w.npy", stream, crc, len(npy_header([4])) + 16)
     big = npy_header([1 << 33])
     stream, crc = zero_stream(big, 256)
-    files["npz_bomb_large_shape.npz"] = zip_one("w.npy", stream, crc, 0, len(big) + (4 << 33))
+    files["npz_bomb_large_shape.npz"] = zip_one("w.npy", stream, crc, len(big) + (4 << 33))
     hdr = npy_header([3 << 28])
     stream, crc = zero_stream(hdr, 3 << 10)
-    files["npz_bomb_true_3GB.npz"] = zip_one("w.npy", stream, crc, 0, len(hdr) + (3 << 30))
+    files["npz_bomb_true_3GB.npz"] = zip_one("w.npy", stream, crc, len(hdr) + (3 << 30))
     member = npy_header([1]) + struct.pack("<f", 1.0)
-    files["npz_name_dotdot.npz"] = zip_one("../../../x.npy", member, zlib.crc32(member), 0, len(member), method=0)
+    files["npz_name_dotdot.npz"] = zip_one("../../../x.npy", member, zlib.crc32(member), len(member), method=0)
     files["safetensors_lie.safetensors"] = struct.pack("<Q", 1 << 60) + b"{}"
     h = b'{"w":{"dtype":"F32","shape":[268435456],"data_offsets":[0,1073741824]}}'
     files["safetensors_offsets.safetensors"] = struct.pack("<Q", len(h)) + h + bytes(4)

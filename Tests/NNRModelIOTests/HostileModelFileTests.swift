@@ -162,28 +162,21 @@ final class HostileModelFileTests: XCTestCase {
 /// Tensor names that would escape a folder (issue 18, item 6).
 final class MemberNameTests: XCTestCase {
     func testProblems() {
-        XCTAssertEqual(MemberName.problem(""), "it is empty")
-        XCTAssertEqual(MemberName.problem("a\u{0}b"), "it contains a NUL character")
-        XCTAssertEqual(MemberName.problem("/etc/passwd"), "it is an absolute path (starts with '/')")
-        XCTAssertEqual(MemberName.problem("\\x"), "it is an absolute path (starts with '\\')")
-        XCTAssertEqual(MemberName.problem("C:x"), "it starts with a drive letter ('C:')")
-        XCTAssertEqual(MemberName.problem("a:b"), "it starts with a drive letter ('a:')")
-        for name in ["..", "../x", "a/../b", "a/..", "a\\..\\b", "../../../../etc/x/evil1"] {
-            XCTAssertEqual(MemberName.problem(name), "it has a '..' component", name)
-        }
+        let expected: [(String, String)] = [
+            ("", "it is empty"), ("a\u{0}b", "it contains a NUL character"),
+            ("/etc/passwd", "it is an absolute path (starts with '/')"), ("\\x", "it is an absolute path (starts with '\\')"),
+            ("C:x", "it starts with a drive letter ('C:')"), ("a:b", "it starts with a drive letter ('a:')"),
+        ] + ["..", "../x", "a/../b", "a/..", "a\\..\\b", "../../../../etc/x/evil1"].map { ($0, "it has a '..' component") }
+        for (name, problem) in expected { XCTAssertEqual(MemberName.problem(name), problem, name) }
         for name in ["layer.0.weight", "encoder/block.1/attn", "..a", "a..", "...", "#3", "ab:c", "x/./y", "ü/é"] {
             XCTAssertNil(MemberName.problem(name), name)
         }
     }
 
     func testSanitizedNamesAreSafe() {
-        XCTAssertEqual(MemberName.sanitized("../../etc/x"), "__/__/etc/x")
-        XCTAssertEqual(MemberName.sanitized("/abs/x"), "abs/x")
-        XCTAssertEqual(MemberName.sanitized("\\\\..\\w"), "__\\w")
-        XCTAssertEqual(MemberName.sanitized(""), "_")
-        XCTAssertEqual(MemberName.sanitized("a\u{0}b"), "a_b")
-        XCTAssertEqual(MemberName.sanitized("C:/x"), "C_/x")
-        XCTAssertEqual(MemberName.sanitized("layer.0.weight"), "layer.0.weight")
+        let expected = [("../../etc/x", "__/__/etc/x"), ("/abs/x", "abs/x"), ("\\\\..\\w", "__\\w"), ("", "_"),
+                        ("a\u{0}b", "a_b"), ("C:/x", "C_/x"), ("layer.0.weight", "layer.0.weight")]
+        for (name, safe) in expected { XCTAssertEqual(MemberName.sanitized(name), safe, name) }
         for name in ["", "/", "//..", "..", "a/../..", "\u{0}", "C:", "/../\u{0}/.."] {
             XCTAssertNil(MemberName.problem(MemberName.sanitized(name)), "\(name) -> \(MemberName.sanitized(name))")
         }
