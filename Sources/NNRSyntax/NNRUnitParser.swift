@@ -3,7 +3,9 @@ import NNRBitIO
 import NNRContainer
 
 /// The type-specific content of a unit.
-public enum NNRUnitContent: Sendable, Equatable {
+/// Indirect: a parsed unit holds a pointer, not the largest header inline (an NDU header is 272
+/// bytes), so files of a million small units cost a fraction of the memory.
+public indirect enum NNRUnitContent: Sendable, Equatable {
     case start(NNRStartUnitHeader)
     case modelParameterSet(NNRModelParameterSet)
     case layerParameterSet(NNRLayerParameterSet)
