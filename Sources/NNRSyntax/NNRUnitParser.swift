@@ -3,9 +3,7 @@ import NNRBitIO
 import NNRContainer
 
 /// The type-specific content of a unit.
-/// Indirect: a parsed unit holds a pointer, not the largest header inline (an NDU header is 272
-/// bytes), so files of a million small units cost a fraction of the memory.
-public indirect enum NNRUnitContent: Sendable, Equatable {
+public enum NNRUnitContent: Sendable, Equatable {
     case start(NNRStartUnitHeader)
     case modelParameterSet(NNRModelParameterSet)
     case layerParameterSet(NNRLayerParameterSet)
@@ -15,6 +13,20 @@ public indirect enum NNRUnitContent: Sendable, Equatable {
     case aggregate(NNRAggregateUnitHeader)
     /// nnr_unit_type 7…63: reserved; carried as bytes.
     case reserved(Int)
+
+    /// The nnr_unit_type of a unit with this content.
+    public var nnrUnitType: Int {
+        switch self {
+        case .start: return NNRUnitType.startUnit.rawValue
+        case .modelParameterSet: return NNRUnitType.modelParameterSet.rawValue
+        case .layerParameterSet: return NNRUnitType.layerParameterSet.rawValue
+        case .topology: return NNRUnitType.topology.rawValue
+        case .quantization: return NNRUnitType.quantization.rawValue
+        case .compressedData: return NNRUnitType.compressedData.rawValue
+        case .aggregate: return NNRUnitType.aggregate.rawValue
+        case let .reserved(t): return t
+        }
+    }
 }
 
 /// One parsed NNR unit: where it is, its headers, and where its payload bytes lie.
@@ -256,18 +268,7 @@ public enum NNRUnitSerializer {
             w.writeBytes(payload)
         }
         var c = common
-        c.nnrUnitType = {
-            switch content {
-            case .start: return 0
-            case .modelParameterSet: return 1
-            case .layerParameterSet: return 2
-            case .topology: return 3
-            case .quantization: return 4
-            case .compressedData: return 5
-            case .aggregate: return 6
-            case let .reserved(t): return t
-            }
-        }()
+        c.nnrUnitType = content.nnrUnitType
         return try NNRUnitWriter.unit(common: c, body: w.bytes, forceLongSize: forceLongSize)
     }
 
