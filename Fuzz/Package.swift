@@ -25,6 +25,7 @@ let package = Package(
         .executableTarget(name: "FuzzPayload", dependencies: ["FuzzEntries"]),
         .executableTarget(name: "FuzzDecode", dependencies: ["FuzzEntries"]),
         .executableTarget(name: "FuzzCheck", dependencies: ["FuzzEntries", nnrKit]),
+        .executableTarget(name: "FuzzModel", dependencies: ["FuzzEntries"]),
     ],
     swiftLanguageVersions: [.v5]
 )

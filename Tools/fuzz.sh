@@ -6,7 +6,7 @@
 #   Tools/fuzz.sh regress                  build, replay Fuzz/Regressions and Fuzz/Corpus once
 #   Tools/fuzz.sh build                    build only
 #
-# TARGET: parser | payload | decode | check.
+# TARGET: parser | payload | decode | check | model.
 # Exit status: 0 clean; 1 a target crashed, hung, leaked or ran out of memory (the input is
 # copied to Fuzz/Regressions/<target>/); 2 usage or build failure.
 #
@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.." || exit 2
 ROOT=$(pwd)
 [ -d /opt/swift/usr/bin ] && export PATH="/opt/swift/usr/bin:$PATH"
 
-TARGETS=(parser payload decode check)
+TARGETS=(parser payload decode check model)
 SCRATCH="$ROOT/.build-fuzz"
 WORK=${FUZZ_WORK:-$SCRATCH/work}
 NICE=${FUZZ_NICE:-10}
@@ -36,6 +36,7 @@ product() {
         payload) echo FuzzPayload ;;
         decode) echo FuzzDecode ;;
         check) echo FuzzCheck ;;
+        model) echo FuzzModel ;;
         *) return 1 ;;
     esac
 }

@@ -46,6 +46,10 @@ public enum ModelIOError: Error, Equatable, Sendable, CustomStringConvertible {
     case dtypeNotRepresentable(file: String, tensor: String, dtype: TensorDType, format: String)
     /// The request itself is invalid for the format (e.g. several tensors written to one .npy).
     case invalidRequest(file: String, message: String)
+    /// The system refused memory for a tensor's data (e.g. under an address-space limit).
+    case outOfMemory(file: String, tensor: String?, bytes: Int)
+    /// A tensor name cannot be a file or archive member name (see ``MemberName/problem(_:)``).
+    case unsafeName(file: String, tensor: String, problem: String)
 
     public var description: String {
         func where_(_ file: String, _ tensor: String?) -> String {
@@ -95,6 +99,10 @@ public enum ModelIOError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(file): tensor '\(tensor)': dtype \(dtype.rawValue) cannot be stored in \(format) (convert it first, e.g. tensor.converted(to: .float32))"
         case let .invalidRequest(file, message):
             return "\(file): \(message)"
+        case let .outOfMemory(file, tensor, bytes):
+            return "\(where_(file, tensor)): cannot allocate \(bytes) bytes for the tensor's data"
+        case let .unsafeName(file, tensor, problem):
+            return "\(file): tensor \(MemberName.quoted(tensor)): name is unsafe as a file or archive member name: \(problem)"
         }
     }
 }

@@ -56,16 +56,19 @@ public enum NPY {
                                                  expectedBytes: header.dataByteCount, actualBytes: available)
         }
         let dataStart = header.dataOffset
-        var storage = [UInt8](UnsafeRawBufferPointer(rebasing: raw[dataStart..<(dataStart + header.dataByteCount)]))
+        var storage = try TensorStorage.allocate(count: header.dataByteCount, file: file, tensor: name) { out in
+            out.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[dataStart..<(dataStart + header.dataByteCount)]))
+        }
         if header.bigEndian {
             byteSwapInPlace(&storage, width: header.dtype.byteWidth)
         }
         return Tensor(name: name, dtype: header.dtype, shape: header.shape, storage: storage)
     }
 
-    /// Parses and validates the NPY preamble and header dict. Does not require the data to be present.
-    public static func parseHeader(_ raw: UnsafeRawBufferPointer, name: String, file: String = "<memory>",
-                                   limits: ModelIOLimits = .default) throws -> Header {
+    /// The preamble (magic, version, header length) from the first bytes of an NPY member; needs
+    /// 12 bytes or all there are. Checks the header length against the limit, not against the bytes.
+    static func preamble(_ raw: UnsafeRawBufferPointer, name: String, file: String,
+                         limits: ModelIOLimits) throws -> (major: UInt8, minor: UInt8, headerStart: Int, headerLength: Int) {
         guard raw.count >= 8 else {
             if raw.count < magic.count && !raw.elementsEqual(magic.prefix(raw.count)) {
                 throw ModelIOError.badMagic(file: file, tensor: name, format: "NPY")
@@ -99,6 +102,13 @@ public enum NPY {
             throw ModelIOError.limitExceeded(file: file, tensor: name, limit: "maxHeaderBytes",
                                              value: UInt64(headerLength), maximum: UInt64(max(0, limits.maxHeaderBytes)))
         }
+        return (major, minor, headerStart, headerLength)
+    }
+
+    /// Parses and validates the NPY preamble and header dict. Does not require the data to be present.
+    public static func parseHeader(_ raw: UnsafeRawBufferPointer, name: String, file: String = "<memory>",
+                                   limits: ModelIOLimits = .default) throws -> Header {
+        let (major, minor, headerStart, headerLength) = try preamble(raw, name: name, file: file, limits: limits)
         guard headerLength <= raw.count - headerStart else {
             throw ModelIOError.truncated(file: file, tensor: name,
                                          what: "NPY header (declares \(headerLength) bytes, \(raw.count - headerStart) present)")
@@ -306,6 +316,9 @@ struct PyLiteralParser {
     private var pos = 0
     private var depth = 0
     private static let maxDepth = 32
+    /// Most items in one dict, tuple or list: an NPY header holds three keys and at most a few
+    /// dozen dimensions, so a long literal is refused before it takes memory.
+    private static let maxItems = 1024
 
     init(_ text: String) { chars = Array(text.unicodeScalars) }
 
@@ -366,6 +379,7 @@ struct PyLiteralParser {
             guard pos < chars.count, chars[pos] == ":" else { throw Failure(message: "expected ':' after key '\(key)'") }
             pos += 1
             let value = try parseValue()
+            guard entries.count < PyLiteralParser.maxItems else { throw Failure(message: "more than \(PyLiteralParser.maxItems) items") }
             entries.append((key, value))
             skipSpace()
             guard pos < chars.count else { throw Failure(message: "unterminated dict") }
@@ -390,6 +404,7 @@ struct PyLiteralParser {
                 if isTuple && items.count == 1 && !sawComma { return items[0] }
                 return isTuple ? .tuple(items) : .list(items)
             }
+            guard items.count < PyLiteralParser.maxItems else { throw Failure(message: "more than \(PyLiteralParser.maxItems) items") }
             items.append(try parseValue())
             skipSpace()
             guard pos < chars.count else { throw Failure(message: "unterminated \(isTuple ? "tuple" : "list")") }
@@ -452,6 +467,28 @@ struct PyLiteralParser {
 }
 
 // MARK: - File helpers
+
+/// Tensor data buffers whose allocation failure is an error, not a trap.
+enum TensorStorage {
+    /// `count` bytes filled by `fill` (which must write all of them). Where the system refuses
+    /// the memory (an address-space limit, overcommit off) this throws ``ModelIOError/outOfMemory``
+    /// instead of letting Array's allocation trap: a mapping of the same size is tried first.
+    static func allocate(count: Int, file: String, tensor: String?,
+                         _ fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws -> [UInt8] {
+        // An anonymous mapping of the size (what a large malloc does), released at once; a
+        // malloc/free pair would be optimised away.
+        let size = Swift.max(count, 1)
+        guard count >= 0, let probe = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              probe != MAP_FAILED else {
+            throw ModelIOError.outOfMemory(file: file, tensor: tensor, bytes: count)
+        }
+        munmap(probe, size)
+        return try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            try fill(UnsafeMutableRawBufferPointer(buffer))
+            initialized = count
+        }
+    }
+}
 
 /// Reads a whole file, memory-mapped where the platform allows; errors name the file.
 func readFileData(_ url: URL) throws -> Data {

@@ -60,19 +60,73 @@ public enum NPZ {
                 throw ModelIOError.limitExceeded(file: file, tensor: name, limit: "maxTotalBytes",
                                                  value: UInt64(total) &+ entry.uncompressedSize, maximum: UInt64(max(0, limits.maxTotalBytes)))
             }
-            let tensor = try ZipReader.withMemberData(entry, in: raw, file: file) { member -> Tensor in
+            let tensor: Tensor
+            if entry.method == 8 {
+                tensor = try decodeDeflated(entry, in: raw, name: name, file: file, limits: limits, budget: remaining)
+            } else {
+                let member = try ZipReader.storedData(entry, in: raw, file: file)
                 let header = try NPY.parseHeader(member, name: name, file: file, limits: limits)
                 guard header.dataByteCount <= remaining else {
                     throw ModelIOError.limitExceeded(file: file, tensor: name, limit: "maxTotalBytes",
                                                      value: UInt64(total) &+ UInt64(header.dataByteCount),
                                                      maximum: UInt64(max(0, limits.maxTotalBytes)))
                 }
-                return try NPY.decode(member, name: name, file: file, limits: limits)
+                tensor = try NPY.decode(member, name: name, file: file, limits: limits)
             }
             total += tensor.storage.count
             tensors.append(tensor)
         }
         return tensors
+    }
+
+    /// Inflates a deflated `.npy` member piecewise: the NPY header first (at most
+    /// `maxHeaderBytes`), then exactly the data its shape calls for, straight into the tensor's
+    /// storage. The sizes the ZIP directory and the NPY header declare must agree, fit what the
+    /// compressed bytes can expand to and the `budget`, before the data buffer is allocated;
+    /// the stream must end exactly there.
+    private static func decodeDeflated(_ entry: ZipEntry, in raw: UnsafeRawBufferPointer, name: String, file: String,
+                                       limits: ModelIOLimits, budget: Int) throws -> Tensor {
+        do {
+            let inflater = try RawInflater(ZipReader.compressedData(entry, in: raw))
+            let prefix = try inflater.read(count: 12)
+            let pre = try prefix.withUnsafeBytes { try NPY.preamble($0, name: name, file: file, limits: limits) }
+            let dataOffset = pre.headerStart + pre.headerLength
+            guard UInt64(dataOffset) <= entry.uncompressedSize else {
+                throw ModelIOError.malformedArchive(file: file, message: "member '\(entry.name)': the ZIP directory declares \(entry.uncompressedSize) bytes, its NPY header alone takes \(dataOffset)")
+            }
+            var headerBytes = Array(prefix.prefix(dataOffset))
+            let leftover = Array(prefix.dropFirst(dataOffset))
+            if headerBytes.count < dataOffset { headerBytes += try inflater.read(count: dataOffset - headerBytes.count) }
+            let header = try headerBytes.withUnsafeBytes { try NPY.parseHeader($0, name: name, file: file, limits: limits) }
+            let (total, overflow) = dataOffset.addingReportingOverflow(header.dataByteCount)
+            guard !overflow, UInt64(total) == entry.uncompressedSize else {
+                throw ModelIOError.malformedArchive(file: file, message: "member '\(entry.name)': the ZIP directory declares \(entry.uncompressedSize) bytes, its NPY header describes \(overflow ? "more than \(Int.max)" : String(total))")
+            }
+            guard UInt64(total) <= Zlib.maxInflatedSize(compressedSize: entry.compressedSize) else {
+                throw ModelIOError.truncated(file: file, tensor: name, what: "ZIP member data (\(entry.compressedSize) deflated bytes cannot expand to the \(total) declared)")
+            }
+            guard header.dataByteCount <= budget else {
+                throw ModelIOError.limitExceeded(file: file, tensor: name, limit: "maxTotalBytes",
+                                                 value: UInt64(header.dataByteCount), maximum: UInt64(max(0, budget)))
+            }
+            guard leftover.count <= header.dataByteCount else {
+                throw Zlib.Failure.message("deflate data decodes to more than the \(total) bytes declared")
+            }
+            var storage = try TensorStorage.allocate(count: header.dataByteCount, file: file, tensor: name) { out in
+                out.copyBytes(from: leftover)
+                let rest = UnsafeMutableRawBufferPointer(rebasing: out[leftover.count...])
+                let got = try inflater.read(into: rest)
+                guard got == rest.count else {
+                    throw ModelIOError.truncated(file: file, tensor: name, what: "deflated member '\(entry.name)' (decodes to \(dataOffset + leftover.count + got) of \(total) bytes)")
+                }
+            }
+            try inflater.expectEnd(declared: total)
+            try ZipReader.checkCRC(entry, actual: storage.withUnsafeBytes { Zlib.crc32($0, initial: Zlib.crc32(headerBytes)) }, file: file)
+            if header.bigEndian { NPY.byteSwapInPlace(&storage, width: header.dtype.byteWidth) }
+            return Tensor(name: name, dtype: header.dtype, shape: header.shape, storage: storage)
+        } catch let Zlib.Failure.message(message) {
+            throw ModelIOError.compressionFailed(file: file, member: entry.name, message: message)
+        }
     }
 
     /// "a.b.npy" -> "a.b"; other member names are kept as they are (numpy does the same).
@@ -90,7 +144,9 @@ public enum NPZ {
 
     // MARK: Writing
 
-    /// Writes `tensors` (in order) as `NAME.npy` members of a ZIP archive, atomically.
+    /// Writes `tensors` (in order) as `NAME.npy` members of a ZIP archive, atomically. Names that
+    /// ``MemberName/problem(_:)`` rejects (absolute, `..`, NUL, empty) are refused with
+    /// ``ModelIOError/unsafeName(file:tensor:problem:)`` before anything is written.
     /// ZIP64 fields are used for members or offsets of 4 GiB - 1 and more.
     public static func write(_ tensors: [Tensor], to url: URL, compression: NPZCompression = .stored) throws {
         try checkWritable(tensors, file: url.path)
@@ -124,6 +180,9 @@ public enum NPZ {
         var seen = Set<String>()
         for t in tensors {
             guard seen.insert(t.name).inserted else { throw ModelIOError.duplicateTensor(file: file, tensor: t.name) }
+            if let problem = MemberName.problem(t.name) {
+                throw ModelIOError.unsafeName(file: file, tensor: t.name, problem: problem)
+            }
             guard (t.name.utf8.count + 4) <= 0xFFFF else {
                 throw ModelIOError.invalidTensor(file: file, tensor: t.name, message: "name is longer than a ZIP member name can be")
             }

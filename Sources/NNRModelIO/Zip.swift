@@ -254,38 +254,30 @@ enum ZipReader {
         throw ModelIOError.truncated(file: file, tensor: nil, what: "ZIP archive (end of central directory record not found)")
     }
 
-    /// Gives `body` the uncompressed bytes of `entry` after verifying the CRC-32.
-    static func withMemberData<R>(_ entry: ZipEntry, in raw: UnsafeRawBufferPointer, file: String,
-                                  _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        let compressed = UnsafeRawBufferPointer(rebasing: raw[entry.dataOffset..<(entry.dataOffset + Int(entry.compressedSize))])
-        switch entry.method {
-        case 0:
-            try verifyCRC(entry, compressed, file: file)
-            return try body(compressed)
-        case 8:
-            guard entry.uncompressedSize <= UInt64(Int.max) else {
-                throw ModelIOError.malformedArchive(file: file, message: "member '\(entry.name)' is too large")
-            }
-            let inflated: [UInt8]
-            do {
-                inflated = try Zlib.inflateRaw(compressed, expectedSize: Int(entry.uncompressedSize))
-            } catch let Zlib.Failure.message(message) {
-                throw ModelIOError.compressionFailed(file: file, member: entry.name, message: message)
-            }
-            return try inflated.withUnsafeBytes { data in
-                try verifyCRC(entry, data, file: file)
-                return try body(data)
-            }
-        default:
+    /// The stored (method 0) bytes of `entry` after verifying the CRC-32. Deflated members are
+    /// read piecewise by ``NPZ`` (see `decodeDeflated`), never inflated whole on a size field's word.
+    static func storedData(_ entry: ZipEntry, in raw: UnsafeRawBufferPointer, file: String) throws -> UnsafeRawBufferPointer {
+        guard entry.method == 0 else {
             throw ModelIOError.unsupportedCompression(file: file, member: entry.name, method: entry.method)
+        }
+        let data = UnsafeRawBufferPointer(rebasing: raw[entry.dataOffset..<(entry.dataOffset + Int(entry.compressedSize))])
+        try verifyCRC(entry, data, file: file)
+        return data
+    }
+
+    /// The compressed bytes of `entry` (their range was checked against the archive by `entries`).
+    static func compressedData(_ entry: ZipEntry, in raw: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: raw[entry.dataOffset..<(entry.dataOffset + Int(entry.compressedSize))])
+    }
+
+    static func checkCRC(_ entry: ZipEntry, actual: UInt32, file: String) throws {
+        guard actual == entry.crc32 else {
+            throw ModelIOError.crcMismatch(file: file, member: entry.name, expected: entry.crc32, actual: actual)
         }
     }
 
     private static func verifyCRC(_ entry: ZipEntry, _ data: UnsafeRawBufferPointer, file: String) throws {
-        let actual = Zlib.crc32(data)
-        guard actual == entry.crc32 else {
-            throw ModelIOError.crcMismatch(file: file, member: entry.name, expected: entry.crc32, actual: actual)
-        }
+        try checkCRC(entry, actual: Zlib.crc32(data), file: file)
     }
 }
 

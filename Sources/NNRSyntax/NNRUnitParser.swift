@@ -13,6 +13,20 @@ public enum NNRUnitContent: Sendable, Equatable {
     case aggregate(NNRAggregateUnitHeader)
     /// nnr_unit_type 7…63: reserved; carried as bytes.
     case reserved(Int)
+
+    /// The nnr_unit_type of a unit with this content.
+    public var nnrUnitType: Int {
+        switch self {
+        case .start: return NNRUnitType.startUnit.rawValue
+        case .modelParameterSet: return NNRUnitType.modelParameterSet.rawValue
+        case .layerParameterSet: return NNRUnitType.layerParameterSet.rawValue
+        case .topology: return NNRUnitType.topology.rawValue
+        case .quantization: return NNRUnitType.quantization.rawValue
+        case .compressedData: return NNRUnitType.compressedData.rawValue
+        case .aggregate: return NNRUnitType.aggregate.rawValue
+        case let .reserved(t): return t
+        }
+    }
 }
 
 /// One parsed NNR unit: where it is, its headers, and where its payload bytes lie.
@@ -50,6 +64,9 @@ public struct NNRUnitParser {
     public var tracing: Bool
     /// Accept nnr_unit_type 7…63 as `.reserved` instead of throwing (dump and checker do).
     public var allowReservedTypes = false
+    /// Units parsed so far, top-level and inside NNR_AGG units: `limits.maxUnits` counts per file
+    /// (per parser), not per aggregate unit.
+    public private(set) var unitsParsed = 0
 
     public init(source: NNRByteSource, limits: NNRLimits = .default, context: SyntaxContext = SyntaxContext(), tracing: Bool = false) {
         self.source = source
@@ -64,6 +81,11 @@ public struct NNRUnitParser {
 
     /// Parses the headers of the unit at `location` and updates the context.
     public mutating func parse(_ location: NNRUnitLocation, depth: Int = 0) throws -> NNRParsedUnit {
+        guard unitsParsed < limits.maxUnits else {
+            throw NNRError(.limitExceeded("more than \(limits.maxUnits) units in the file (NNR_AGG children included)"), element: "nnr_unit",
+                           byteOffset: location.offset, unitIndex: location.index)
+        }
+        unitsParsed += 1
         var unit: NNRParsedUnit
         do {
             unit = try parseUnchecked(location)
@@ -79,7 +101,13 @@ public struct NNRUnitParser {
             for r in NNRUnitScanner(source: source, limits: limits, startOffset: unit.payloadRange.lowerBound, endOffset: unit.payloadRange.upperBound) {
                 switch r {
                 case let .failure(e): throw e.inUnit(location.index)
-                case let .success(loc): unit.children.append(try parse(loc, depth: depth + 1))
+                case let .success(loc):
+                    // Stop at the first unit past the declared count, before parsing it.
+                    guard unit.children.count < a.unitCount else {
+                        throw NNRError(.sizeMismatch("NNR_AGG carries more than num_of_nnr_units_minus2 + 2 = \(a.unitCount) units"),
+                                       element: "num_of_nnr_units_minus2", byteOffset: location.offset, unitIndex: location.index)
+                    }
+                    unit.children.append(try parse(loc, depth: depth + 1))
                 }
             }
             if unit.children.count != a.unitCount {
@@ -240,18 +268,7 @@ public enum NNRUnitSerializer {
             w.writeBytes(payload)
         }
         var c = common
-        c.nnrUnitType = {
-            switch content {
-            case .start: return 0
-            case .modelParameterSet: return 1
-            case .layerParameterSet: return 2
-            case .topology: return 3
-            case .quantization: return 4
-            case .compressedData: return 5
-            case .aggregate: return 6
-            case let .reserved(t): return t
-            }
-        }()
+        c.nnrUnitType = content.nnrUnitType
         return try NNRUnitWriter.unit(common: c, body: w.bytes, forceLongSize: forceLongSize)
     }
 

@@ -24,6 +24,12 @@ public enum Vectors {
         return url.standardizedFileURL
     }
 
+    /// `../shared/hostile/NAME` (crafted attack files of issue 18), or nil when it does not exist.
+    public static func sharedHostile(_ name: String) -> URL? {
+        let url = repoRoot.deletingLastPathComponent().appendingPathComponent("shared/hostile/" + name)
+        return FileManager.default.fileExists(atPath: url.path) ? url.standardizedFileURL : nil
+    }
+
     /// `<repo>/Conformance/vectors`: the vectors shipped with the repository.
     public static var bundledConformance: URL {
         repoRoot.appendingPathComponent("Conformance/vectors", isDirectory: true)

@@ -631,6 +631,10 @@ struct CheckRun {
         }
         var stepReported = false
         for t in r.tensors {
+            if let problem = MemberName.problem(t.name) {  // NNR-H021, the verdict `nnr decode` gives
+                add(CheckRules.tensorNameUnsafe, unit: idx, at: position(of: "topology_elem_id", in: u), "topology_elem_id",
+                    "tensor \(MemberName.quoted(t.name)): name is unsafe as a file or archive member name: \(problem)")
+            }
             if t.qp != nil && !stepReported {
                 if let problem = CheckRun.stepProblem(t) {
                     add(CheckRules.stepSize, unit: idx, at: BitPosition(byteOffset: u.payloadRange.lowerBound, bitOffset: 0), "qp_offset",

@@ -92,6 +92,7 @@ public enum CheckRules {
     public static let strings = "NNR-H018"
     public static let decompositionParameters = "NNR-H019"
     public static let topologyFormats = "NNR-H020"
+    public static let tensorNameUnsafe = "NNR-H021"
     // Payload
     public static let payloadWithinUnit = "NNR-P001"
     public static let terminatingBin = "NNR-P002"
@@ -210,6 +211,9 @@ public enum CheckRules {
         CheckRule(topologyFormats, .header, .error,
                   "topology_storage_format is 0..6 and topology_compression_format is 0 (NNR_PT_RAW) or 1 (NNR_DFL).",
                   source: "syntax notes 3.4"),
+        CheckRule(tensorNameUnsafe, .header, .error,
+                  "A tensor name can be a file or archive member name: not empty, no NUL, not absolute (leading '/' or '\\', drive letter), no '..' component; nnr decode refuses other names (or renames them with --sanitize-names).",
+                  source: "Spec/limits.md (names)"),
 
         CheckRule(payloadWithinUnit, .payload, .error,
                   "The arithmetic-coded payload decodes without reading past the end of its unit.",

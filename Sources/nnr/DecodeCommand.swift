@@ -43,6 +43,9 @@ struct Decode: ParsableCommand {
     @Flag(name: .long, help: "Decode NDUs one after another (no concurrency).")
     var sequential = false
 
+    @Flag(name: .long, help: "Rename tensors whose names are unsafe as file names (absolute, '..', NUL, empty) instead of failing; each rename is reported on stderr.")
+    var sanitizeNames = false
+
     @Flag(name: .shortAndLong, help: "No summary line per input.")
     var quiet = false
 
@@ -115,7 +118,7 @@ struct Decode: ParsableCommand {
             if repeatCount > 1 {
                 print(String(format: "{\"file\": \"%@\", \"decode_seconds\": %.6f, \"repeat\": %d}", file, fastest, repeatCount))
             }
-            var tensors = result.tensors.map(\.tensor)
+            var tensors = try DecodeNames.apply(result.tensors.map(\.tensor), file: file, sanitize: sanitizeNames)
             if dtype != .reference, let target = TensorDType(rawValue: dtype.rawValue) {
                 tensors = tensors.map { $0.dtype.isFloatingPoint ? $0.converted(to: target) : $0 }
             }

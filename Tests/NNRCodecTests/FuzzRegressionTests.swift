@@ -48,8 +48,24 @@ final class FuzzRegressionTests: XCTestCase {
         let files = Self.inputs(under: Self.fuzzRoot.appendingPathComponent("Regressions", isDirectory: true))
         if files.isEmpty { throw XCTSkip("Fuzz/Regressions holds no inputs yet") }
         for url in files {
-            for target in ["parser", "payload", "decode"] {
+            for target in ["parser", "payload", "decode", "model"] {
                 try replay(target, url)
+            }
+        }
+    }
+
+    /// The model seeds (npy, npz, safetensors files, crafted ones among them) give tensors or a
+    /// typed ModelIOError; the well-formed ones (made by numpy) read, the lying ones do not (reading
+    /// a member named "../../x.npy" is harmless: only writing such a name is refused).
+    func testModelSeeds() throws {
+        let files = Self.inputs(under: Self.fuzzRoot.appendingPathComponent("Corpus/model", isDirectory: true))
+        XCTAssertFalse(files.isEmpty, "Fuzz/Corpus/model is empty")
+        for url in files {
+            let outcome = try replay("model", url)
+            let crafted = ["bomb_", "sizefield_", "hostile_", "name_", "offsets_"].contains { url.lastPathComponent.hasPrefix($0) }
+            if case .modelError(let e)? = outcome, !crafted { XCTFail("seed \(url.lastPathComponent) does not read: \(e)") }
+            if case .ok? = outcome, crafted, !["bomb_true_shape.npz", "name_dotdot.npz"].contains(url.lastPathComponent) {
+                XCTFail("crafted seed \(url.lastPathComponent) reads")
             }
         }
     }

@@ -40,4 +40,24 @@ final class LongHeaderRoundTripTests: XCTestCase {
         try roundTrip(tallTensor(rows: 128000, cols: 16), scanOrder: 2)
         for s in [3, 4] { try roundTrip(tallTensor(rows: 16 << s * 600, cols: 8), scanOrder: s) }
     }
+
+    func testCodebookFarAbove32kEntriesRoundTrips() throws {
+        // 100,000 distinct levels (multiples of the step 2^-8 at qp -32): codebook_size 100,000,
+        // whose codebook() alone is far longer than the 4 KiB header probe.
+        let n = 100_000
+        let values = (0..<n).map { Float(($0 * 7919) % n - n / 2) * 0.00390625 }
+        let t = Tensor(name: "codebook.weight", shape: [n / 100, 100], float32: values)
+        var o = EncoderOptions()
+        o.qp = -32
+        o.dependentQuantization = false
+        o.codebook = .always
+        o.concurrent = false
+        o.estimatorSampleValues = 4096
+        let encoded = try NNREncoder(options: o).encode([t])
+        XCTAssertEqual(encoded.tensors.first?.codebookSize, n)
+        var d = NNRDecoder()
+        let out = try d.decode(NNRByteSource(bytes: encoded.bytes))
+        XCTAssertEqual(out.tensors.first?.tensor.shape, t.shape)
+        XCTAssertEqual(out.tensors.first?.tensor.floatValues(), values)
+    }
 }

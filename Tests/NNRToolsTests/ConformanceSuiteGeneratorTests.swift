@@ -551,6 +551,14 @@ enum ConformanceSuiteBuilder {
             s.pieces[t] = p
             add(CheckRules.topologyFormats, tiny, "topology_storage_format = 9", s.bytes)
         }
+        do {
+            var s = try Stream(tiny)
+            let i = try s.index(of: .compressedData)
+            var h = try s.ndu(i)
+            h.topologyElemId = "../" + h.topologyElemId
+            try s.setNDU(i, h)
+            add(CheckRules.tensorNameUnsafe, tiny, "topology_elem_id prefixed with '../'", s.bytes)
+        }
 
         // Payload
         do {

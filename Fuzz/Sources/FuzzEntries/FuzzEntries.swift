@@ -21,6 +21,8 @@ public enum FuzzOutcome: Equatable, CustomStringConvertible {
     case ok(String)
     /// Refused with the toolkit's typed error.
     case typedError(NNRError)
+    /// A model file refused with the model reader's typed error.
+    case modelError(ModelIOError)
     /// Something other than `NNRError` was thrown.
     case untypedError(String)
     /// A property every input must have was broken (for example: concurrent and sequential decoding
@@ -29,7 +31,7 @@ public enum FuzzOutcome: Equatable, CustomStringConvertible {
 
     public var isFailure: Bool {
         switch self {
-        case .ok, .typedError: return false
+        case .ok, .typedError, .modelError: return false
         case .untypedError, .invariantViolated: return true
         }
     }
@@ -38,6 +40,7 @@ public enum FuzzOutcome: Equatable, CustomStringConvertible {
         switch self {
         case let .ok(s): return "ok: \(s)"
         case let .typedError(e): return "NNRError: \(e)"
+        case let .modelError(e): return "ModelIOError: \(e)"
         case let .untypedError(s): return "UNTYPED ERROR: \(s)"
         case let .invariantViolated(s): return "INVARIANT VIOLATED: \(s)"
         }
@@ -52,7 +55,7 @@ public enum FuzzEntries {
                                          maxListEntries: 1 << 14)
 
     /// Target names (the folders of Fuzz/Corpus and Fuzz/Regressions).
-    public static let targetNames = ["parser", "payload", "decode", "check"]
+    public static let targetNames = ["parser", "payload", "decode", "check", "model"]
 
     // MARK: - parser
 
@@ -405,12 +408,73 @@ public enum FuzzEntries {
         return .ok("\(streams.count) bitstreams, \(tensors) tensors")
     }
 
-    /// Runs the entry function of `target` ("parser", "payload", "decode"); nil for other names.
+    // MARK: - model
+
+    /// Limits of the model target: 16 MiB per tensor, 64 MiB per file, 64 KiB headers.
+    public static let modelLimits = ModelIOLimits(maxTensorBytes: 16 << 20, maxTotalBytes: 64 << 20, maxHeaderBytes: 64 << 10,
+                                                  maxTensors: 4096, maxRank: 16, maxNameBytes: 4096)
+
+    /// Model-file readers on the input as an .npz (ZIP, stored or deflated .npy members), an .npy
+    /// and a .safetensors file, whatever its first bytes. Every tensor a reader returns must be
+    /// consistent (storage = shape × dtype), and what it read must write and read back the same
+    /// (npz: unless a name is refused as unsafe).
+    public static func model(_ data: [UInt8]) -> FuzzOutcome {
+        var firstError: ModelIOError?
+        var tensors = 0
+        func consistent(_ ts: [Tensor]) -> String? {
+            for t in ts where t.expectedByteCount != t.storage.count {
+                return "tensor \(t.name): \(t.storage.count) bytes for \(t.dtype) \(t.shape)"
+            }
+            return nil
+        }
+        do {
+            let ts = try NPZ.decode(data, file: "fuzz.npz", limits: modelLimits)
+            if let problem = consistent(ts) { return .invariantViolated("npz: " + problem) }
+            tensors += ts.count
+            if ts.allSatisfy({ MemberName.problem($0.name) == nil && $0.dtype != .bfloat16 }) {
+                let again = try NPZ.decode(NPZ.encode(ts, compression: .deflate(level: 1)), file: "rewritten.npz", limits: modelLimits)
+                guard again == ts else { return .invariantViolated("npz: tensors differ after writing and reading back") }
+            }
+        } catch let e as ModelIOError {
+            firstError = firstError ?? e
+        } catch {
+            return .untypedError("npz: \(error)")
+        }
+        do {
+            let t = try NPY.decode(data, name: "fuzz", file: "fuzz.npy", limits: modelLimits)
+            if let problem = consistent([t]) { return .invariantViolated("npy: " + problem) }
+            tensors += 1
+            guard try NPY.decode(NPY.encode(t), name: "fuzz", limits: modelLimits) == t else {
+                return .invariantViolated("npy: tensor differs after writing and reading back")
+            }
+        } catch let e as ModelIOError {
+            firstError = firstError ?? e
+        } catch {
+            return .untypedError("npy: \(error)")
+        }
+        do {
+            let ts = try Safetensors.decode(data, file: "fuzz.safetensors", limits: modelLimits)
+            if let problem = consistent(ts) { return .invariantViolated("safetensors: " + problem) }
+            tensors += ts.count
+            guard try Safetensors.decode(Safetensors.encode(ts), limits: modelLimits) == ts else {
+                return .invariantViolated("safetensors: tensors differ after writing and reading back")
+            }
+        } catch let e as ModelIOError {
+            firstError = firstError ?? e
+        } catch {
+            return .untypedError("safetensors: \(error)")
+        }
+        if tensors == 0, let e = firstError { return .modelError(e) }
+        return .ok("\(tensors) tensors")
+    }
+
+    /// Runs the entry function of `target` ("parser", "payload", "decode", "model"); nil for other names.
     public static func run(_ target: String, _ data: [UInt8]) -> FuzzOutcome? {
         switch target {
         case "parser": return parser(data)
         case "payload": return payload(data)
         case "decode": return decode(data)
+        case "model": return model(data)
         default: return nil
         }
     }
