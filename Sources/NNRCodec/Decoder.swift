@@ -99,6 +99,8 @@ public struct NNRDecoder: Sendable {
 
     /// Decodes already-parsed units (top level, and the units inside NNR_AGG).
     public mutating func decode(units: [NNRParsedUnit], source: NNRByteSource) throws -> DecodedBitstream {
+        // every verdict on the headers (names, limits) before the first payload is decoded
+        _ = try DecodingSession.manifest(units, source: source, options: options)
         var session = DecodingSession(options: options, state: state)
         var sink = Collector()
         session.begin()

@@ -201,6 +201,8 @@ public struct DecodingSession {
     var pending: [NDUPlan] = []
     var pendingElements = 0
     var carried: [(String, [Int32])] = []
+    /// Plan only (no payload is decoded): the manifest of the tensors the bitstream gives.
+    var manifest: [TensorManifestEntry]?
 
     public init(options: DecoderOptions = DecoderOptions(), state: IncrementalDecoderState = IncrementalDecoderState()) {
         self.options = options
@@ -213,6 +215,7 @@ public struct DecodingSession {
 
     /// Starts a bitstream.
     public mutating func begin() {
+        if manifest != nil { manifest = [] }
         sets = NNRParameterSets()
         names = TensorNameRules()
         unitCount = 0
@@ -236,6 +239,10 @@ public struct DecodingSession {
         case let .compressedData(h):
             let plan = try NDUPlan(unit: u, header: h, parameterSets: sets, limits: options.limits)
             try admit(plan)
+            if manifest != nil {
+                for t in plan.tensors { manifest?.append(TensorManifestEntry(name: t.name, shape: t.dims, dtype: plan.dtype(of: t))) }
+                break
+            }
             pending.append(plan)
             if pending.count >= window || pendingElements >= windowElements || tracer != nil { try flush(source: source, sink: &sink) }
         case .reserved(let t):
@@ -313,22 +320,20 @@ public struct DecodingSession {
         try end(source: source, sink: &sink)
     }
 
-    /// The tensors a bitstream will give, from its headers only (a safetensors writer writes its
-    /// header from it before the first tensor is decoded).
-    public static func manifest(_ source: NNRByteSource, limits: NNRLimits = .default) throws -> [TensorManifestEntry] {
-        var parser = NNRUnitParser(source: source, limits: limits)
-        var sets = NNRParameterSets()
-        var out: [TensorManifestEntry] = []
-        func add(_ u: NNRParsedUnit) throws {
-            sets.observe(u)
-            if case let .compressedData(h) = u.content {
-                let plan = try NDUPlan(unit: u, header: h, parameterSets: sets, limits: limits)
-                for t in plan.tensors { out.append(TensorManifestEntry(name: t.name, shape: t.dims, dtype: plan.dtype(of: t))) }
-            }
-            for c in u.children { try add(c) }
-        }
-        for r in NNRUnitScanner(source: source, limits: limits) { try add(parser.parse(r.get())) }
-        return out
+    /// The tensors a bitstream will give, from its headers only, with every verdict decode reaches
+    /// before reading a payload (a safetensors writer writes its header from it first).
+    public static func manifest(_ units: [NNRParsedUnit], source: NNRByteSource, options: DecoderOptions = DecoderOptions()) throws -> [TensorManifestEntry] {
+        var session = DecodingSession(options: options)
+        session.manifest = []
+        var sink = NoSink()
+        session.begin()
+        for u in units { try session.feed(u, source: source, sink: &sink) }
+        try session.end(source: source, sink: &sink)
+        return session.manifest ?? []
+    }
+
+    struct NoSink: DecodedNDUSink {
+        func consume(_ ndu: DecodedNDU) throws {}
     }
 }
 
