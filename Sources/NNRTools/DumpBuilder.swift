@@ -28,20 +28,15 @@ public enum NNRDump {
     /// The units, their headers with every element, and the tensors — from unit headers only (and
     /// the first bytes of each NDU payload, for the first tensor's qp_offset).
     public static func structure(path: String, source: NNRByteSource, options: DumpOptions) -> DumpFile {
-        let s = BitstreamStructure.read(source, limits: options.limits)
-        var file = DumpFile(path: path, fileSize: source.count, structure: s, units: [])
+        let (units, error) = NNRUnitParser.parseAll(source, limits: options.limits, tracing: true, allowReservedTypes: true)
+        var file = DumpFile(path: path, fileSize: source.count, units: [])
         var builder = DumpUnitBuilder(source: source, options: options)
-        file.units = s.units.map { builder.unit($0) }
+        file.units = units.map { builder.unit($0) }
         file.tensors = builder.tensors
-        if let e = s.error {
-            let lastEnd = s.units.last.map { $0.location.end } ?? 0
-            if e.position.byteOffset >= lastEnd && lastEnd < source.count {
-                file.partialUnit = builder.partialUnit(at: lastEnd, index: s.units.count,
-                                                       context: s.units.last?.context ?? SyntaxContext())
-            }
-            file.failure = DumpFailure(error: e, stage: "structure",
-                                       window: errorWindow(source, at: e.position.byteOffset, radius: options.errorWindow))
-        }
+        let scan = DumpScan(unitCount: units.count, error: error, lastEnd: units.last.map { $0.location.end } ?? 0,
+                            lastContext: units.last?.context ?? SyntaxContext())
+        file.partialUnit = scan.partialUnit(&builder, source: source)
+        file.failure = scan.failure(source, options: options)
         refreshTensorDerived(&file)
         return file
     }
@@ -57,21 +52,23 @@ public enum NNRDump {
     /// Puts each tensor's qp_offset (when known) into its NDU's payload section.
     static func refreshTensorDerived(_ file: inout DumpFile) {
         let tensors = file.tensors
-        func fix(_ u: inout DumpUnit) {
-            if !u.tensorIndices.isEmpty, let p = u.sections.lastIndex(where: { $0.name == "nnr_compressed_data_unit_payload" }) {
-                u.sections[p].derived.removeAll { $0.name == "qp_offset" }
-                for i in u.tensorIndices where i < tensors.count {
-                    let t = tensors[i]
-                    guard let o = t.qpOffset else { continue }
-                    var note = "\(t.name)"
-                    if let q = t.qp { note += ": QP \(q)" }
-                    if let st = t.stepSize { note += ", step size \(st)" }
-                    u.sections[p].derived.append(DumpDerived("qp_offset", .int(o), note: note))
-                }
+        for i in file.units.indices { refreshTensorDerived(&file.units[i], tensors: tensors) }
+    }
+
+    /// The same for one unit and the units it carries.
+    static func refreshTensorDerived(_ u: inout DumpUnit, tensors: [DumpTensor]) {
+        if !u.tensorIndices.isEmpty, let p = u.sections.lastIndex(where: { $0.name == "nnr_compressed_data_unit_payload" }) {
+            u.sections[p].derived.removeAll { $0.name == "qp_offset" }
+            for i in u.tensorIndices where i < tensors.count {
+                let t = tensors[i]
+                guard let o = t.qpOffset else { continue }
+                var note = "\(t.name)"
+                if let q = t.qp { note += ": QP \(q)" }
+                if let st = t.stepSize { note += ", step size \(st)" }
+                u.sections[p].derived.append(DumpDerived("qp_offset", .int(o), note: note))
             }
-            for c in u.children.indices { fix(&u.children[c]) }
         }
-        for i in file.units.indices { fix(&file.units[i]) }
+        for c in u.children.indices { refreshTensorDerived(&u.children[c], tensors: tensors) }
     }
 
     /// The section name of a unit type's own header and payload.
@@ -130,7 +127,18 @@ struct DumpUnitBuilder {
     let source: NNRByteSource
     let options: DumpOptions
     var tensors: [DumpTensor] = []
+    /// Tensors taken out already (`takeTensors`).
+    var tensorBase = 0
     var sets = NNRParameterSets()
+
+    /// The tensors laid out since the last call.
+    mutating func takeTensors() -> [DumpTensor] {
+        defer {
+            tensorBase += tensors.count
+            tensors = []
+        }
+        return tensors
+    }
 
     init(source: NNRByteSource, options: DumpOptions) {
         self.source = source
@@ -282,7 +290,7 @@ struct DumpUnitBuilder {
             } catch {
                 continue
             }
-            var tensor = DumpTensor(index: tensors.count, unitIndex: u.location.index, name: t.name, role: t.role, shape: t.dims,
+            var tensor = DumpTensor(index: tensorBase + tensors.count, unitIndex: u.location.index, name: t.name, role: t.role, shape: t.dims,
                                     elementCount: NDUHeader.elementCount(t.dims, limit: Int.max) ?? 0, codebook: t.codebook,
                                     entryPoints: t.entryPoints, payloadTypeCode: h.nnrCompressedDataUnitPayloadType,
                                     baseQP: plan.baseQP, qpDensity: plan.qpDensity, dq: plan.dqFlag,
@@ -292,7 +300,7 @@ struct DumpUnitBuilder {
                 tensor.bitsExact = true
             }
             if k == 0, u.payloadRange.count > 0 { tensor.qpOffset = plan.firstQPOffset(source) }
-            out.tensorIndices.append(tensors.count)
+            out.tensorIndices.append(tensorBase + tensors.count)
             tensors.append(tensor)
         }
     }

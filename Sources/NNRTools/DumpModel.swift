@@ -273,8 +273,6 @@ public struct DumpFailure: Sendable {
 public struct DumpFile: Sendable {
     public var path: String
     public var fileSize: Int
-    /// The first version's structure (kept for its JSON `fields`).
-    public var structure: BitstreamStructure
     public var units: [DumpUnit]
     /// The unit that failed to parse, as far as it was read.
     public var partialUnit: DumpUnit?

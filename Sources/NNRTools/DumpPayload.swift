@@ -22,39 +22,65 @@ public struct DumpSession {
     public mutating func decode(_ file: inout DumpFile, source: NNRByteSource, carryState: Bool,
                                 trace: ((DumpTraceLine) -> Void)? = nil) {
         guard file.failure == nil else { return }
-        file.decoded = true
-        let collector = DumpTraceCollector(limit: options.trace ? options.traceLimit : 0, handler: trace)
-        let tracer = DumpNDUTracer(options: options, collector: collector)
+        var pass = begin(&file, source: source, carryState: carryState, trace: trace)
+        for i in file.units.indices { unit(file.units[i], file: &file, pass: &pass) }
+        end(&file, pass: pass)
+    }
+
+    /// One file's decoding, unit by unit (`begin`, `unit` for each top-level unit, `end`).
+    public struct Pass {
+        let source: NNRByteSource
+        let carryState: Bool
+        let collector: DumpTraceCollector
+        let tracer: DumpNDUTracer
         var kept: [(String, [Int32])] = []
         var sets = NNRParameterSets()
         var failure: NNRError?
-        walk: for unit in file.flatUnits {
-            guard let parsed = unit.parsed else { continue }
-            sets.observe(parsed)
-            guard case let .compressedData(h) = parsed.content else { continue }
-            if !options.stats && !carryState && collector.full && options.trace { break walk }
+        var stopped = false
+    }
+
+    public func begin(_ file: inout DumpFile, source: NNRByteSource, carryState: Bool, trace: ((DumpTraceLine) -> Void)?) -> Pass {
+        file.decoded = true
+        let collector = DumpTraceCollector(limit: options.trace ? options.traceLimit : 0, handler: trace)
+        return Pass(source: source, carryState: carryState, collector: collector,
+                    tracer: DumpNDUTracer(options: options, collector: collector))
+    }
+
+    /// Decodes the NDUs of a top-level unit (and of the units it carries).
+    public mutating func unit(_ unit: DumpUnit, file: inout DumpFile, pass: inout Pass) {
+        guard !pass.stopped, let parsed = unit.parsed else { return }
+        pass.sets.observe(parsed)
+        if case let .compressedData(h) = parsed.content {
+            if !options.stats && !pass.carryState && pass.collector.full && options.trace {
+                pass.stopped = true
+                return
+            }
             do {
-                try decodeUnit(unit, parsed: parsed, header: h, sets: sets, file: &file, source: source, tracer: tracer,
-                               carryState: carryState, kept: &kept)
+                try decodeUnit(unit, parsed: parsed, header: h, sets: pass.sets, file: &file, source: pass.source, tracer: pass.tracer,
+                               carryState: pass.carryState, kept: &pass.kept)
             } catch let e as NNRError {
-                failure = e
-                break walk
+                pass.failure = e
+                pass.stopped = true
             } catch {
-                failure = NNRError(.io("\(error)"), element: "nnr_compressed_data_unit_payload", byteOffset: unit.offset, unitIndex: unit.index)
-                break walk
+                pass.failure = NNRError(.io("\(error)"), element: "nnr_compressed_data_unit_payload", byteOffset: unit.offset, unitIndex: unit.index)
+                pass.stopped = true
             }
         }
-        file.trace = collector.lines
-        file.traceLineCount = collector.count
-        file.traceTruncated = collector.truncated
+        for c in unit.children { self.unit(c, file: &file, pass: &pass) }
+    }
+
+    public mutating func end(_ file: inout DumpFile, pass: Pass) {
+        file.trace = pass.collector.lines
+        file.traceLineCount = pass.collector.count
+        file.traceTruncated = pass.collector.truncated
         NNRDump.refreshTensorDerived(&file)
-        if let e = failure {
+        if let e = pass.failure {
             file.failure = DumpFailure(error: e, stage: "payload",
-                                       window: NNRDump.errorWindow(source, at: e.position.byteOffset, radius: options.errorWindow))
+                                       window: NNRDump.errorWindow(pass.source, at: e.position.byteOffset, radius: options.errorWindow))
             return
         }
-        if carryState {
-            for (name, levels) in kept { state.carry(name, levels: levels, parentSignalling: sets.parentSignalling) }
+        if pass.carryState {
+            for (name, levels) in pass.kept { state.carry(name, levels: levels, parentSignalling: pass.sets.parentSignalling) }
         }
     }
 
@@ -155,7 +181,7 @@ public struct DumpSession {
 }
 
 /// Receives trace lines: stores or forwards them, up to the limit.
-final class DumpTraceCollector {
+public final class DumpTraceCollector {
     let limit: Int?
     let handler: ((DumpTraceLine) -> Void)?
     var lines: [DumpTraceLine] = []
@@ -180,7 +206,7 @@ final class DumpTraceCollector {
 }
 
 /// The dump's tracer of NDU payloads: trace lines for the tensors `--trace` (and `--tensor`) ask for.
-final class DumpNDUTracer: NDUTracer {
+public final class DumpNDUTracer: NDUTracer {
     let options: DumpOptions
     let collector: DumpTraceCollector
     var current: DumpTracer?
@@ -194,21 +220,21 @@ final class DumpNDUTracer: NDUTracer {
         options.trace && (options.traceTensor == nil || options.traceTensor == name)
     }
 
-    func beginTensor(_ t: NDUTensorPlan, of plan: NDUPlan) -> Bool {
+    public func beginTensor(_ t: NDUTensorPlan, of plan: NDUPlan) -> Bool {
         guard traces(t.name) && !collector.full else { return false }
         current = DumpTracer(unitIndex: plan.unit.location.index, tensor: t.name, dims: t.dims, scanOrder: plan.scanOrder(of: t),
                              collector: collector)
         return true
     }
 
-    func element(_ e: PayloadTraceElement) { current?.element(e) }
+    public func element(_ e: PayloadTraceElement) { current?.element(e) }
 
-    func endTensor(_ t: NDUTensorPlan, of plan: NDUPlan) {
+    public func endTensor(_ t: NDUTensorPlan, of plan: NDUPlan) {
         current?.finish()
         current = nil
     }
 
-    func endPayload(_ plan: NDUPlan) {
+    public func endPayload(_ plan: NDUPlan) {
         guard options.trace && options.traceTensor == nil else { return }
         collector.emit(DumpTraceLine(unitIndex: plan.unit.location.index, tensor: "", element: "terminating_bin", position: -1, row: -1,
                                      column: -1, dqState: -1, context: -1, bins: "1", value: 1))

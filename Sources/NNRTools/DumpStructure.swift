@@ -3,16 +3,47 @@ import NNRBitIO
 import NNRContainer
 import NNRSyntax
 
-/// The structure of a bitstream: its units and their header fields, read without touching NDU payloads.
-public struct BitstreamStructure: Sendable {
-    public var fileSize: Int
-    public var units: [NNRParsedUnit]
-    /// The first error, if the file is malformed; `units` holds everything before it.
-    public var error: NNRError?
+/// What a first pass over a file (headers only, nothing kept) finds: how many units parse and the
+/// error after them. The streamed dump needs both before its first unit.
+struct DumpScan {
+    var unitCount = 0
+    var error: NNRError?
+    /// End of the last unit that parsed, and its context (for the unit that failed).
+    var lastEnd = 0
+    var lastContext = SyntaxContext()
 
-    public static func read(_ source: NNRByteSource, limits: NNRLimits = .default) -> BitstreamStructure {
-        let (units, error) = NNRUnitParser.parseAll(source, limits: limits, tracing: true, allowReservedTypes: true)
-        return BitstreamStructure(fileSize: source.count, units: units, error: error)
+    static func scan(_ source: NNRByteSource, limits: NNRLimits) -> DumpScan {
+        var out = DumpScan()
+        var parser = NNRUnitParser(source: source, limits: limits)
+        parser.allowReservedTypes = true
+        for r in NNRUnitScanner(source: source, limits: limits) {
+            do {
+                let u = try parser.parse(r.get())
+                out.unitCount += 1
+                out.lastEnd = u.location.end
+                out.lastContext = u.context
+            } catch let e as NNRError {
+                out.error = e
+                break
+            } catch {
+                out.error = NNRError(.io("\(error)"), element: "nnr_unit", byteOffset: out.lastEnd, unitIndex: out.unitCount)
+                break
+            }
+        }
+        return out
+    }
+
+    /// The unit that failed to parse, as far as it can be read.
+    func partialUnit(_ builder: inout DumpUnitBuilder, source: NNRByteSource) -> DumpUnit? {
+        guard let e = error, e.position.byteOffset >= lastEnd && lastEnd < source.count else { return nil }
+        return builder.partialUnit(at: lastEnd, index: unitCount, context: lastContext)
+    }
+
+    func failure(_ source: NNRByteSource, options: DumpOptions) -> DumpFailure? {
+        error.map {
+            DumpFailure(error: $0, stage: "structure",
+                        window: NNRDump.errorWindow(source, at: $0.position.byteOffset, radius: options.errorWindow))
+        }
     }
 }
 

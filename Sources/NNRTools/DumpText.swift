@@ -25,10 +25,15 @@ public enum DumpTextRenderer {
 
     /// The file line and every unit (with the unit that failed, as far as it was read).
     public static func structure(_ f: DumpFile) -> String {
-        var out = "file \(f.path): \(f.fileSize) bytes, \(f.units.count) units\n"
+        var out = fileLine(f, unitCount: f.units.count)
         for u in f.units { unit(u, into: &out) }
         if let p = f.partialUnit { unit(p, into: &out) }
         return out
+    }
+
+    /// The first line of a file.
+    public static func fileLine(_ f: DumpFile, unitCount: Int) -> String {
+        "file \(f.path): \(f.fileSize) bytes, \(unitCount) units\n"
     }
 
     static func unit(_ u: DumpUnit, into out: inout String) {

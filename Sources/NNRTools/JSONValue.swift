@@ -25,8 +25,13 @@ public indirect enum JSONValue: Sendable, Equatable {
 
     /// Serialized text; `indent` > 0 pretty-prints.
     public func serialized(indent: Int = 0) -> String {
+        serialized(indent: indent, level: 0)
+    }
+
+    /// Serialized as a value nested `level` deep (for output written in pieces).
+    func serialized(indent: Int, level: Int) -> String {
         var out = ""
-        write(to: &out, indent: indent, level: 0)
+        write(to: &out, indent: indent, level: level)
         return out
     }
 
