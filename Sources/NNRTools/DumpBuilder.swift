@@ -117,7 +117,7 @@ public enum NNRDump {
             return v == 1 << (e.bitWidth - 1) ? "ok" : "wrong bits"
         }
         var name = e.name
-        if let br = name.firstIndex(of: "[") { name = String(name[..<br]) }
+        if let br = name.utf8.firstIndex(of: UInt8(ascii: "[")) { name = String(name[..<br]) }
         return FieldNames.symbol(field: name, value: FieldValue(e.value))
     }
 }

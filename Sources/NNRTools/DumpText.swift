@@ -65,12 +65,12 @@ public enum DumpTextRenderer {
 
     /// `byte.bit descriptor width bits name = value  (SYMBOL)`.
     public static func elementLine(_ e: DumpElement) -> String {
-        var s = "\(e.byteOffset).\(e.bitOffset)".padding(toLength: 10, withPad: " ", startingAt: 0)
-        s += " " + e.descriptor.padding(toLength: 16, withPad: " ", startingAt: 0)
+        var s = "\(e.byteOffset).\(e.bitOffset)".padded(10)
+        s += " " + e.descriptor.padded(16)
         let w = String(e.bitWidth)
         s += String(repeating: " ", count: Swift.max(0, 4 - w.count)) + w
         let raw = e.raw.isEmpty ? "-" : e.raw
-        s += "  " + raw.padding(toLength: Swift.max(raw.count, 16), withPad: " ", startingAt: 0)
+        s += "  " + raw.padded(Swift.max(raw.count, 16))
         s += "  " + e.name + " = " + value(e.value)
         if let sym = e.symbol { s += "  (\(sym))" }
         return s
@@ -326,6 +326,15 @@ public final class DumpTraceWriter {
 }
 
 fileprivate extension String {
+    /// Foundation's `padding(toLength:withPad: " ", startingAt: 0)` (UTF-16 length, cut when
+    /// longer) without its cost: it is called for every element line.
+    func padded(_ n: Int) -> String {
+        let u = utf16.count
+        if u == n { return self }
+        if u > n { return String(decoding: Array(utf16.prefix(n)), as: UTF16.self) }
+        return self + String(repeating: " ", count: n - u)
+    }
+
     func zeroPadded(_ n: Int) -> String {
         count >= n ? self : String(repeating: "0", count: n - count) + self
     }
