@@ -173,10 +173,9 @@ struct DumpUnitBuilder {
             compressedData(&out, header: h, unit: u)
         case let .aggregate(a):
             let payloadStart = u.payloadRange.lowerBound
-            for (j, ep) in a.unitEntryPoints.enumerated() {
-                attach(&out, to: { $0 == "nnr_unit_entry_point[\(j)]" },
-                       DumpDerived("unit_offset[\(j)]", .int(payloadStart + ep), note: "file offset of unit \(j) of the aggregate"))
-            }
+            attach(&out, byName: a.unitEntryPoints.enumerated().map { j, ep in
+                ("nnr_unit_entry_point[\(j)]", DumpDerived("unit_offset[\(j)]", .int(payloadStart + ep), note: "file offset of unit \(j) of the aggregate"))
+            })
         default:
             break
         }
@@ -320,18 +319,33 @@ struct DumpUnitBuilder {
 
     /// Entry points: the accumulated bit_offset_delta and where each block row starts.
     func entryPoints(_ out: inout DumpUnit, _ planned: [NDUTensorPlan]) {
+        var items: [(String, DumpDerived)] = []
         var j = 0
         for t in planned {
             var cumulative = 0
             for (k, ep) in t.entryPoints.enumerated() {
                 let name = j == 0 ? "ep_bit_offset_delta" : "ep_bit_offset_delta_diff[\(j)]"
                 cumulative += ep.bitOffsetDelta
-                attach(&out, to: { $0 == name }, DumpDerived("bit_offset_delta[\(j)]", .int(ep.bitOffsetDelta),
-                                                            note: "block row \(k + 1) of \(t.name) starts \(ep.bitOffsetDelta) bits after block row \(k)"))
-                attach(&out, to: { $0 == name }, DumpDerived("entry_point_byte[\(j)]", .int(cumulative >> 3),
-                                                            note: "block row \(k + 1) of \(t.name) starts \(cumulative) bits = \(cumulative >> 3) bytes + \(cumulative & 7) bits after block row 0"))
+                items.append((name, DumpDerived("bit_offset_delta[\(j)]", .int(ep.bitOffsetDelta),
+                                                note: "block row \(k + 1) of \(t.name) starts \(ep.bitOffsetDelta) bits after block row \(k)")))
+                items.append((name, DumpDerived("entry_point_byte[\(j)]", .int(cumulative >> 3),
+                                                note: "block row \(k + 1) of \(t.name) starts \(cumulative) bits = \(cumulative >> 3) bytes + \(cumulative & 7) bits after block row 0")))
                 j += 1
             }
+        }
+        attach(&out, byName: items)
+    }
+
+    /// Adds each derived value after the last element of its name: one pass over the elements, so
+    /// long lists stay linear.
+    func attach(_ u: inout DumpUnit, byName items: [(String, DumpDerived)]) {
+        guard !items.isEmpty else { return }
+        var at: [String: (Int, Int)] = [:]
+        for (s, section) in u.sections.enumerated() {
+            for (e, element) in section.elements.enumerated() { at[element.name] = (s, e) }
+        }
+        for (name, d) in items {
+            if let (s, e) = at[name] { u.sections[s].elements[e].derived.append(d) }
         }
     }
 
