@@ -2,8 +2,16 @@
 import PackageDescription
 import Foundation
 
-// Layers, one direction of dependency:
-// NNRBitIO → NNRContainer → NNRSyntax → NNRCoding → NNRQuantization → NNRModelIO → NNRCodec → NNRTools → nnr
+// Layers, one direction of dependency (each target below lists exactly the modules it imports):
+//
+//   NNRBitIO ─┬─ NNRContainer ── NNRSyntax ───────┐
+//             └─ NNRCoding ──── NNRQuantization ──┼── NNRCodec ── NNRTools ── NNRKit ── nnr
+//   CZlib ────── NNRModelIO ──────────────────────┘
+//
+// The coder (NNRCoding: DeepCABAC, payload syntax) sits beside the syntax modules and does not
+// depend on them; NNRModelIO (npy/npz/safetensors) depends on nothing of NNR. NNRCodec joins
+// them (the decoding session, the encoder); NNRTools (check, dump) uses the codec and the syntax
+// below it, NNRQuantization only through NNRCodec.
 let package = Package(
     name: "swift-nnr",
     platforms: [.macOS(.v14)],
@@ -23,7 +31,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "NNRModelIO", dependencies: ["CZlib"]),
         .target(name: "NNRCodec", dependencies: ["NNRBitIO", "NNRContainer", "NNRSyntax", "NNRCoding", "NNRQuantization", "NNRModelIO"]),
-        .target(name: "NNRTools", dependencies: ["NNRCodec"]),
+        .target(name: "NNRTools", dependencies: ["NNRBitIO", "NNRContainer", "NNRSyntax", "NNRCoding", "NNRModelIO", "NNRCodec"]),
         .target(name: "NNRKit", dependencies: ["NNRBitIO", "NNRContainer", "NNRSyntax", "NNRCoding", "NNRQuantization", "NNRModelIO", "NNRCodec", "NNRTools"]),
         .executableTarget(name: "nnr", dependencies: ["NNRKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .target(name: "NNRTestSupport", dependencies: ["NNRModelIO"], path: "Sources/NNRTestSupport"),
