@@ -117,13 +117,30 @@ extension NDUPlan {
                     throw e.inUnit(u.location.index)
                 }
             } else if options.reconstruct {
-                tensor = Tensor(name: t.name, shape: t.dims, float32: Reconstruction.float32(levels: r.levels, qp: tqp, qpDensity: density))
+                tensor = Tensor(name: t.name, dtype: .float32, shape: t.dims,
+                                storage: NDUPlan.float32Bytes(r.levels, stepSize: StepSize.float32(qp: tqp, qpDensity: density)))
             }
         }
         return DecodedTensor(tensor: tensor, levels: options.keepLevels ? r.levels : [], unitIndex: u.location.index,
                              payloadType: payloadType ?? .float, role: t.role, qp: qp, qpOffset: p.codesQPOffset ? r.qpOffset : nil,
                              qpDensity: qpDensity ?? 0, dqFlag: p.dqFlag, codebook: t.codebook, rowSkipEnabled: r.rowSkipEnabled,
                              hdspEnabled: r.hdspEnabled, scanOrder: p.scanOrder, bits: 0)
+    }
+
+    /// The float32 reconstruction as little-endian bytes, converted a block at a time so that no
+    /// whole-tensor [Float] copy exists beside the levels and the bytes.
+    static func float32Bytes(_ levels: [Int32], stepSize: Float) -> [UInt8] {
+        let block = 1 << 16
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(levels.count * 4)
+        var start = 0
+        while start < levels.count {
+            let end = Swift.min(levels.count, start + block)
+            let values = Reconstruction.float32(levels: Array(levels[start..<end]), stepSize: stepSize)
+            values.withUnsafeBytes { bytes.append(contentsOf: $0) }
+            start = end
+        }
+        return bytes
     }
 
     func decodeRawFloat(_ source: NNRByteSource) throws -> DecodedNDU {

@@ -611,7 +611,7 @@ struct CheckRun {
 
     /// Decodes NDUs, concurrently when allowed.
     func decode(_ jobs: [Job]) -> [Outcome] {
-        let options = NDUDecodeOptions(limits: self.options.limits, keepLevels: true, reconstruct: true)
+        let options = NDUDecodeOptions(limits: self.options.limits, keepLevels: self.options.carryState, reconstruct: true)
         let state = initialState
         let source = self.source
         let work: @Sendable (Job) -> Outcome = { job in
@@ -658,7 +658,7 @@ struct CheckRun {
             }
             if t.payloadType == .int && h.nnrDecompressedDataFormatPresentFlag,
                let range = CheckRun.integerRange(format: h.nnrDecompressedDataFormat),
-               let bad = t.levels.first(where: { !range.contains(Int($0)) }) {
+               let bad = (t.levels.isEmpty ? t.tensor.int32Values() : t.levels).first(where: { !range.contains(Int($0)) }) {
                 add(CheckRules.declaredIntegerFormat, unit: idx, at: position(of: "nnr_decompressed_data_format", in: u),
                     "nnr_decompressed_data_format",
                     "tensor \(t.name): value \(bad) does not fit \(NNRDecompressedDataFormat.name(of: h.nnrDecompressedDataFormat)) (\(range.lowerBound)…\(range.upperBound))")
@@ -701,19 +701,22 @@ struct CheckRun {
             let d = StepSize.float32(qp: qp, qpDensity: t.qpDensity)
             if !d.isFinite || d == 0 { return "QP \(qp) (qp_density \(t.qpDensity)) gives the float32 step size \(d)" }
         }
+        let first: Int?
         switch t.tensor.dtype {
-        case .float32:
-            if let i = t.tensor.floatValues().firstIndex(where: { !$0.isFinite }) {
-                return "reconstructed value at flat index \(i) is not finite (QP \(qp))"
-            }
-        case .float64:
-            if let i = t.tensor.doubleValues().firstIndex(where: { !$0.isFinite }) {
-                return "reconstructed value at flat index \(i) is not finite (QP \(qp))"
-            }
-        default:
-            break
+        case .float32: first = firstNonFinite(t.tensor.storage, Float.self)
+        case .float64: first = firstNonFinite(t.tensor.storage, Double.self)
+        default: first = nil
         }
-        return nil
+        return first.map { "reconstructed value at flat index \($0) is not finite (QP \(qp))" }
+    }
+
+    /// The first value that is not finite, read in place (no copy of the tensor).
+    static func firstNonFinite<F: BinaryFloatingPoint>(_ storage: [UInt8], _: F.Type) -> Int? {
+        storage.withUnsafeBytes { raw -> Int? in
+            let width = MemoryLayout<F>.size
+            for i in 0..<(raw.count / width) where !raw.loadUnaligned(fromByteOffset: i * width, as: F.self).isFinite { return i }
+            return nil
+        }
     }
 
     /// The value range of an integer nnr_decompressed_data_format, nil for float formats, int64
