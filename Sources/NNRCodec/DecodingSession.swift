@@ -349,6 +349,15 @@ public struct DecodingSession {
         return session.manifest ?? []
     }
 
+    /// The manifest of a bitstream, parsing its units one at a time (none is kept).
+    public static func manifest(_ source: NNRByteSource, options: DecoderOptions = DecoderOptions()) throws -> [TensorManifestEntry] {
+        var session = DecodingSession(options: options)
+        session.manifest = []
+        var sink = NoSink()
+        try session.decode(source, sink: &sink)
+        return session.manifest ?? []
+    }
+
     struct NoSink: DecodedNDUSink {
         func consume(_ ndu: DecodedNDU) throws {}
     }
