@@ -131,16 +131,19 @@ extension NDUPlan {
     /// whole-tensor [Float] copy exists beside the levels and the bytes.
     static func float32Bytes(_ levels: [Int32], stepSize: Float) -> [UInt8] {
         let block = 1 << 16
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(levels.count * 4)
-        var start = 0
-        while start < levels.count {
-            let end = Swift.min(levels.count, start + block)
-            let values = Reconstruction.float32(levels: Array(levels[start..<end]), stepSize: stepSize)
-            values.withUnsafeBytes { bytes.append(contentsOf: $0) }
-            start = end
+        return [UInt8](unsafeUninitializedCapacity: levels.count * 4) { out, initialized in
+            var start = 0
+            while start < levels.count {
+                let end = Swift.min(levels.count, start + block)
+                let chunk = levels.withUnsafeBufferPointer { Array(UnsafeBufferPointer(rebasing: $0[start..<end])) }
+                let values = Reconstruction.float32(levels: chunk, stepSize: stepSize)
+                values.withUnsafeBytes { src in
+                    UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[(start * 4)...]).copyMemory(from: src)
+                }
+                start = end
+            }
+            initialized = levels.count * 4
         }
-        return bytes
     }
 
     func decodeRawFloat(_ source: NNRByteSource) throws -> DecodedNDU {
