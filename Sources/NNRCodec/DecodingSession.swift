@@ -34,6 +34,10 @@ public struct NDUDecodeOptions: Sendable {
     public var keepLevels: Bool
     /// Reconstruct the values (off: `DecodedTensor.tensor` holds no data; for statistics of levels).
     public var reconstruct: Bool
+    /// Leave float32 and int32 tensors unreconstructed (their levels are kept): the caller reads
+    /// them a block at a time with `DecodedTensor.reconstructedBlocks`. Codebook tensors are
+    /// reconstructed whole.
+    public var inBlocks = false
 
     public init(limits: NNRLimits = .default, keepLevels: Bool = true, reconstruct: Bool = true) {
         self.limits = limits
@@ -101,6 +105,11 @@ extension NDUPlan {
         let u = unit
         var tensor = Tensor(name: t.name, dtype: dtype(of: t), shape: t.dims, storage: [])
         var qp: Int? = nil
+        var options = options
+        if options.inBlocks && t.codebook == nil {
+            options.reconstruct = false
+            options.keepLevels = true
+        }
         if payloadType == .int {
             if options.reconstruct { tensor = Tensor(name: t.name, shape: t.dims, int32: r.levels) }
         } else {
@@ -130,19 +139,28 @@ extension NDUPlan {
     /// The float32 reconstruction as little-endian bytes, converted a block at a time so that no
     /// whole-tensor [Float] copy exists beside the levels and the bytes.
     static func float32Bytes(_ levels: [Int32], stepSize: Float) -> [UInt8] {
-        let block = 1 << 16
-        return [UInt8](unsafeUninitializedCapacity: levels.count * 4) { out, initialized in
-            var start = 0
-            while start < levels.count {
-                let end = Swift.min(levels.count, start + block)
-                let chunk = levels.withUnsafeBufferPointer { Array(UnsafeBufferPointer(rebasing: $0[start..<end])) }
-                let values = Reconstruction.float32(levels: chunk, stepSize: stepSize)
-                values.withUnsafeBytes { src in
-                    UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[(start * 4)...]).copyMemory(from: src)
-                }
-                start = end
+        [UInt8](unsafeUninitializedCapacity: levels.count * 4) { out, initialized in
+            blocks(levels, stepSize: stepSize) { start, src in
+                UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[(start * 4)...]).copyMemory(from: src)
             }
             initialized = levels.count * 4
+        }
+    }
+
+    /// The bytes of successive blocks of elements: float32 values (`stepSize` × level) or, without
+    /// a step size, the int32 levels themselves. `body` gets each block's first element index.
+    static func blocks(_ levels: [Int32], stepSize: Float?, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) rethrows {
+        let block = 1 << 16
+        var start = 0
+        while start < levels.count {
+            let end = Swift.min(levels.count, start + block)
+            let chunk = levels.withUnsafeBufferPointer { Array(UnsafeBufferPointer(rebasing: $0[start..<end])) }
+            if let step = stepSize {
+                try Reconstruction.float32(levels: chunk, stepSize: step).withUnsafeBytes { try body(start, $0) }
+            } else {
+                try chunk.withUnsafeBytes { try body(start, $0) }
+            }
+            start = end
         }
     }
 
@@ -162,6 +180,20 @@ extension NDUPlan {
         let info = DecodedNDUInfo(unitIndex: u.location.index, payloadEnd: nil, payloadBytes: u.payloadRange.count,
                                   headerEntryPoints: [], observedEntryPoints: [], tensorNames: [t.name])
         return DecodedNDU(plan: self, tensors: [d], info: info)
+    }
+}
+
+extension DecodedTensor {
+    /// The tensor's bytes (as `tensor.storage` holds them after reconstruction), a block of
+    /// elements at a time: from the storage, or computed from the levels when the tensor was left
+    /// unreconstructed (`NDUDecodeOptions.inBlocks`).
+    public func reconstructedBlocks(_ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        if !tensor.storage.isEmpty || levels.isEmpty {
+            try tensor.storage.withUnsafeBytes { try body($0) }
+            return
+        }
+        let step = payloadType == .int ? nil : qp.map { StepSize.float32(qp: $0, qpDensity: qpDensity) }
+        try NDUPlan.blocks(levels, stepSize: step) { try body($1) }
     }
 }
 

@@ -464,9 +464,10 @@ struct CheckRun {
                     continue
                 }
                 guard let r = outcome.result else { continue }
-                checkDecoded(r, unit: u)
-                for t in r.tensors {
-                    take(t)
+                let digests = r.tensors.map(CheckRun.digest)
+                checkDecoded(r, unit: u, digests: digests)
+                for (t, d) in zip(r.tensors, digests) {
+                    take(t, sha256: d.sha256)
                     if options.carryState { state.carry(t.name, levels: t.levels, parentSignalling: parentSignalling) }
                 }
             }
@@ -474,10 +475,30 @@ struct CheckRun {
         finalState = state
     }
 
-    /// Hashes a decoded tensor and compares it with the reference.
-    mutating func take(_ t: DecodedTensor) {
+    /// A tensor's SHA-256 and its first value that is not finite, a block at a time.
+    static func digest(_ t: DecodedTensor) -> (sha256: String, firstNonFinite: Int?) {
+        var sha = SHA256()
+        var first: Int?
+        var seen = 0
+        t.reconstructedBlocks { raw in
+            sha.update(Array(raw))
+            if first == nil {
+                switch t.tensor.dtype {
+                case .float32: first = firstNonFinite(raw, Float.self).map { seen + $0 }
+                case .float64: first = firstNonFinite(raw, Double.self).map { seen + $0 }
+                default: break
+                }
+            }
+            seen += raw.count / Swift.max(1, t.tensor.dtype.byteWidth)
+        }
+        let digits = Array("0123456789abcdef")
+        return (String(sha.finalize().flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }), first)
+    }
+
+    /// Records a decoded tensor and compares it with the reference.
+    mutating func take(_ t: DecodedTensor, sha256: String) {
         var c = CheckedTensor(name: t.name, dtype: t.tensor.dtype.rawValue, shape: t.tensor.shape,
-                              sha256: SHA256.hex(t.tensor.storage), unitIndex: t.unitIndex)
+                              sha256: sha256, unitIndex: t.unitIndex)
         if let refs = reference {
             c.comparison = refs[t.name].map { TensorComparison.compare(t.tensor, $0) } ?? .notInReference
         }
@@ -611,7 +632,10 @@ struct CheckRun {
 
     /// Decodes NDUs, concurrently when allowed.
     func decode(_ jobs: [Job]) -> [Outcome] {
-        let options = NDUDecodeOptions(limits: self.options.limits, keepLevels: self.options.carryState, reconstruct: true)
+        var o = NDUDecodeOptions(limits: self.options.limits, keepLevels: self.options.carryState, reconstruct: true)
+        // hashed a block at a time unless the whole tensor is compared or kept
+        o.inBlocks = reference == nil && !self.options.keepTensors
+        let options = o
         let state = initialState
         let source = self.source
         let work: @Sendable (Job) -> Outcome = { job in
@@ -634,7 +658,7 @@ struct CheckRun {
     }
 
     /// Payload rules that need the decoded result.
-    mutating func checkDecoded(_ r: DecodedNDU, unit u: NNRParsedUnit) {
+    mutating func checkDecoded(_ r: DecodedNDU, unit u: NNRParsedUnit, digests: [(sha256: String, firstNonFinite: Int?)]) {
         let idx = u.location.index
         guard let h = u.ndu else { return }
         do {
@@ -648,9 +672,9 @@ struct CheckRun {
             checkEntryPoints(info, unit: u, header: h)
         }
         var stepReported = false
-        for t in r.tensors {
+        for (t, d) in zip(r.tensors, digests) {
             if t.qp != nil && !stepReported {
-                if let problem = CheckRun.stepProblem(t) {
+                if let problem = CheckRun.stepProblem(t, firstNonFinite: d.firstNonFinite) {
                     add(CheckRules.stepSize, unit: idx, at: BitPosition(byteOffset: u.payloadRange.lowerBound, bitOffset: 0), "qp_offset",
                         "tensor \(t.name): " + problem)
                     stepReported = true
@@ -692,7 +716,7 @@ struct CheckRun {
     }
 
     /// What is wrong with a tensor's step size or reconstruction, or nil.
-    static func stepProblem(_ t: DecodedTensor) -> String? {
+    static func stepProblem(_ t: DecodedTensor, firstNonFinite: Int?) -> String? {
         guard let qp = t.qp else { return nil }
         if t.codebook != nil {
             let d = StepSize.delta(qp: qp, qpDensity: t.qpDensity)
@@ -701,22 +725,14 @@ struct CheckRun {
             let d = StepSize.float32(qp: qp, qpDensity: t.qpDensity)
             if !d.isFinite || d == 0 { return "QP \(qp) (qp_density \(t.qpDensity)) gives the float32 step size \(d)" }
         }
-        let first: Int?
-        switch t.tensor.dtype {
-        case .float32: first = firstNonFinite(t.tensor.storage, Float.self)
-        case .float64: first = firstNonFinite(t.tensor.storage, Double.self)
-        default: first = nil
-        }
-        return first.map { "reconstructed value at flat index \($0) is not finite (QP \(qp))" }
+        return firstNonFinite.map { "reconstructed value at flat index \($0) is not finite (QP \(qp))" }
     }
 
     /// The first value that is not finite, read in place (no copy of the tensor).
-    static func firstNonFinite<F: BinaryFloatingPoint>(_ storage: [UInt8], _: F.Type) -> Int? {
-        storage.withUnsafeBytes { raw -> Int? in
-            let width = MemoryLayout<F>.size
-            for i in 0..<(raw.count / width) where !raw.loadUnaligned(fromByteOffset: i * width, as: F.self).isFinite { return i }
-            return nil
-        }
+    static func firstNonFinite<F: BinaryFloatingPoint>(_ raw: UnsafeRawBufferPointer, _: F.Type) -> Int? {
+        let width = MemoryLayout<F>.size
+        for i in 0..<(raw.count / width) where !raw.loadUnaligned(fromByteOffset: i * width, as: F.self).isFinite { return i }
+        return nil
     }
 
     /// The value range of an integer nnr_decompressed_data_format, nil for float formats, int64
