@@ -71,11 +71,16 @@ public struct DecoderOptions: Sendable {
     /// Keep what a later bitstream of an incremental sequence needs (TCA bases, HDSP history).
     /// Turn off for the last (or only) bitstream to save the memory of the levels.
     public var carryState = true
-    public init(limits: NNRLimits = .default, concurrent: Bool = true, keepLevels: Bool = true, carryState: Bool = true) {
+    /// Keep the parsed units in `DecodedBitstream.units`. Off: `decode(_ source:)` parses the
+    /// units one at a time and keeps none (memory independent of the number of units).
+    public var keepUnits = true
+    public init(limits: NNRLimits = .default, concurrent: Bool = true, keepLevels: Bool = true, carryState: Bool = true,
+                keepUnits: Bool = true) {
         self.limits = limits
         self.concurrent = concurrent
         self.keepLevels = keepLevels
         self.carryState = carryState
+        self.keepUnits = keepUnits
     }
 }
 
@@ -88,6 +93,15 @@ public struct NNRDecoder: Sendable {
     public init(options: DecoderOptions = DecoderOptions()) { self.options = options }
 
     public mutating func decode(_ source: NNRByteSource) throws -> DecodedBitstream {
+        if !options.keepUnits {
+            // every verdict on the headers before the first payload is decoded, then the payloads
+            _ = try DecodingSession.manifest(source, options: options)
+            var session = DecodingSession(options: options, state: state)
+            var sink = Collector()
+            try session.decode(source, sink: &sink)
+            state = session.state
+            return DecodedBitstream(units: [], tensors: sink.tensors, ndus: sink.infos)
+        }
         let (units, error) = NNRUnitParser.parseAll(source, limits: options.limits)
         if let e = error { throw e }
         return try decode(units: units, source: source)

@@ -67,7 +67,7 @@ struct Decode: ParsableCommand {
         }
         var limits = NNRLimits.default
         limits.maxTensorElements = maxTensorElements
-        var decoder = NNRDecoder(options: DecoderOptions(limits: limits, concurrent: !sequential, keepLevels: false))
+        var decoder = NNRDecoder(options: DecoderOptions(limits: limits, concurrent: !sequential, keepLevels: false, keepUnits: false))
         for (index, file) in files.enumerated() {
             decoder.options.carryState = index + 1 < files.count
             let started = Date()
