@@ -3,6 +3,7 @@ import XCTest
 import NNRBitIO
 import NNRContainer
 import NNRCodec
+import NNRModelIO
 import NNRTools
 import NNRTestSupport
 
@@ -64,5 +65,22 @@ final class OneDecodingPathTests: XCTestCase {
         var checker = ConformanceChecker()
         let report = checker.check(source, path: url.path)
         XCTAssertEqual(report.violatedRuleIDs, [CheckRules.tensorNameOnce])
+    }
+
+    /// A 65,536-byte tensor name (the parser's string limit, one byte more than a ZIP name holds):
+    /// decode refuses it as a limit (exit 1, before writing anything), check reports NNR-H012.
+    func testOverlongNameIsRefusedByDecodeAndReportedByCheck() throws {
+        let name = String(repeating: "n", count: 65_536)
+        var o = EncoderOptions()
+        o.concurrent = false
+        let encoded = try NNREncoder(options: o).encode([Tensor(name: name, shape: [2, 2], float32: [0.5, -0.25, 0, 1])])
+        let source = NNRByteSource(bytes: encoded.bytes)
+        var decoder = NNRDecoder()
+        XCTAssertThrowsError(try decoder.decode(source)) { e in
+            XCTAssertEqual((e as? NNRError)?.reason, .limitExceeded("tensor name of 65536 bytes (at most 65535)"))
+            XCTAssertEqual((e as? NNRError)?.element, "topology_elem_id")
+        }
+        var checker = ConformanceChecker()
+        XCTAssertEqual(checker.check(source, path: "long-name").violatedRuleIDs, [CheckRules.limits])
     }
 }
