@@ -2,8 +2,16 @@
 import PackageDescription
 import Foundation
 
-// Layers, one direction of dependency:
-// NNRBitIO → NNRContainer → NNRSyntax → NNRCoding → NNRQuantization → NNRModelIO → NNRCodec → NNRTools → nnr
+// Layers, one direction of dependency (each target below lists exactly the modules it imports):
+//
+//   NNRBitIO ─┬─ NNRContainer ── NNRSyntax ───────┐
+//             └─ NNRCoding ──── NNRQuantization ──┼── NNRCodec ── NNRTools ── NNRKit ── nnr
+//   CZlib ────── NNRModelIO ──────────────────────┘
+//
+// The coder (NNRCoding: DeepCABAC, payload syntax) sits beside the syntax modules and does not
+// depend on them; NNRModelIO (npy/npz/safetensors) depends on nothing of NNR. NNRCodec joins
+// them (the decoding session, the encoder); NNRTools (check, dump) uses the codec and the syntax
+// below it, NNRQuantization only through NNRCodec.
 // System libraries: zlib (CZlib) under NNRModelIO, libxml2 (CLibXML2) under NNRTools.
 let package = Package(
     name: "swift-nnr",
@@ -25,7 +33,7 @@ let package = Package(
         .target(name: "NNRModelIO", dependencies: ["CZlib"]),
         .target(name: "NNRCodec", dependencies: ["NNRBitIO", "NNRContainer", "NNRSyntax", "NNRCoding", "NNRQuantization", "NNRModelIO"]),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
-        .target(name: "NNRTools", dependencies: ["NNRCodec", "CLibXML2"]),
+        .target(name: "NNRTools", dependencies: ["NNRBitIO", "NNRContainer", "NNRSyntax", "NNRCoding", "NNRModelIO", "NNRCodec", "CLibXML2"]),
         .target(name: "NNRKit", dependencies: ["NNRBitIO", "NNRContainer", "NNRSyntax", "NNRCoding", "NNRQuantization", "NNRModelIO", "NNRCodec", "NNRTools"]),
         .executableTarget(name: "nnr", dependencies: ["NNRKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The README's library example (Examples/LibraryExample is the same source as its own

@@ -257,10 +257,28 @@ struct JSONParser {
     }
 }
 
-enum JSONWriter {
+/// The one JSON string escaper of the toolkit (safetensors headers, dump and check reports).
+public enum JSONWriter {
     /// `s` as a quoted JSON string.
-    static func quoted(_ s: String) -> String {
-        var out = "\""
+    public static func quoted(_ s: String) -> String {
+        var out = ""
+        escape(s, into: &out)
+        return out
+    }
+
+    /// Whether `s` holds a character that is escaped (`"`, `\`, control characters).
+    public static func needsEscaping(_ s: String) -> Bool {
+        s.utf8.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
+    }
+
+    /// Appends `s` as a quoted JSON string: `"` `\` and control characters escaped.
+    public static func escape(_ s: String, into out: inout String) {
+        out += "\""
+        if !needsEscaping(s) {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
@@ -278,6 +296,5 @@ enum JSONWriter {
             }
         }
         out += "\""
-        return out
     }
 }

@@ -35,25 +35,32 @@ public enum FieldListBuilder {
     /// Groups a trace into fields: "x[j]" elements become one list "x" (in order), alignment
     /// bits are left out.
     public static func fields(from trace: [SyntaxTraceEntry]) -> FieldList {
+        // Linear in the trace: list items are gathered apart and put in place at the end.
         var out: FieldList = []
-        var listIndex: [String: Int] = [:]
+        var lists: [[FieldValue]] = []
+        var listIndex: [String: Int] = [:]   // base name → index into `lists`
+        var listSlot: [Int] = []             // index into `lists` → index into `out`
+        var scalarIndex: [String: Int] = [:]
         for e in trace {
             if e.descriptor == .alignment { continue }
-            if let br = e.name.firstIndex(of: "[") {
+            if let br = e.name.utf8.firstIndex(of: UInt8(ascii: "[")) {
                 let base = String(e.name[..<br])
-                if let i = listIndex[base], case var .list(l) = out[i].value {
-                    l.append(FieldValue(e.value))
-                    out[i].value = .list(l)
+                if let k = listIndex[base] {
+                    lists[k].append(FieldValue(e.value))
                 } else {
-                    listIndex[base] = out.count
-                    out.append((base, .list([FieldValue(e.value)])))
+                    listIndex[base] = lists.count
+                    listSlot.append(out.count)
+                    lists.append([FieldValue(e.value)])
+                    out.append((base, .list([])))
                 }
-            } else if let i = out.firstIndex(where: { $0.name == e.name }) {
+            } else if let i = scalarIndex[e.name] {
                 out[i].value = FieldValue(e.value)  // repeated scalar (e.g. parameter_id) keeps the last
             } else {
+                scalarIndex[e.name] = out.count
                 out.append((e.name, FieldValue(e.value)))
             }
         }
+        for (k, l) in lists.enumerated() { out[listSlot[k]].value = .list(l) }
         return out
     }
 

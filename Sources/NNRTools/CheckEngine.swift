@@ -13,11 +13,15 @@ public struct CheckOptions: Sendable {
     public var concurrent: Bool
     /// Keep the decoded tensors in `FileCheckReport.decodedTensors` (tests, tools).
     public var keepTensors: Bool
+    /// Keep what a later bitstream of the sequence needs (the levels of every tensor); turn off for
+    /// the last (or only) bitstream.
+    public var carryState: Bool
 
-    public init(limits: NNRLimits = .default, concurrent: Bool = true, keepTensors: Bool = false) {
+    public init(limits: NNRLimits = .default, concurrent: Bool = true, keepTensors: Bool = false, carryState: Bool = true) {
         self.limits = limits
         self.concurrent = concurrent
         self.keepTensors = keepTensors
+        self.carryState = carryState
     }
 }
 
@@ -50,37 +54,29 @@ public struct ConformanceChecker: Sendable {
     /// Checks one bitstream. `reference`: tensors to compare with bit for bit (dtype, shape, bytes).
     public mutating func check(_ source: NNRByteSource, path: String, reference: [Tensor]? = nil,
                                referencePath: String? = nil) -> FileCheckReport {
-        var run = CheckRun(source: source, options: options, state: decoderState, nodes: nodes)
+        var byName: [String: Tensor]?
+        if let ref = reference {
+            var m: [String: Tensor] = [:]
+            for r in ref where m[r.name] == nil { m[r.name] = r }
+            byName = m
+        }
+        var run = CheckRun(source: source, options: options, state: decoderState, nodes: nodes, reference: byName)
         run.perform()
         decoderState = run.finalState
         nodes = run.finalNodes
 
         var report = FileCheckReport(path: path, fileSize: source.count, unitCount: run.topLevelCount,
                                      violations: run.violations.sorted(by: ConformanceChecker.order))
-        for t in run.decoded {
-            report.tensors.append(CheckedTensor(name: t.name, dtype: t.tensor.dtype.rawValue, shape: t.tensor.shape,
-                                                sha256: SHA256.hex(t.tensor.storage), unitIndex: t.unitIndex))
-        }
+        report.tensors = run.checked
         if let ref = reference {
             report.referencePath = referencePath ?? "<reference>"
-            var byName: [String: Tensor] = [:]
-            for r in ref where byName[r.name] == nil { byName[r.name] = r }
-            var seen = Set<String>()
-            for i in report.tensors.indices {
-                let name = report.tensors[i].name
-                seen.insert(name)
-                if let r = byName[name] {
-                    report.tensors[i].comparison = TensorComparison.compare(run.decoded[i].tensor, r)
-                } else {
-                    report.tensors[i].comparison = .notInReference
-                }
-            }
+            var seen = Set(report.tensors.map(\.name))
             for r in ref where !seen.contains(r.name) {
                 seen.insert(r.name)
                 report.missingTensors.append(MissingReferenceTensor(name: r.name, dtype: r.dtype.rawValue, shape: r.shape))
             }
         }
-        if options.keepTensors { report.decodedTensors = run.decoded.map(\.tensor) }
+        if options.keepTensors { report.decodedTensors = run.kept }
         return report
     }
 
@@ -143,14 +139,20 @@ struct CheckRun {
     var topLevelCount = 0
     var sequence: [SequencedUnit] = []
     var aggregates: [NNRParsedUnit] = []
-    var decoded: [DecodedTensor] = []
+    /// Tensors to compare with, by name.
+    let reference: [String: Tensor]?
+    /// Every decoded tensor, hashed (and compared) as it was decoded.
+    var checked: [CheckedTensor] = []
+    /// The decoded tensors, with `keepTensors`.
+    var kept: [Tensor] = []
     var finalState: IncrementalDecoderState
     var finalNodes: [String: ConformanceChecker.NodeIdentity]
 
     init(source: NNRByteSource, options: CheckOptions, state: IncrementalDecoderState,
-         nodes: [String: ConformanceChecker.NodeIdentity]) {
+         nodes: [String: ConformanceChecker.NodeIdentity], reference: [String: Tensor]? = nil) {
         self.source = source
         self.options = options
+        self.reference = reference
         self.initialState = state
         self.initialNodes = nodes
         self.finalState = state
@@ -353,32 +355,22 @@ struct CheckRun {
 
     // MARK: Data units
 
-    /// An NDU ready to decode: its position in the sequence and the units it is decoded with.
+    /// An NDU ready to decode.
     struct Job: Sendable {
         var sequenceIndex: Int
-        var unit: NNRParsedUnit
-        var prefix: [NNRParsedUnit]
+        var plan: NDUPlan
     }
 
     /// The outcome of decoding one NDU.
     struct Outcome: Sendable {
-        var result: DecodedBitstream?
-        var state: IncrementalDecoderState?
+        var result: DecodedNDU?
         var error: NNRError?
     }
 
-    static func tensorNames(_ h: NDUHeader, context: SyntaxContext) -> [String] {
-        if h.nnrMultipleTopologyElementsPresentFlag {
-            return context.mpsTopologyIndexedReferenceFlag ? h.topologyElemIdIndexList.map { "#\($0)" } : h.topologyElemIdList
-        }
-        return [context.mpsTopologyIndexedReferenceFlag ? "#\(h.topologyElemIdIndex)" : h.topologyElemId]
-    }
-
     mutating func checkDataUnits() {
-        var startUnit: NNRParsedUnit?
-        var params: [NNRParsedUnit] = []
-        var mps: NNRModelParameterSet?
-        var lps: NNRLayerParameterSet?
+        var started = false
+        var sets = NNRParameterSets()
+        var names = TensorNameRules()
         var referenceListCount: Int?
         var jobs: [Job] = []
         var nduIndices: [Int] = []
@@ -386,82 +378,132 @@ struct CheckRun {
 
         for (i, s) in sequence.enumerated() {
             guard let u = s.parsed else { continue }
+            sets.observe(u)
             switch u.content {
             case .start:
-                if startUnit == nil { startUnit = u }
-            case let .modelParameterSet(m):
-                if startUnit != nil { params.append(u) }
-                mps = m
-            case let .layerParameterSet(l):
-                if startUnit != nil { params.append(u) }
-                lps = l
+                started = true
             case let .topology(t):
-                if startUnit != nil { params.append(u) }
                 if t.topologyStorageFormat == NNRTopologyStorageFormat.reflist && referenceListCount == nil {
                     referenceListCount = t.referenceList.count
                 }
-            case .quantization:
-                if startUnit != nil { params.append(u) }
             case let .compressedData(h):
                 nduIndices.append(i)
-                let hasQP = (mps?.hasQuantizationParameters ?? false) || (lps?.hasQuantizationParameters ?? false)
+                let hasQP = (sets.mps?.hasQuantizationParameters ?? false) || (sets.lps?.hasQuantizationParameters ?? false)
                 let blocking = checkHeader(u, h, hasQP: hasQP, referenceListCount: referenceListCount, sequenceIndex: i)
-                let names = CheckRun.tensorNames(h, context: u.context)
-                if u.context.isProfile1 {
-                    checkParentIdentity(u, h, name: names.first ?? "")
-                    if let n = names.first {
-                        fileNodes.append((n, ConformanceChecker.NodeIdentity(deviceId: h.deviceId, parameterId: h.parameterId,
-                                                                              putNodeDepth: h.putNodeDepth)))
-                    }
+                let topologyNames = NDUPlan.topologyNames(h, context: u.context)
+                if u.context.isProfile1, let n = topologyNames.first {
+                    checkParentIdentity(u, h, name: n)
+                    fileNodes.append((n, ConformanceChecker.NodeIdentity(deviceId: h.deviceId, parameterId: h.parameterId,
+                                                                          putNodeDepth: h.putNodeDepth)))
                 }
-                var parentMissing = false
-                if u.context.isProfile1 && h.temporalContextModelingFlag && !blocking {
-                    for n in names where initialState.previousLevels[n] == nil {
-                        add(CheckRules.parentTensor, unit: u.location.index, at: position(of: "temporal_context_modeling_flag", in: u),
-                            "temporal_context_modeling_flag",
-                            "temporal_context_modeling_flag = 1 but no earlier bitstream of the sequence carried tensor \(n)")
-                        parentMissing = true
-                    }
-                }
-                if u.context.isProfile1 && h.temporalContextModelingFlag && u.common.independentlyDecodableFlag {
-                    add(CheckRules.independentlyDecodable, unit: u.location.index,
-                        at: BitPosition(byteOffset: u.location.offset + (u.common.nnrUnitSizeFlag ? 4 : 2), bitOffset: 6),
-                        "independently_decodable_flag", "independently_decodable_flag = 1 on an NDU coded with temporal context adaptation")
-                }
-                guard !blocking, !parentMissing, let str = startUnit, mps != nil else { continue }
-                var unit = u
-                if unit.common.partialDataCounterPresentFlag {
-                    // Reported as NNR-C007; the payload is still checked.
-                    unit.location.common.partialDataCounterPresentFlag = false
-                }
-                unit.children = []
-                jobs.append(Job(sequenceIndex: i, unit: unit, prefix: [str] + params))
+                let parentMissing = checkTemporal(u, h, names: topologyNames, blocking: blocking)
+                guard !blocking, !parentMissing, started, sets.mps != nil else { continue }
+                if let plan = plan(u, h, sets: sets, names: &names) { jobs.append(Job(sequenceIndex: i, plan: plan)) }
             default:
                 break
             }
         }
         checkDecompositionPairing(nduIndices)
+        decodeAll(jobs, parentSignalling: sets.parentSignalling)
+        for (n, id) in fileNodes { finalNodes[n] = id }
+    }
 
-        let outcomes = decode(jobs)
-        var state = initialState
-        for (job, outcome) in zip(jobs, outcomes) {
-            let u = job.unit
-            if let e = outcome.error {
-                violations.append(CheckErrorMapping.violation(for: e, stage: .payload, unitIndex: u.location.index))
-                continue
+    /// NNR-I001 and NNR-I003 of an NDU coded with temporal context adaptation. Returns true when a
+    /// parent tensor is missing.
+    mutating func checkTemporal(_ u: NNRParsedUnit, _ h: NDUHeader, names: [String], blocking: Bool) -> Bool {
+        guard u.context.isProfile1 && h.temporalContextModelingFlag else { return false }
+        var parentMissing = false
+        if !blocking {
+            for n in names where initialState.previousLevels[n] == nil {
+                add(CheckRules.parentTensor, unit: u.location.index, at: position(of: "temporal_context_modeling_flag", in: u),
+                    "temporal_context_modeling_flag",
+                    "temporal_context_modeling_flag = 1 but no earlier bitstream of the sequence carried tensor \(n)")
+                parentMissing = true
             }
-            guard let r = outcome.result else { continue }
-            checkDecoded(r, unit: u)
-            decoded += r.tensors
-            if let st = outcome.state {
-                for t in r.tensors {
-                    if let l = st.previousLevels[t.name] { state.previousLevels[t.name] = l }
-                    if let h = st.history[t.name] { state.history[t.name] = h }
+        }
+        if u.common.independentlyDecodableFlag {
+            add(CheckRules.independentlyDecodable, unit: u.location.index,
+                at: BitPosition(byteOffset: u.location.offset + (u.common.nnrUnitSizeFlag ? 4 : 2), bitOffset: 6),
+                "independently_decodable_flag", "independently_decodable_flag = 1 on an NDU coded with temporal context adaptation")
+        }
+        return parentMissing
+    }
+
+    /// The decoder's plan of an NDU (nil, with the violation, when the decoder would refuse it).
+    mutating func plan(_ u: NNRParsedUnit, _ h: NDUHeader, sets: NNRParameterSets, names: inout TensorNameRules) -> NDUPlan? {
+        var unit = u
+        // Reported as NNR-C007; the payload is still checked.
+        unit.location.common.partialDataCounterPresentFlag = false
+        unit.children = []
+        do {
+            let plan = try NDUPlan(unit: unit, header: h, parameterSets: sets, limits: options.limits)
+            for t in plan.tensors { try names.admit(t, unit: unit) }
+            return plan
+        } catch let e as NNRError {
+            violations.append(CheckErrorMapping.violation(for: e, stage: .payload, unitIndex: u.location.index))
+        } catch {
+            add(CheckRules.payloadWithinUnit, unit: u.location.index, at: BitPosition(byteOffset: u.location.offset, bitOffset: 0),
+                "nnr_compressed_data_unit_payload", "\(error)")
+        }
+        return nil
+    }
+
+    /// Decodes the NDUs a few at a time, each from the state the file started with (NDUs of one
+    /// bitstream are independent of each other); every tensor is checked, hashed and released.
+    mutating func decodeAll(_ jobs: [Job], parentSignalling: Bool) {
+        var state = initialState
+        let window = options.concurrent ? 2 * Swift.max(1, ProcessInfo.processInfo.activeProcessorCount) : 1
+        var start = 0
+        while start < jobs.count {
+            let batch = Array(jobs[start..<Swift.min(jobs.count, start + window)])
+            start += batch.count
+            for (job, outcome) in zip(batch, decode(batch)) {
+                let u = job.plan.unit
+                if let e = outcome.error {
+                    violations.append(CheckErrorMapping.violation(for: e, stage: .payload, unitIndex: u.location.index))
+                    continue
+                }
+                guard let r = outcome.result else { continue }
+                let digests = r.tensors.map(CheckRun.digest)
+                checkDecoded(r, unit: u, digests: digests)
+                for (t, d) in zip(r.tensors, digests) {
+                    take(t, sha256: d.sha256)
+                    if options.carryState { state.carry(t.name, levels: t.levels, parentSignalling: parentSignalling) }
                 }
             }
         }
         finalState = state
-        for (n, id) in fileNodes { finalNodes[n] = id }
+    }
+
+    /// A tensor's SHA-256 and its first value that is not finite, a block at a time.
+    static func digest(_ t: DecodedTensor) -> (sha256: String, firstNonFinite: Int?) {
+        var sha = SHA256()
+        var first: Int?
+        var seen = 0
+        t.reconstructedBlocks { raw in
+            sha.update(Array(raw))
+            if first == nil {
+                switch t.tensor.dtype {
+                case .float32: first = firstNonFinite(raw, Float.self).map { seen + $0 }
+                case .float64: first = firstNonFinite(raw, Double.self).map { seen + $0 }
+                default: break
+                }
+            }
+            seen += raw.count / Swift.max(1, t.tensor.dtype.byteWidth)
+        }
+        let digits = Array("0123456789abcdef")
+        return (String(sha.finalize().flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }), first)
+    }
+
+    /// Records a decoded tensor and compares it with the reference.
+    mutating func take(_ t: DecodedTensor, sha256: String) {
+        var c = CheckedTensor(name: t.name, dtype: t.tensor.dtype.rawValue, shape: t.tensor.shape,
+                              sha256: sha256, unitIndex: t.unitIndex)
+        if let refs = reference {
+            c.comparison = refs[t.name].map { TensorComparison.compare(t.tensor, $0) } ?? .notInReference
+        }
+        checked.append(c)
+        if options.keepTensors { kept.append(t.tensor) }
     }
 
     /// Header rules of one NDU. Returns true when the payload cannot be read meaningfully.
@@ -588,39 +630,39 @@ struct CheckRun {
         }
     }
 
-    /// Decodes the NDUs, each from the state the file started with (NDUs of one bitstream are
-    /// independent of each other).
+    /// Decodes NDUs, concurrently when allowed.
     func decode(_ jobs: [Job]) -> [Outcome] {
-        let limits = options.limits
+        var o = NDUDecodeOptions(limits: self.options.limits, keepLevels: self.options.carryState, reconstruct: true)
+        // hashed a block at a time unless the whole tensor is compared or kept
+        o.inBlocks = reference == nil && !self.options.keepTensors
+        let options = o
         let state = initialState
         let source = self.source
         let work: @Sendable (Job) -> Outcome = { job in
-            var decoder = NNRDecoder(options: DecoderOptions(limits: limits, concurrent: false, keepLevels: true))
-            decoder.state = state
             do {
-                let r = try decoder.decode(units: job.prefix + [job.unit], source: source)
-                return Outcome(result: r, state: decoder.state, error: nil)
+                return Outcome(result: try job.plan.decode(source, state: state, options: options), error: nil)
             } catch let e as NNRError {
-                return Outcome(result: nil, state: nil, error: e)
+                return Outcome(result: nil, error: e)
             } catch {
-                return Outcome(result: nil, state: nil,
-                               error: NNRError(.io("\(error)"), element: "nnr_compressed_data_unit_payload",
-                                               byteOffset: job.unit.payloadRange.lowerBound, unitIndex: job.unit.location.index))
+                let u = job.plan.unit
+                return Outcome(result: nil, error: NNRError(.io("\(error)"), element: "nnr_compressed_data_unit_payload",
+                                                            byteOffset: u.payloadRange.lowerBound, unitIndex: u.location.index))
             }
         }
-        if options.concurrent && jobs.count > 1 && ProcessInfo.processInfo.activeProcessorCount > 1 {
+        if self.options.concurrent && jobs.count > 1 {
             let box = OutcomeBox(count: jobs.count)
             DispatchQueue.concurrentPerform(iterations: jobs.count) { i in box.set(i, work(jobs[i])) }
-            return box.values.map { $0 ?? Outcome(result: nil, state: nil, error: nil) }
+            return box.values.map { $0 ?? Outcome(result: nil, error: nil) }
         }
         return jobs.map(work)
     }
 
     /// Payload rules that need the decoded result.
-    mutating func checkDecoded(_ r: DecodedBitstream, unit u: NNRParsedUnit) {
+    mutating func checkDecoded(_ r: DecodedNDU, unit u: NNRParsedUnit, digests: [(sha256: String, firstNonFinite: Int?)]) {
         let idx = u.location.index
         guard let h = u.ndu else { return }
-        if let info = r.ndus.first {
+        do {
+            let info = r.info
             if let end = info.payloadEnd, !end.stopPatternValid {
                 let last = u.payloadRange.lowerBound + Swift.max(0, end.bytesConsumed - 1)
                 add(CheckRules.stopPattern, unit: idx, at: BitPosition(byteOffset: last, bitOffset: 0), "rbsp_stop_bit",
@@ -630,13 +672,13 @@ struct CheckRun {
             checkEntryPoints(info, unit: u, header: h)
         }
         var stepReported = false
-        for t in r.tensors {
+        for (t, d) in zip(r.tensors, digests) {
             if let problem = MemberName.problem(t.name) {  // NNR-H021, the verdict `nnr decode` gives
                 add(CheckRules.tensorNameUnsafe, unit: idx, at: position(of: "topology_elem_id", in: u), "topology_elem_id",
                     "tensor \(MemberName.quoted(t.name)): name is unsafe as a file or archive member name: \(problem)")
             }
             if t.qp != nil && !stepReported {
-                if let problem = CheckRun.stepProblem(t) {
+                if let problem = CheckRun.stepProblem(t, firstNonFinite: d.firstNonFinite) {
                     add(CheckRules.stepSize, unit: idx, at: BitPosition(byteOffset: u.payloadRange.lowerBound, bitOffset: 0), "qp_offset",
                         "tensor \(t.name): " + problem)
                     stepReported = true
@@ -644,7 +686,7 @@ struct CheckRun {
             }
             if t.payloadType == .int && h.nnrDecompressedDataFormatPresentFlag,
                let range = CheckRun.integerRange(format: h.nnrDecompressedDataFormat),
-               let bad = t.levels.first(where: { !range.contains(Int($0)) }) {
+               let bad = (t.levels.isEmpty ? t.tensor.int32Values() : t.levels).first(where: { !range.contains(Int($0)) }) {
                 add(CheckRules.declaredIntegerFormat, unit: idx, at: position(of: "nnr_decompressed_data_format", in: u),
                     "nnr_decompressed_data_format",
                     "tensor \(t.name): value \(bad) does not fit \(NNRDecompressedDataFormat.name(of: h.nnrDecompressedDataFormat)) (\(range.lowerBound)…\(range.upperBound))")
@@ -678,7 +720,7 @@ struct CheckRun {
     }
 
     /// What is wrong with a tensor's step size or reconstruction, or nil.
-    static func stepProblem(_ t: DecodedTensor) -> String? {
+    static func stepProblem(_ t: DecodedTensor, firstNonFinite: Int?) -> String? {
         guard let qp = t.qp else { return nil }
         if t.codebook != nil {
             let d = StepSize.delta(qp: qp, qpDensity: t.qpDensity)
@@ -687,18 +729,13 @@ struct CheckRun {
             let d = StepSize.float32(qp: qp, qpDensity: t.qpDensity)
             if !d.isFinite || d == 0 { return "QP \(qp) (qp_density \(t.qpDensity)) gives the float32 step size \(d)" }
         }
-        switch t.tensor.dtype {
-        case .float32:
-            if let i = t.tensor.floatValues().firstIndex(where: { !$0.isFinite }) {
-                return "reconstructed value at flat index \(i) is not finite (QP \(qp))"
-            }
-        case .float64:
-            if let i = t.tensor.doubleValues().firstIndex(where: { !$0.isFinite }) {
-                return "reconstructed value at flat index \(i) is not finite (QP \(qp))"
-            }
-        default:
-            break
-        }
+        return firstNonFinite.map { "reconstructed value at flat index \($0) is not finite (QP \(qp))" }
+    }
+
+    /// The first value that is not finite, read in place (no copy of the tensor).
+    static func firstNonFinite<F: BinaryFloatingPoint>(_ raw: UnsafeRawBufferPointer, _: F.Type) -> Int? {
+        let width = MemoryLayout<F>.size
+        for i in 0..<(raw.count / width) where !raw.loadUnaligned(fromByteOffset: i * width, as: F.self).isFinite { return i }
         return nil
     }
 

@@ -37,6 +37,8 @@ public enum CheckErrorMapping {
             return CheckRules.codebook
         }
         switch el {
+        case "topology_elem_id", "topology_elem_id_index":
+            if case .invalidValue(let s) = e.reason, s.hasSuffix("appears more than once in the bitstream") { return CheckRules.tensorNameOnce }
         case "parent_node_id_type": return CheckRules.parentNodeIdType
         case "scan_order": return CheckRules.scanOrder
         case "topology_tensor_dimension_mapping": return CheckRules.multipleTopologyElements

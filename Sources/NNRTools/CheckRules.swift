@@ -71,6 +71,7 @@ public enum CheckRules {
     public static let singleMPS = "NNR-O004"
     public static let indexedReferenceList = "NNR-O005"
     public static let decompositionPairing = "NNR-O006"
+    public static let tensorNameOnce = "NNR-O007"
     // Header
     public static let reservedBits = "NNR-H001"
     public static let byteAlignment = "NNR-H002"
@@ -150,6 +151,9 @@ public enum CheckRules {
         CheckRule(decompositionPairing, .order, .error,
                   "An NDU with NNR_CPT_DC outside NNR_PT_BLOCK names its tensor (not an index) ending in _G or _H, and each _G NDU is followed immediately by the _H NDU of the same tensor.",
                   source: "syntax notes 3.5 (entry points), 9.15"),
+        CheckRule(tensorNameOnce, .order, .error,
+                  "Each tensor name occurs in at most one NDU of a bitstream (decode writes one file or archive member per name).",
+                  source: "Spec/limits.md (tensor names)"),
 
         CheckRule(reservedBits, .header, .error,
                   "Reserved bits (nnr_reserved_zero_*) are 0.",

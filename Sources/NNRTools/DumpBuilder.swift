@@ -4,6 +4,7 @@ import NNRContainer
 import NNRSyntax
 import NNRCoding
 import NNRModelIO
+import NNRCodec
 
 /// `nnr dump`: the structure of NNR bitstreams down to every header bit, the tensors they carry,
 /// and on request the payload's syntax elements (`DumpSession`).
@@ -27,20 +28,15 @@ public enum NNRDump {
     /// The units, their headers with every element, and the tensors — from unit headers only (and
     /// the first bytes of each NDU payload, for the first tensor's qp_offset).
     public static func structure(path: String, source: NNRByteSource, options: DumpOptions) -> DumpFile {
-        let s = BitstreamStructure.read(source, limits: options.limits)
-        var file = DumpFile(path: path, fileSize: source.count, structure: s, units: [])
+        let (units, error) = NNRUnitParser.parseAll(source, limits: options.limits, tracing: true, allowReservedTypes: true)
+        var file = DumpFile(path: path, fileSize: source.count, units: [])
         var builder = DumpUnitBuilder(source: source, options: options)
-        file.units = s.units.map { builder.unit($0) }
+        file.units = units.map { builder.unit($0) }
         file.tensors = builder.tensors
-        if let e = s.error {
-            let lastEnd = s.units.last.map { $0.offset + $0.size } ?? 0
-            if e.position.byteOffset >= lastEnd && lastEnd < source.count {
-                file.partialUnit = builder.partialUnit(at: lastEnd, index: s.units.count,
-                                                       context: s.units.last?.unit.context ?? SyntaxContext())
-            }
-            file.failure = DumpFailure(error: e, stage: "structure",
-                                       window: errorWindow(source, at: e.position.byteOffset, radius: options.errorWindow))
-        }
+        let scan = DumpScan(unitCount: units.count, error: error, lastEnd: units.last.map { $0.location.end } ?? 0,
+                            lastContext: units.last?.context ?? SyntaxContext())
+        file.partialUnit = scan.partialUnit(&builder, source: source)
+        file.failure = scan.failure(source, options: options)
         refreshTensorDerived(&file)
         return file
     }
@@ -56,21 +52,23 @@ public enum NNRDump {
     /// Puts each tensor's qp_offset (when known) into its NDU's payload section.
     static func refreshTensorDerived(_ file: inout DumpFile) {
         let tensors = file.tensors
-        func fix(_ u: inout DumpUnit) {
-            if !u.tensorIndices.isEmpty, let p = u.sections.lastIndex(where: { $0.name == "nnr_compressed_data_unit_payload" }) {
-                u.sections[p].derived.removeAll { $0.name == "qp_offset" }
-                for i in u.tensorIndices where i < tensors.count {
-                    let t = tensors[i]
-                    guard let o = t.qpOffset else { continue }
-                    var note = "\(t.name)"
-                    if let q = t.qp { note += ": QP \(q)" }
-                    if let st = t.stepSize { note += ", step size \(st)" }
-                    u.sections[p].derived.append(DumpDerived("qp_offset", .int(o), note: note))
-                }
+        for i in file.units.indices { refreshTensorDerived(&file.units[i], tensors: tensors) }
+    }
+
+    /// The same for one unit and the units it carries.
+    static func refreshTensorDerived(_ u: inout DumpUnit, tensors: [DumpTensor]) {
+        if !u.tensorIndices.isEmpty, let p = u.sections.lastIndex(where: { $0.name == "nnr_compressed_data_unit_payload" }) {
+            u.sections[p].derived.removeAll { $0.name == "qp_offset" }
+            for i in u.tensorIndices where i < tensors.count {
+                let t = tensors[i]
+                guard let o = t.qpOffset else { continue }
+                var note = "\(t.name)"
+                if let q = t.qp { note += ": QP \(q)" }
+                if let st = t.stepSize { note += ", step size \(st)" }
+                u.sections[p].derived.append(DumpDerived("qp_offset", .int(o), note: note))
             }
-            for c in u.children.indices { fix(&u.children[c]) }
         }
-        for i in file.units.indices { fix(&file.units[i]) }
+        for c in u.children.indices { refreshTensorDerived(&u.children[c], tensors: tensors) }
     }
 
     /// The section name of a unit type's own header and payload.
@@ -119,22 +117,8 @@ public enum NNRDump {
             return v == 1 << (e.bitWidth - 1) ? "ok" : "wrong bits"
         }
         var name = e.name
-        if let br = name.firstIndex(of: "[") { name = String(name[..<br]) }
+        if let br = name.utf8.firstIndex(of: UInt8(ascii: "[")) { name = String(name[..<br]) }
         return FieldNames.symbol(field: name, value: FieldValue(e.value))
-    }
-
-    /// qp_offset of the first tensor of an NDU payload: its first 6 + qp_density bypass bins,
-    /// read from the first 8 payload bytes.
-    static func firstQPOffset(_ source: NNRByteSource, payload: Range<Int>, qpDensity: Int) -> Int? {
-        guard (0...7).contains(qpDensity) else { return nil }
-        let n = Swift.min(payload.count, 8)
-        guard n >= 2 else { return nil }
-        guard var decoder = try? ArithmeticDecoder(bytes: source.bytes(payload.lowerBound..<(payload.lowerBound + n)),
-                                                   fileOffset: payload.lowerBound) else { return nil }
-        let bins = 6 + qpDensity
-        guard let raw = try? decoder.decodeBypassBins(bins) else { return nil }
-        let shift = 64 - bins
-        return (Int(raw) << shift) >> shift
     }
 }
 
@@ -143,34 +127,43 @@ struct DumpUnitBuilder {
     let source: NNRByteSource
     let options: DumpOptions
     var tensors: [DumpTensor] = []
-    var mps: NNRModelParameterSet?
-    var lps: NNRLayerParameterSet?
+    /// Tensors taken out already (`takeTensors`).
+    var tensorBase = 0
+    var sets = NNRParameterSets()
+
+    /// The tensors laid out since the last call.
+    mutating func takeTensors() -> [DumpTensor] {
+        defer {
+            tensorBase += tensors.count
+            tensors = []
+        }
+        return tensors
+    }
 
     init(source: NNRByteSource, options: DumpOptions) {
         self.source = source
         self.options = options
     }
 
-    mutating func unit(_ d: UnitDump) -> DumpUnit {
-        let u = d.unit
+    mutating func unit(_ u: NNRParsedUnit) -> DumpUnit {
         let offset = u.location.offset
+        let size = u.location.size
         let sizeEnd = offset + (u.common.nnrUnitSizeFlag ? 4 : 2)
         let commonEnd = offset + u.common.byteLength
-        var out = DumpUnit(index: d.index, offset: offset, size: d.size, typeCode: d.typeCode, typeName: d.typeName,
-                           headerBytes: d.headerBytes, depth: u.depth, summary: d,
-                           sections: sections(d.trace, offset: offset, unitEnd: u.location.end, sizeEnd: sizeEnd,
-                                              commonEnd: commonEnd, headerEnd: offset + d.headerBytes, type: d.typeCode),
-                           warnings: d.warnings)
+        var out = DumpUnit(index: u.location.index, offset: offset, size: size, typeCode: u.common.nnrUnitType, typeName: u.typeName,
+                           headerBytes: u.headerByteCount, depth: u.depth, parsed: u,
+                           sections: sections(u.trace ?? [], offset: offset, unitEnd: u.location.end, sizeEnd: sizeEnd,
+                                              commonEnd: commonEnd, headerEnd: offset + u.headerByteCount, type: u.common.nnrUnitType),
+                           warnings: u.warnings)
+        sets.observe(u)
         switch u.content {
         case let .modelParameterSet(m):
-            mps = m
             if m.hasQuantizationParameters {
                 let step = StepSize.float32(qp: m.mpsQuantizationParameter, qpDensity: m.mpsQpDensity)
                 attach(&out, to: { $0 == "mps_quantization_parameter" },
                        DumpDerived("step_size", .float(step), note: "QP \(m.mpsQuantizationParameter), qp_density \(m.mpsQpDensity); each tensor adds its qp_offset"))
             }
         case let .layerParameterSet(l):
-            lps = l
             if l.hasQuantizationParameters {
                 let step = StepSize.float32(qp: l.lpsQuantizationParameter, qpDensity: l.lpsQpDensity)
                 attach(&out, to: { $0 == "lps_quantization_parameter" },
@@ -180,10 +173,9 @@ struct DumpUnitBuilder {
             compressedData(&out, header: h, unit: u)
         case let .aggregate(a):
             let payloadStart = u.payloadRange.lowerBound
-            for (j, ep) in a.unitEntryPoints.enumerated() {
-                attach(&out, to: { $0 == "nnr_unit_entry_point[\(j)]" },
-                       DumpDerived("unit_offset[\(j)]", .int(payloadStart + ep), note: "file offset of unit \(j) of the aggregate"))
-            }
+            attach(&out, byName: a.unitEntryPoints.enumerated().map { j, ep in
+                ("nnr_unit_entry_point[\(j)]", DumpDerived("unit_offset[\(j)]", .int(payloadStart + ep), note: "file offset of unit \(j) of the aggregate"))
+            })
         default:
             break
         }
@@ -195,15 +187,15 @@ struct DumpUnitBuilder {
             }
             let shown: Int
             if options.hexAll {
-                shown = d.size
+                shown = size
             } else if payloadIsData {
-                shown = d.headerBytes + Swift.min(d.payloadBytes, options.hexPayloadLimit)
+                shown = u.headerByteCount + Swift.min(size - u.headerByteCount, options.hexPayloadLimit)
             } else {
-                shown = Swift.min(d.size, options.hexUnitLimit)
+                shown = Swift.min(size, options.hexUnitLimit)
             }
-            out.hex = DumpHexBlock(offset: offset, bytes: source.bytes(offset..<(offset + shown)), omitted: d.size - shown)
+            out.hex = DumpHexBlock(offset: offset, bytes: source.bytes(offset..<(offset + shown)), omitted: size - shown)
         }
-        out.children = d.children.map { unit($0) }
+        out.children = u.children.map { unit($0) }
         return out
     }
 
@@ -261,9 +253,9 @@ struct DumpUnitBuilder {
         attach(&out, to: { $0 == "byte_alignment" },
                DumpDerived("payload_offset", .int(u.payloadRange.lowerBound), note: "the arithmetic-coded payload starts here; \(u.payloadRange.count) bytes"))
 
-        let planned: [DumpTensorPlan.Tensor]
+        let planned: [NDUTensorPlan]
         do {
-            planned = try DumpTensorPlan.plan(h, unit: u)
+            planned = try NDUPlan.layout(h, unit: u)
         } catch let e as NNRError {
             out.problems.append("cannot lay out the tensors: \(e.reasonText)")
             return
@@ -271,8 +263,49 @@ struct DumpUnitBuilder {
             out.problems.append("cannot lay out the tensors: \(error)")
             return
         }
+        shapes(&out, planned)
+        entryPoints(&out, planned)
 
-        // Shapes beside the dimensions.
+        // The tensors, with the QP their qp_offset is added to.
+        let quantization: (qp: Int, qpDensity: Int)?
+        do {
+            quantization = try sets.baseQuantization(for: h.payloadType, unit: u)
+        } catch let e as NNRError {
+            out.problems.append(e.message)
+            quantization = nil
+        } catch {
+            quantization = nil
+        }
+        if h.payloadType == nil {
+            out.problems.append("nnr_compressed_data_unit_payload_type \(h.nnrCompressedDataUnitPayloadType) is reserved")
+        }
+        let plan = NDUPlan(unit: u, header: h, tensors: planned, baseQP: quantization?.qp, qpDensity: quantization?.qpDensity)
+        for (k, t) in planned.enumerated() {
+            do {
+                try NDUPlan.checkSize(t, unit: u, limits: options.limits)
+            } catch let e as NNRError {
+                out.problems.append(e.message)
+                continue
+            } catch {
+                continue
+            }
+            var tensor = DumpTensor(index: tensorBase + tensors.count, unitIndex: u.location.index, name: t.name, role: t.role, shape: t.dims,
+                                    elementCount: NDUHeader.elementCount(t.dims, limit: Int.max) ?? 0, codebook: t.codebook,
+                                    entryPoints: t.entryPoints, payloadTypeCode: h.nnrCompressedDataUnitPayloadType,
+                                    baseQP: plan.baseQP, qpDensity: plan.qpDensity, dq: plan.dqFlag,
+                                    codebookSize: t.codebook?.codebookSize, scanOrder: plan.scanOrder(of: t), fileSize: source.count)
+            if planned.count == 1 {
+                tensor.bits = u.payloadRange.count * 8
+                tensor.bitsExact = true
+            }
+            if k == 0, u.payloadRange.count > 0 { tensor.qpOffset = plan.firstQPOffset(source) }
+            out.tensorIndices.append(tensorBase + tensors.count)
+            tensors.append(tensor)
+        }
+    }
+
+    /// Shapes beside the dimensions.
+    func shapes(_ out: inout DumpUnit, _ planned: [NDUTensorPlan]) {
         let dimsMatch: (String) -> Bool = { $0.hasPrefix("tensor_dimensions[") || $0 == "count_tensor_dimensions" }
         for t in planned {
             let n = NDUHeader.elementCount(t.dims, limit: Int.max) ?? 0
@@ -282,62 +315,37 @@ struct DumpUnitBuilder {
             note += ": \(n) parameters, coded as \(geo.height) x \(geo.width)"
             attach(&out, to: dimsMatch, DumpDerived("tensor_shape", .list(t.dims.map { .int($0) }), note: note))
         }
+    }
 
-        // Entry points: the accumulated bit_offset_delta and where each block row starts.
+    /// Entry points: the accumulated bit_offset_delta and where each block row starts.
+    func entryPoints(_ out: inout DumpUnit, _ planned: [NDUTensorPlan]) {
+        var items: [(String, DumpDerived)] = []
         var j = 0
         for t in planned {
             var cumulative = 0
             for (k, ep) in t.entryPoints.enumerated() {
                 let name = j == 0 ? "ep_bit_offset_delta" : "ep_bit_offset_delta_diff[\(j)]"
                 cumulative += ep.bitOffsetDelta
-                attach(&out, to: { $0 == name }, DumpDerived("bit_offset_delta[\(j)]", .int(ep.bitOffsetDelta),
-                                                            note: "block row \(k + 1) of \(t.name) starts \(ep.bitOffsetDelta) bits after block row \(k)"))
-                attach(&out, to: { $0 == name }, DumpDerived("entry_point_byte[\(j)]", .int(cumulative >> 3),
-                                                            note: "block row \(k + 1) of \(t.name) starts \(cumulative) bits = \(cumulative >> 3) bytes + \(cumulative & 7) bits after block row 0"))
+                items.append((name, DumpDerived("bit_offset_delta[\(j)]", .int(ep.bitOffsetDelta),
+                                                note: "block row \(k + 1) of \(t.name) starts \(ep.bitOffsetDelta) bits after block row \(k)")))
+                items.append((name, DumpDerived("entry_point_byte[\(j)]", .int(cumulative >> 3),
+                                                note: "block row \(k + 1) of \(t.name) starts \(cumulative) bits = \(cumulative >> 3) bytes + \(cumulative & 7) bits after block row 0")))
                 j += 1
             }
         }
+        attach(&out, byName: items)
+    }
 
-        // The tensors, with the QP their qp_offset is added to.
-        let pt = h.payloadType
-        var baseQP: Int?
-        var density: Int?
-        if pt == .float || pt == .block {
-            if let l = lps, l.hasQuantizationParameters {
-                baseQP = l.lpsQuantizationParameter
-                density = l.lpsQpDensity
-            } else if let m = mps, m.hasQuantizationParameters {
-                baseQP = m.mpsQuantizationParameter
-                density = m.mpsQpDensity
-            } else if mps == nil {
-                out.problems.append("NNR_NDU before any NNR_MPS")
-            } else {
-                out.problems.append("NNR_PT_FLOAT/BLOCK data needs mps_qp_density and mps_quantization_parameter (mps_quantization_method_flags is 0)")
-            }
+    /// Adds each derived value after the last element of its name: one pass over the elements, so
+    /// long lists stay linear.
+    func attach(_ u: inout DumpUnit, byName items: [(String, DumpDerived)]) {
+        guard !items.isEmpty else { return }
+        var at: [String: (Int, Int)] = [:]
+        for (s, section) in u.sections.enumerated() {
+            for (e, element) in section.elements.enumerated() { at[element.name] = (s, e) }
         }
-        if pt == nil {
-            out.problems.append("nnr_compressed_data_unit_payload_type \(h.nnrCompressedDataUnitPayloadType) is reserved")
-        }
-        for (k, t) in planned.enumerated() {
-            guard let n = NDUHeader.elementCount(t.dims, limit: options.limits.maxTensorElements) else {
-                out.problems.append("tensor \(t.name) \(t.dims) exceeds \(options.limits.maxTensorElements) elements")
-                continue
-            }
-            var tensor = DumpTensor(index: tensors.count, unitIndex: u.location.index, name: t.name, role: t.role, shape: t.dims,
-                                    elementCount: n, codebook: t.codebook, entryPoints: t.entryPoints,
-                                    payloadTypeCode: h.nnrCompressedDataUnitPayloadType, baseQP: baseQP, qpDensity: density,
-                                    dq: pt != .int && pt != .rawFloat && h.dqFlag,
-                                    codebookSize: t.codebook?.codebookSize, scanOrder: t.dims.count > 1 ? h.scanOrder : 0,
-                                    fileSize: source.count)
-            if planned.count == 1 {
-                tensor.bits = u.payloadRange.count * 8
-                tensor.bitsExact = true
-            }
-            if k == 0, let d = density, u.payloadRange.count > 0 {
-                tensor.qpOffset = NNRDump.firstQPOffset(source, payload: u.payloadRange, qpDensity: d)
-            }
-            out.tensorIndices.append(tensors.count)
-            tensors.append(tensor)
+        for (name, d) in items {
+            if let (s, e) = at[name] { u.sections[s].elements[e].derived.append(d) }
         }
     }
 
@@ -402,7 +410,7 @@ struct DumpUnitBuilder {
         let typeName = commonOK ? NNRUnitType.name(of: type) : "unknown"
         let unitEnd = Swift.max(end, commonEnd)
         var u = DumpUnit(index: index, offset: offset, size: commonOK ? common.nnrUnitSize : 0, typeCode: type, typeName: typeName,
-                         headerBytes: (headerEnd ?? offset) - offset, depth: 0, summary: nil,
+                         headerBytes: (headerEnd ?? offset) - offset, depth: 0, parsed: nil,
                          sections: sections(trace, offset: offset, unitEnd: unitEnd, sizeEnd: sizeEnd, commonEnd: commonEnd,
                                             headerEnd: headerEnd, type: Swift.max(type, 0)),
                          warnings: r.warnings)
@@ -421,63 +429,12 @@ struct DumpUnitBuilder {
     }
 }
 
-/// The tensors of an NDU in payload order (the decoder's layout, spec 3.6).
-enum DumpTensorPlan {
-    struct Tensor {
-        var name: String
-        var role: String?
-        var dims: [Int]
-        var codebook: NNRCodebook?
-        var entryPoints: [NNREntryPoint]
-    }
-
-    static func plan(_ h: NDUHeader, unit u: NNRParsedUnit) throws -> [Tensor] {
-        let at = u.location.offset
-        if h.isBlock {
-            let names = h.topologyElemIdList
-            let expected = BlockLayout.topologyElementCount(compressedParameterTypes: h.compressedParameterTypes)
-            guard names.count == expected else {
-                throw NNRError(.invalidValue("NNR_PT_BLOCK with compressed_parameter_types \(h.compressedParameterTypes) needs \(expected) topology elements, has \(names.count)"),
-                               element: "count_topology_elements_minus2", byteOffset: at, unitIndex: u.location.index)
-            }
-            let layout = try BlockLayout.tensors(compressedParameterTypes: h.compressedParameterTypes, dims: h.tensorDimensions,
-                                                 decompositionRank: h.hasDecomposition ? h.decompositionRank : nil,
-                                                 gNumberOfRows: h.hasDecomposition ? h.gNumberOfRows : nil)
-            var out: [Tensor] = []
-            var next = 0
-            for t in layout {
-                var cb: NNRCodebook?
-                if h.codebookPresentFlag {
-                    if t.codebookIndex == 0 { cb = h.codebook }
-                    if t.codebookIndex == 1 { cb = h.codebookDC }
-                }
-                var eps: [NNREntryPoint] = []
-                if t.dims.count > 1 && h.scanOrder > 0 {
-                    let n = TensorGeometry.blockRowCount(rows: t.dims[0], scanOrder: h.scanOrder) - 1
-                    let lo = Swift.min(next, h.entryPoints.count), hi = Swift.min(next + Swift.max(0, n), h.entryPoints.count)
-                    eps = Array(h.entryPoints[lo..<hi])
-                    next += Swift.max(0, n)
-                }
-                guard t.topologyIndex < names.count else {
-                    throw NNRError(.invalidValue("block layout refers to topology element \(t.topologyIndex)"), element: "topology_elem_id_list",
-                                   byteOffset: at, unitIndex: u.location.index)
-                }
-                out.append(Tensor(name: names[t.topologyIndex], role: t.role.rawValue, dims: t.dims, codebook: cb, entryPoints: eps))
-            }
-            return out
+extension NNRError {
+    /// The reason's own words, without the reason's name.
+    var message: String {
+        switch reason {
+        case let .invalidValue(m), let .limitExceeded(m): return m
+        default: return reasonText
         }
-        var dims = h.tensorDimensions
-        if h.hasDecomposition {
-            guard h.gNumberOfRows >= 1, h.decompositionRank >= 1 else {
-                throw NNRError(.invalidValue("g_number_of_rows and decomposition_rank must be ≥ 1"), element: "g_number_of_rows",
-                               byteOffset: at, unitIndex: u.location.index)
-            }
-            let total = NDUHeader.elementCount(dims, limit: Int.max) ?? 0
-            dims = h.topologyElemId.hasSuffix("_G") ? [h.gNumberOfRows, h.decompositionRank]
-                : [h.decompositionRank, total / h.gNumberOfRows]
-        }
-        let name = h.nnrMultipleTopologyElementsPresentFlag ? (h.topologyElemIdList.first ?? "")
-            : (u.context.mpsTopologyIndexedReferenceFlag ? "#\(h.topologyElemIdIndex)" : h.topologyElemId)
-        return [Tensor(name: name, role: nil, dims: dims, codebook: h.codebookPresentFlag ? h.codebook : nil, entryPoints: h.entryPoints)]
     }
 }

@@ -31,7 +31,7 @@ public enum DumpJSONRenderer {
             ])))
         }
         if let x = f.failure {
-            guard case var .object(e) = UnitListRenderer.errorJSON(x.error) else { return .object(o) }
+            guard case var .object(e) = errorJSON(x.error) else { return .object(o) }
             e.append(("stage", .string(x.stage)))
             e.append(("hex", hex(x.window)))
             o.append(("error", .object(e)))
@@ -45,8 +45,8 @@ public enum DumpJSONRenderer {
             ("type", .string(u.typeName)), ("type_code", .int(u.typeCode)),
             ("header_bytes", .int(u.headerBytes)), ("payload_bytes", .int(u.payloadBytes)),
         ]
-        if let s = u.summary {
-            o.append(("fields", .object(s.fields.map { ($0.name, $0.value.json) })))
+        if let parsed = u.parsed {
+            o.append(("fields", .object(FieldListBuilder.fields(of: parsed).map { ($0.name, $0.value.json) })))
         } else {
             o.append(("fields", .object(FieldListBuilder.fields(from: u.sections.flatMap { $0.elements.map(\.entry) }).map { ($0.name, $0.value.json) })))
         }

@@ -140,7 +140,7 @@ public struct DumpUnit: Sendable {
     /// NNR_AGG nesting depth (0 at top level).
     public var depth: Int
     /// The first version's view of the unit (its `fields`); nil for a unit that failed to parse.
-    public var summary: UnitDump?
+    public var parsed: NNRParsedUnit?
     public var sections: [DumpSection]
     public var warnings: [SyntaxWarning]
     /// Indices into `DumpFile.tensors` of the tensors this NDU carries.
@@ -273,8 +273,6 @@ public struct DumpFailure: Sendable {
 public struct DumpFile: Sendable {
     public var path: String
     public var fileSize: Int
-    /// The first version's structure (kept for its JSON `fields`).
-    public var structure: BitstreamStructure
     public var units: [DumpUnit]
     /// The unit that failed to parse, as far as it was read.
     public var partialUnit: DumpUnit?

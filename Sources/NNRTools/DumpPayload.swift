@@ -4,16 +4,15 @@ import NNRContainer
 import NNRSyntax
 import NNRCoding
 import NNRModelIO
+import NNRCodec
 
 /// Decodes the NDU payloads of dumped files for `--stats` and `--trace`, tensor by tensor in
 /// payload order, as `NNRDecoder` does. Files of an incremental sequence go through one session
 /// in order: the TCA bases and HDSP histories are carried from one file to the next.
 public struct DumpSession {
     public var options: DumpOptions
-    /// Reconstruction indices of each tensor of the files decoded so far (TCA bases).
-    var previousLevels: [String: [Int32]] = [:]
-    /// Per position 1 if an earlier update had a non-zero level (HDSP).
-    var history: [String: [UInt8]] = [:]
+    /// The decoder state carried from one file of the sequence to the next.
+    var state = IncrementalDecoderState()
 
     public init(options: DumpOptions) { self.options = options }
 
@@ -23,145 +22,95 @@ public struct DumpSession {
     public mutating func decode(_ file: inout DumpFile, source: NNRByteSource, carryState: Bool,
                                 trace: ((DumpTraceLine) -> Void)? = nil) {
         guard file.failure == nil else { return }
+        var pass = begin(&file, source: source, carryState: carryState, trace: trace)
+        for i in file.units.indices { unit(file.units[i], file: &file, pass: &pass) }
+        end(&file, pass: pass)
+    }
+
+    /// One file's decoding, unit by unit (`begin`, `unit` for each top-level unit, `end`).
+    public struct Pass {
+        let source: NNRByteSource
+        let carryState: Bool
+        let collector: DumpTraceCollector
+        let tracer: DumpNDUTracer
+        var kept: [(String, [Int32])] = []
+        var sets = NNRParameterSets()
+        var failure: NNRError?
+        var stopped = false
+    }
+
+    public func begin(_ file: inout DumpFile, source: NNRByteSource, carryState: Bool, trace: ((DumpTraceLine) -> Void)?) -> Pass {
         file.decoded = true
         let collector = DumpTraceCollector(limit: options.trace ? options.traceLimit : 0, handler: trace)
-        var kept: [(String, [Int32])] = []
-        var parentSignalling = false
-        var seenMPS = false
-        var failure: NNRError?
-        walk: for unit in file.flatUnits {
-            guard let parsed = unit.summary?.unit else { continue }
-            switch parsed.content {
-            case let .modelParameterSet(m):
-                seenMPS = true
-                parentSignalling = m.mpsParentSignallingEnabledFlag
-            case let .compressedData(h):
-                if !options.stats && !carryState && collector.full && options.trace { break walk }
-                do {
-                    guard seenMPS else {
-                        throw NNRError(.invalidValue("NNR_NDU before any NNR_MPS"), element: "nnr_unit_type",
-                                       byteOffset: unit.offset, unitIndex: unit.index)
-                    }
-                    try decodeUnit(unit, parsed: parsed, header: h, file: &file, source: source, collector: collector,
-                                   carryState: carryState, kept: &kept)
-                } catch let e as NNRError {
-                    failure = e
-                    break walk
-                } catch {
-                    failure = NNRError(.io("\(error)"), element: "nnr_compressed_data_unit_payload", byteOffset: unit.offset, unitIndex: unit.index)
-                    break walk
-                }
-            default:
-                break
+        return Pass(source: source, carryState: carryState, collector: collector,
+                    tracer: DumpNDUTracer(options: options, collector: collector))
+    }
+
+    /// Decodes the NDUs of a top-level unit (and of the units it carries).
+    public mutating func unit(_ unit: DumpUnit, file: inout DumpFile, pass: inout Pass) {
+        guard !pass.stopped, let parsed = unit.parsed else { return }
+        pass.sets.observe(parsed)
+        if case let .compressedData(h) = parsed.content {
+            if !options.stats && !pass.carryState && pass.collector.full && options.trace {
+                pass.stopped = true
+                return
+            }
+            do {
+                try decodeUnit(unit, parsed: parsed, header: h, sets: pass.sets, file: &file, source: pass.source, tracer: pass.tracer,
+                               carryState: pass.carryState, kept: &pass.kept)
+            } catch let e as NNRError {
+                pass.failure = e
+                pass.stopped = true
+            } catch {
+                pass.failure = NNRError(.io("\(error)"), element: "nnr_compressed_data_unit_payload", byteOffset: unit.offset, unitIndex: unit.index)
+                pass.stopped = true
             }
         }
-        file.trace = collector.lines
-        file.traceLineCount = collector.count
-        file.traceTruncated = collector.truncated
+        for c in unit.children { self.unit(c, file: &file, pass: &pass) }
+    }
+
+    public mutating func end(_ file: inout DumpFile, pass: Pass) {
+        file.trace = pass.collector.lines
+        file.traceLineCount = pass.collector.count
+        file.traceTruncated = pass.collector.truncated
         NNRDump.refreshTensorDerived(&file)
-        if let e = failure {
+        if let e = pass.failure {
             file.failure = DumpFailure(error: e, stage: "payload",
-                                       window: NNRDump.errorWindow(source, at: e.position.byteOffset, radius: options.errorWindow))
+                                       window: NNRDump.errorWindow(pass.source, at: e.position.byteOffset, radius: options.errorWindow))
             return
         }
-        if carryState {
-            for (name, levels) in kept {
-                previousLevels[name] = levels
-                if parentSignalling {
-                    var h = history[name] ?? [UInt8](repeating: 0, count: levels.count)
-                    if h.count == levels.count {
-                        for i in 0..<h.count where levels[i] != 0 { h[i] = 1 }
-                        history[name] = h
-                    }
-                }
-            }
+        if pass.carryState {
+            for (name, levels) in pass.kept { state.carry(name, levels: levels, parentSignalling: pass.sets.parentSignalling) }
         }
     }
 
-    private func traces(_ name: String) -> Bool {
-        options.trace && (options.traceTensor == nil || options.traceTensor == name)
-    }
-
-    private mutating func decodeUnit(_ unit: DumpUnit, parsed: NNRParsedUnit, header h: NDUHeader, file: inout DumpFile,
-                                     source: NNRByteSource, collector: DumpTraceCollector, carryState: Bool,
+    private mutating func decodeUnit(_ unit: DumpUnit, parsed: NNRParsedUnit, header h: NDUHeader, sets: NNRParameterSets,
+                                     file: inout DumpFile, source: NNRByteSource, tracer: DumpNDUTracer, carryState: Bool,
                                      kept: inout [(String, [Int32])]) throws {
-        if let problem = unit.problems.first {
+        if sets.mps != nil, let problem = unit.problems.first {
             throw NNRError(.invalidValue(problem), element: "nnr_compressed_data_unit_header", byteOffset: unit.offset, unitIndex: unit.index)
         }
-        if parsed.common.partialDataCounterPresentFlag {
-            throw NNRError(.unsupported("partial data units (partial_data_counter_present_flag = 1)"), element: "partial_data_counter_present_flag",
-                           byteOffset: unit.offset, unitIndex: unit.index)
-        }
-        guard let pt = h.payloadType else { return }
+        let plan = try NDUPlan(unit: parsed, header: h, parameterSets: sets, limits: options.limits)
         let indices = unit.tensorIndices.filter { $0 < file.tensors.count }
-        if pt == .rawFloat {
-            for i in indices {
-                let t = file.tensors[i]
-                guard parsed.payloadRange.count == t.elementCount * 4 else {
-                    throw NNRError(.sizeMismatch("NNR_PT_RAW_FLOAT payload holds \(parsed.payloadRange.count) bytes, \(t.elementCount * 4) expected"),
-                                   element: "raw_float32_parameter", byteOffset: parsed.payloadRange.lowerBound, unitIndex: unit.index)
-                }
-            }
+        if plan.payloadType == .rawFloat {
+            _ = try plan.decode(source, state: state, options: NDUDecodeOptions(limits: options.limits))
             return
         }
-        let wanted = options.stats || carryState || indices.contains { traces(file.tensors[$0].name) }
+        let wanted = options.stats || carryState || plan.tensors.contains { tracer.traces($0.name) }
         if !wanted { return }
-
-        let payload = source.bytes(parsed.payloadRange)
-        let profile = parsed.context.generalProfileIdc
-        var dec: PayloadDecoder
-        do {
-            dec = try PayloadDecoder(payload: payload, fileOffset: parsed.payloadRange.lowerBound, limits: options.limits)
-        } catch let e as NNRError { throw e.inUnit(unit.index) }
-        for i in indices {
-            let t = file.tensors[i]
-            var p = TensorPayloadParameters(dims: t.shape)
-            p.generalProfileIdc = profile
-            p.scanOrder = t.scanOrder
-            p.dqFlag = t.dq
-            p.cabacUnaryLengthMinus1 = h.cabacUnaryLengthMinus1
-            p.codesQPOffset = pt == .float || pt == .block
-            p.qpDensity = t.qpDensity ?? 0
-            if let cb = t.codebook { p.codebook = CodebookInfo(size: cb.codebookSize, zeroOffset: cb.cbZeroOffset) }
-            p.parentNodeIdPresent = h.parentNodeIdPresentFlag
-            if h.temporalContextModelingFlag && profile == 1 {
-                guard let base = previousLevels[t.name] else {
-                    throw NNRError(.invalidValue("temporal_context_modeling_flag = 1 but no earlier bitstream carried tensor \(t.name) (give the earlier bitstreams of the sequence first)"),
-                                   element: "temporal_context_modeling_flag", byteOffset: unit.offset, unitIndex: unit.index)
-                }
-                p.tcaBase = base
+        let stats = options.stats, reference = options.reference
+        var done: [(Int, DecodedTensor)] = []
+        defer {
+            for (k, t) in done where k < indices.count {
+                let i = indices[k]
+                if let o = t.qpOffset { file.tensors[i].qpOffset = o }
+                if !file.tensors[i].bitsExact { file.tensors[i].bits = t.bits }
+                if stats { file.tensors[i].stats = Self.stats(levels: t.levels, tensor: file.tensors[i], reference: reference) }
             }
-            if h.parentNodeIdPresentFlag, let hist = history[t.name] { p.hdspHistory = hist }
-            p.entryPoints = t.entryPoints.map { EntryPoint(bitOffsetDelta: $0.bitOffsetDelta, value: $0.value, dqState: $0.dqState) }
-
-            let before = dec.bitOffset
-            let r: DecodedTensorPayload
-            do {
-                if traces(t.name) && !collector.full {
-                    var tracer = DumpTracer(unitIndex: unit.index, tensor: t.name, dims: t.shape, scanOrder: t.scanOrder, collector: collector)
-                    r = try dec.decodeTensor(p, tracer: &tracer)
-                    tracer.finish()
-                } else {
-                    r = try dec.decodeTensor(p)
-                }
-            } catch let e as NNRError { throw e.inUnit(unit.index) }
-            if p.codesQPOffset { file.tensors[i].qpOffset = r.qpOffset }
-            if !file.tensors[i].bitsExact { file.tensors[i].bits = dec.bitOffset - before }
-            if options.stats {
-                file.tensors[i].stats = Self.stats(levels: r.levels, tensor: file.tensors[i], reference: options.reference)
-            }
-            if carryState { kept.append((t.name, r.levels)) }
         }
-        let end: PayloadEnd
-        do { end = try dec.finish() } catch let e as NNRError { throw e.inUnit(unit.index) }
-        if options.trace && options.traceTensor == nil {
-            collector.emit(DumpTraceLine(unitIndex: unit.index, tensor: "", element: "terminating_bin", position: -1, row: -1, column: -1,
-                                         dqState: -1, context: -1, bins: "1", value: 1))
-        }
-        if end.bytesConsumed != payload.count {
-            throw NNRError(.sizeMismatch("the arithmetic-coded payload ends after \(end.bytesConsumed) bytes but the unit holds \(payload.count)"),
-                           element: "nnr_unit_size", byteOffset: unit.offset, bitOffset: 1, unitIndex: unit.index)
-        }
+        let decoded = try plan.decode(source, state: state, options: NDUDecodeOptions(limits: options.limits, keepLevels: true, reconstruct: false),
+                                      tracer: options.trace ? tracer : nil, tensorDone: { done.append(($0, $1)) })
+        if carryState { kept += decoded.tensors.map { ($0.name, $0.levels) } }
     }
 
     /// Level range, zeros, histogram and (with a reference) the SNR of the reconstruction.
@@ -232,7 +181,7 @@ public struct DumpSession {
 }
 
 /// Receives trace lines: stores or forwards them, up to the limit.
-final class DumpTraceCollector {
+public final class DumpTraceCollector {
     let limit: Int?
     let handler: ((DumpTraceLine) -> Void)?
     var lines: [DumpTraceLine] = []
@@ -253,6 +202,42 @@ final class DumpTraceCollector {
         }
         count += 1
         if let h = handler { h(line) } else { lines.append(line) }
+    }
+}
+
+/// The dump's tracer of NDU payloads: trace lines for the tensors `--trace` (and `--tensor`) ask for.
+public final class DumpNDUTracer: NDUTracer {
+    let options: DumpOptions
+    let collector: DumpTraceCollector
+    var current: DumpTracer?
+
+    init(options: DumpOptions, collector: DumpTraceCollector) {
+        self.options = options
+        self.collector = collector
+    }
+
+    func traces(_ name: String) -> Bool {
+        options.trace && (options.traceTensor == nil || options.traceTensor == name)
+    }
+
+    public func beginTensor(_ t: NDUTensorPlan, of plan: NDUPlan) -> Bool {
+        guard traces(t.name) && !collector.full else { return false }
+        current = DumpTracer(unitIndex: plan.unit.location.index, tensor: t.name, dims: t.dims, scanOrder: plan.scanOrder(of: t),
+                             collector: collector)
+        return true
+    }
+
+    public func element(_ e: PayloadTraceElement) { current?.element(e) }
+
+    public func endTensor(_ t: NDUTensorPlan, of plan: NDUPlan) {
+        current?.finish()
+        current = nil
+    }
+
+    public func endPayload(_ plan: NDUPlan) {
+        guard options.trace && options.traceTensor == nil else { return }
+        collector.emit(DumpTraceLine(unitIndex: plan.unit.location.index, tensor: "", element: "terminating_bin", position: -1, row: -1,
+                                     column: -1, dqState: -1, context: -1, bins: "1", value: 1))
     }
 }
 

@@ -25,10 +25,15 @@ public enum DumpTextRenderer {
 
     /// The file line and every unit (with the unit that failed, as far as it was read).
     public static func structure(_ f: DumpFile) -> String {
-        var out = "file \(f.path): \(f.fileSize) bytes, \(f.units.count) units\n"
+        var out = fileLine(f, unitCount: f.units.count)
         for u in f.units { unit(u, into: &out) }
         if let p = f.partialUnit { unit(p, into: &out) }
         return out
+    }
+
+    /// The first line of a file.
+    public static func fileLine(_ f: DumpFile, unitCount: Int) -> String {
+        "file \(f.path): \(f.fileSize) bytes, \(unitCount) units\n"
     }
 
     static func unit(_ u: DumpUnit, into out: inout String) {
@@ -60,12 +65,12 @@ public enum DumpTextRenderer {
 
     /// `byte.bit descriptor width bits name = value  (SYMBOL)`.
     public static func elementLine(_ e: DumpElement) -> String {
-        var s = "\(e.byteOffset).\(e.bitOffset)".padding(toLength: 10, withPad: " ", startingAt: 0)
-        s += " " + e.descriptor.padding(toLength: 16, withPad: " ", startingAt: 0)
+        var s = "\(e.byteOffset).\(e.bitOffset)".padded(10)
+        s += " " + e.descriptor.padded(16)
         let w = String(e.bitWidth)
         s += String(repeating: " ", count: Swift.max(0, 4 - w.count)) + w
         let raw = e.raw.isEmpty ? "-" : e.raw
-        s += "  " + raw.padding(toLength: Swift.max(raw.count, 16), withPad: " ", startingAt: 0)
+        s += "  " + raw.padded(Swift.max(raw.count, 16))
         s += "  " + e.name + " = " + value(e.value)
         if let sym = e.symbol { s += "  (\(sym))" }
         return s
@@ -321,6 +326,15 @@ public final class DumpTraceWriter {
 }
 
 fileprivate extension String {
+    /// Foundation's `padding(toLength:withPad: " ", startingAt: 0)` (UTF-16 length, cut when
+    /// longer) without its cost: it is called for every element line.
+    func padded(_ n: Int) -> String {
+        let u = utf16.count
+        if u == n { return self }
+        if u > n { return String(decoding: Array(utf16.prefix(n)), as: UTF16.self) }
+        return self + String(repeating: " ", count: n - u)
+    }
+
     func zeroPadded(_ n: Int) -> String {
         count >= n ? self : String(repeating: "0", count: n - count) + self
     }

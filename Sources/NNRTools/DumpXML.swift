@@ -42,8 +42,9 @@ public final class DumpXMLStream {
         w.open("nnr_dump", [("version", "1")])
     }
 
-    public func beginFile(_ f: DumpFile) {
-        w.open("bitstream", [("file", f.path), ("size", String(f.fileSize)), ("units", String(f.units.count)),
+    /// `unitCount`: the units a streaming driver will hand over (default: those of `f`).
+    public func beginFile(_ f: DumpFile, unitCount: Int? = nil) {
+        w.open("bitstream", [("file", f.path), ("size", String(f.fileSize)), ("units", String(unitCount ?? f.units.count)),
                              ("decoded", f.decoded ? "true" : "false")])
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import NNRModelIO
 
 /// A JSON value with ordered object keys (reports keep the syntax order of fields).
 public indirect enum JSONValue: Sendable, Equatable {
@@ -25,70 +26,88 @@ public indirect enum JSONValue: Sendable, Equatable {
 
     /// Serialized text; `indent` > 0 pretty-prints.
     public func serialized(indent: Int = 0) -> String {
-        var out = ""
-        write(to: &out, indent: indent, level: 0)
-        return out
+        serialized(indent: indent, level: 0)
     }
 
-    private func write(to out: inout String, indent: Int, level: Int) {
-        let nl = indent > 0 ? "\n" : ""
-        let pad = indent > 0 ? String(repeating: " ", count: indent * (level + 1)) : ""
-        let padEnd = indent > 0 ? String(repeating: " ", count: indent * level) : ""
+    /// Serialized as a value nested `level` deep (for output written in pieces).
+    func serialized(indent: Int, level: Int) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(1024)
+        write(to: &out, indent: indent, level: level)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private func write(to out: inout [UInt8], indent: Int, level: Int) {
         switch self {
-        case .null: out += "null"
-        case let .bool(b): out += b ? "true" : "false"
-        case let .int(i): out += String(i)
-        case let .double(d):
-            if d.isNaN || d.isInfinite { out += "null" } else if d == d.rounded(), abs(d) < 1e15 { out += String(format: "%.1f", d) } else { out += "\(d)" }
+        case .null: out += "null".utf8
+        case let .bool(b): out += (b ? "true" : "false").utf8
+        case let .int(i): out += String(i).utf8
+        case let .double(d): out += JSONValue.text(d).utf8
         case let .string(s): JSONValue.escape(s, into: &out)
         case let .array(a):
-            if a.isEmpty { out += "[]"; return }
+            if a.isEmpty { out += "[]".utf8; return }
             // Arrays of scalars stay on one line.
             let scalar = a.allSatisfy { if case .array = $0 { return false }; if case .object = $0 { return false }; return true }
             if scalar || indent == 0 {
-                out += "["
+                out.append(UInt8(ascii: "["))
                 for (i, v) in a.enumerated() {
-                    if i > 0 { out += indent > 0 ? ", " : "," }
+                    if i > 0 { out += (indent > 0 ? ", " : ",").utf8 }
                     v.write(to: &out, indent: indent, level: level + 1)
                 }
-                out += "]"
+                out.append(UInt8(ascii: "]"))
             } else {
-                out += "[" + nl
+                out.append(UInt8(ascii: "["))
                 for (i, v) in a.enumerated() {
-                    out += pad
+                    JSONValue.newline(&out, indent * (level + 1), indent)
                     v.write(to: &out, indent: indent, level: level + 1)
-                    out += i + 1 < a.count ? "," + nl : nl
+                    if i + 1 < a.count { out.append(UInt8(ascii: ",")) }
                 }
-                out += padEnd + "]"
+                JSONValue.newline(&out, indent * level, indent)
+                out.append(UInt8(ascii: "]"))
             }
         case let .object(o):
-            if o.isEmpty { out += "{}"; return }
-            out += "{" + nl
+            if o.isEmpty { out += "{}".utf8; return }
+            out.append(UInt8(ascii: "{"))
             for (i, (k, v)) in o.enumerated() {
-                out += pad
+                JSONValue.newline(&out, indent * (level + 1), indent)
                 JSONValue.escape(k, into: &out)
-                out += indent > 0 ? ": " : ":"
+                out += (indent > 0 ? ": " : ":").utf8
                 v.write(to: &out, indent: indent, level: level + 1)
-                out += i + 1 < o.count ? "," + nl : nl
+                if i + 1 < o.count { out.append(UInt8(ascii: ",")) }
             }
-            out += padEnd + "}"
+            JSONValue.newline(&out, indent * level, indent)
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// A line break and `pad` spaces (nothing when not pretty-printing).
+    private static func newline(_ out: inout [UInt8], _ pad: Int, _ indent: Int) {
+        guard indent > 0 else { return }
+        out.append(UInt8(ascii: "\n"))
+        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: pad))
+    }
+
+    static func escape(_ s: String, into out: inout [UInt8]) {
+        if JSONWriter.needsEscaping(s) {
+            var e = ""
+            JSONWriter.escape(s, into: &e)
+            out += e.utf8
+        } else {
+            out.append(UInt8(ascii: "\""))
+            out += s.utf8
+            out.append(UInt8(ascii: "\""))
         }
     }
 
     static func escape(_ s: String, into out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        out += "\""
+        JSONWriter.escape(s, into: &out)
+    }
+
+    /// A double as JSON writes it (non-finite values as null).
+    static func text(_ d: Double) -> String {
+        if d.isNaN || d.isInfinite { return "null" }
+        if d == d.rounded(), abs(d) < 1e15 { return String(format: "%.1f", d) }
+        return "\(d)"
     }
 
     public subscript(key: String) -> JSONValue? {

@@ -88,6 +88,7 @@ struct Check: ParsableCommand {
         var reports: [FileCheckReport] = []
         for (i, f) in files.enumerated() {
             let ref = references[i]
+            checker.options.carryState = i + 1 < files.count
             reports.append(checker.check(sources[i], path: f, reference: ref?.tensors, referencePath: ref?.path))
         }
 

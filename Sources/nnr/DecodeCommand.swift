@@ -96,7 +96,7 @@ struct Decode: ParsableCommand {
         for path in outputs { try checkOutputFile(path, inputs: files) }
         var limits = NNRLimits.default
         limits.maxTensorElements = maxTensorElements
-        var decoder = NNRDecoder(options: DecoderOptions(limits: limits, concurrent: !sequential, keepLevels: false))
+        var decoder = NNRDecoder(options: DecoderOptions(limits: limits, concurrent: !sequential, keepLevels: false, keepUnits: false))
         for (index, file) in files.enumerated() {
             decoder.options.carryState = index + 1 < files.count
             let started = Date()

@@ -84,33 +84,9 @@ struct Dump: ParsableCommand {
         let options = DumpOptions(stats: stats || reference != nil, trace: trace, traceTensor: tensor, traceLimit: limit,
                                   hex: hex, hexAll: hexAll, reference: refs, limits: limits)
         let out = DumpOutputBuffer(keep: output != nil && format != .html)
-        var failed = false
-        var tensorSeen = false
-        switch format {
-        case .text:
-            // Streamed: the tree first, then the trace as it is decoded, then the tensors.
-            var session = DumpSession(options: options)
-            for (i, input) in inputs.enumerated() {
-                if i > 0 { out.write("\n") }
-                var file = NNRDump.structure(path: input.path, source: input.source, options: options)
-                out.write(DumpTextRenderer.structure(file))
-                if options.decodesPayloads {
-                    let traced = options.trace && file.failure == nil
-                    if traced { out.write(DumpTextRenderer.traceHeader()) }
-                    let lines = DumpTraceWriter()
-                    session.decode(&file, source: input.source, carryState: i + 1 < inputs.count, trace: { line in
-                        lines.append(line)
-                        if lines.count >= 1 << 16 { out.write(bytes: lines.take()) }
-                    })
-                    out.write(bytes: lines.take())
-                    if traced { out.write(DumpTextRenderer.traceFooter(file)) }
-                }
-                out.write(DumpTextRenderer.tensors(file))
-                out.write(DumpTextRenderer.failure(file))
-                failed = failed || file.failure != nil
-                tensorSeen = tensorSeen || file.tensors.contains { $0.name == tensor }
-            }
-        case .html:
+        let failed: Bool
+        let tensorSeen: Bool
+        if format == .html {
             // Written as it is made: into the file of -o (renamed into place at the end), or to
             // standard output.
             let report = NNRDump.dump(inputs, options: options)
@@ -129,11 +105,11 @@ struct Dump: ParsableCommand {
             }
             failed = report.hasError
             tensorSeen = report.files.contains { $0.tensors.contains { $0.name == tensor } }
-        case .json, .xml:
-            let report = NNRDump.dump(inputs, options: options)
-            out.write(format == .json ? DumpJSONRenderer.render(report).serialized(indent: 1) + "\n" : DumpXMLRenderer.render(report))
-            failed = report.hasError
-            tensorSeen = report.files.contains { $0.tensors.contains { $0.name == tensor } }
+        } else {
+            var streamer = DumpStreamer(options: options, format: DumpStreamFormat(rawValue: format.rawValue) ?? .text, write: { out.write($0) })
+            streamer.run(inputs)
+            failed = streamer.failed
+            tensorSeen = streamer.tensorSeen
         }
         if let path = output, format != .html {
             do {

@@ -373,6 +373,12 @@ enum ConformanceSuiteBuilder {
             try s.setNDU(i, h)
             add(CheckRules.decompositionPairing, tiny, "the NDU marked as decomposition G (NNR_CPT_DC, name tiny_G, rank 1, 1 row) with no _H NDU after it", s.bytes)
         }
+        do {
+            var s = try Stream(tiny)
+            let i = try s.index(of: .compressedData)
+            s.pieces.insert(s.pieces[i], at: i + 1)
+            add(CheckRules.tensorNameOnce, tiny, "the NDU repeated right after itself (tensor tiny twice)", s.bytes)
+        }
 
         // Header
         do {

@@ -1,0 +1,409 @@
+import Foundation
+import NNRBitIO
+import NNRContainer
+import NNRSyntax
+import NNRCoding
+import NNRModelIO
+
+// The one decoding path of decode, dump and check: units are fed one at a time, each NDU is
+// planned (NDUPlan), its payload decoded and its tensors reconstructed, and every finished NDU is
+// handed to a sink in file order and released. The incremental state (TCA bases, HDSP histories)
+// is carried from one bitstream to the next.
+
+/// Receives a payload's syntax elements while an NDU is decoded (`nnr dump --trace`).
+public protocol NDUTracer: AnyObject {
+    /// Called before each tensor's payload: true to receive its elements.
+    func beginTensor(_ t: NDUTensorPlan, of plan: NDUPlan) -> Bool
+    func element(_ e: PayloadTraceElement)
+    /// After the last element of a traced tensor.
+    func endTensor(_ t: NDUTensorPlan, of plan: NDUPlan)
+    /// After the terminating bin of a payload.
+    func endPayload(_ plan: NDUPlan)
+}
+
+/// Forwards the payload decoder's elements to an `NDUTracer`.
+struct NDUTracerAdapter: PayloadTracer {
+    let target: NDUTracer
+    func element(_ e: PayloadTraceElement) { target.element(e) }
+}
+
+/// What to produce while decoding an NDU.
+public struct NDUDecodeOptions: Sendable {
+    public var limits: NNRLimits
+    /// Keep the integer levels in each `DecodedTensor`.
+    public var keepLevels: Bool
+    /// Reconstruct the values (off: `DecodedTensor.tensor` holds no data; for statistics of levels).
+    public var reconstruct: Bool
+    /// Leave float32 and int32 tensors unreconstructed (their levels are kept): the caller reads
+    /// them a block at a time with `DecodedTensor.reconstructedBlocks`. Codebook tensors are
+    /// reconstructed whole.
+    public var inBlocks = false
+
+    public init(limits: NNRLimits = .default, keepLevels: Bool = true, reconstruct: Bool = true) {
+        self.limits = limits
+        self.keepLevels = keepLevels
+        self.reconstruct = reconstruct
+    }
+}
+
+/// One decoded NDU: its plan, its tensors in payload order and what decoding observed.
+public struct DecodedNDU: Sendable {
+    public var plan: NDUPlan
+    public var tensors: [DecodedTensor]
+    public var info: DecodedNDUInfo
+}
+
+extension NDUPlan {
+    /// Decodes the payload. `state`: the incremental state the bitstream started with.
+    /// `tensorDone` sees each tensor as soon as it is decoded (also those before a later error).
+    public func decode(_ source: NNRByteSource, state: IncrementalDecoderState, options: NDUDecodeOptions,
+                       tracer: NDUTracer? = nil, tensorDone: ((Int, DecodedTensor) -> Void)? = nil) throws -> DecodedNDU {
+        if payloadType == .rawFloat { return try decodeRawFloat(source) }
+        let u = unit
+        let payload = source.bytes(u.payloadRange)
+        var dec: PayloadDecoder
+        do {
+            dec = try PayloadDecoder(payload: payload, fileOffset: u.payloadRange.lowerBound, limits: options.limits)
+        } catch let e as NNRError { throw e.inUnit(u.location.index) }
+        var out: [DecodedTensor] = []
+        var observed: [EntryPoint] = []
+        for t in tensors {
+            let p = try payloadParameters(t, state: state)
+            let before = dec.bitOffset
+            let r: DecodedTensorPayload
+            do {
+                if let tr = tracer, tr.beginTensor(t, of: self) {
+                    var adapter = NDUTracerAdapter(target: tr)
+                    r = try dec.decodeTensor(p, tracer: &adapter)
+                    tr.endTensor(t, of: self)
+                } else {
+                    r = try dec.decodeTensor(p)
+                }
+            } catch let e as NNRError { throw e.inUnit(u.location.index) }
+            observed += r.observedEntryPoints
+            var d = try reconstruct(t, r, parameters: p, options: options)
+            d.bits = dec.bitOffset - before
+            tensorDone?(out.count, d)
+            out.append(d)
+        }
+        let end: PayloadEnd
+        do { end = try dec.finish() } catch let e as NNRError { throw e.inUnit(u.location.index) }
+        tracer?.endPayload(self)
+        if end.bytesConsumed != payload.count {
+            throw NNRError(.sizeMismatch("the arithmetic-coded payload ends after \(end.bytesConsumed) bytes but the unit holds \(payload.count)"),
+                           element: "nnr_unit_size", byteOffset: u.location.offset, bitOffset: 1, unitIndex: u.location.index)
+        }
+        if out.count == 1 { out[0].bits = payload.count * 8 }
+        let info = DecodedNDUInfo(unitIndex: u.location.index, payloadEnd: end, payloadBytes: payload.count,
+                                  headerEntryPoints: header.entryPoints, observedEntryPoints: observed, tensorNames: tensors.map(\.name))
+        return DecodedNDU(plan: self, tensors: out, info: info)
+    }
+
+    /// The values of one tensor from its levels.
+    func reconstruct(_ t: NDUTensorPlan, _ r: DecodedTensorPayload, parameters p: TensorPayloadParameters,
+                     options: NDUDecodeOptions) throws -> DecodedTensor {
+        let u = unit
+        var tensor = Tensor(name: t.name, dtype: dtype(of: t), shape: t.dims, storage: [])
+        var qp: Int? = nil
+        var options = options
+        if options.inBlocks && t.codebook == nil {
+            options.reconstruct = false
+            options.keepLevels = true
+        }
+        if payloadType == .int {
+            if options.reconstruct { tensor = Tensor(name: t.name, shape: t.dims, int32: r.levels) }
+        } else {
+            let tqp = (baseQP ?? 0) + r.qpOffset
+            let density = qpDensity ?? 0
+            qp = tqp
+            if options.reconstruct, let cb = t.codebook {
+                do {
+                    let values = try Reconstruction.codebookFloat64(levels: r.levels, codebook: cb.entries, zeroOffset: cb.cbZeroOffset,
+                                                                    qp: tqp, qpDensity: density)
+                    tensor = Tensor(name: t.name, shape: t.dims, float64: values)
+                } catch var e as NNRError {
+                    e.position = BitPosition(byteOffset: u.payloadRange.lowerBound, bitOffset: 0)
+                    throw e.inUnit(u.location.index)
+                }
+            } else if options.reconstruct {
+                tensor = Tensor(name: t.name, dtype: .float32, shape: t.dims,
+                                storage: NDUPlan.float32Bytes(r.levels, stepSize: StepSize.float32(qp: tqp, qpDensity: density)))
+            }
+        }
+        return DecodedTensor(tensor: tensor, levels: options.keepLevels ? r.levels : [], unitIndex: u.location.index,
+                             payloadType: payloadType ?? .float, role: t.role, qp: qp, qpOffset: p.codesQPOffset ? r.qpOffset : nil,
+                             qpDensity: qpDensity ?? 0, dqFlag: p.dqFlag, codebook: t.codebook, rowSkipEnabled: r.rowSkipEnabled,
+                             hdspEnabled: r.hdspEnabled, scanOrder: p.scanOrder, bits: 0)
+    }
+
+    /// The float32 reconstruction as little-endian bytes, converted a block at a time so that no
+    /// whole-tensor [Float] copy exists beside the levels and the bytes.
+    static func float32Bytes(_ levels: [Int32], stepSize: Float) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: levels.count * 4) { out, initialized in
+            blocks(levels, stepSize: stepSize) { start, src in
+                UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[(start * 4)...]).copyMemory(from: src)
+            }
+            initialized = levels.count * 4
+        }
+    }
+
+    /// The bytes of successive blocks of elements: float32 values (`stepSize` × level) or, without
+    /// a step size, the int32 levels themselves. `body` gets each block's first element index.
+    static func blocks(_ levels: [Int32], stepSize: Float?, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) rethrows {
+        let block = 1 << 16
+        var start = 0
+        while start < levels.count {
+            let end = Swift.min(levels.count, start + block)
+            let chunk = levels.withUnsafeBufferPointer { Array(UnsafeBufferPointer(rebasing: $0[start..<end])) }
+            if let step = stepSize {
+                try Reconstruction.float32(levels: chunk, stepSize: step).withUnsafeBytes { try body(start, $0) }
+            } else {
+                try chunk.withUnsafeBytes { try body(start, $0) }
+            }
+            start = end
+        }
+    }
+
+    func decodeRawFloat(_ source: NNRByteSource) throws -> DecodedNDU {
+        let u = unit
+        guard let t = tensors.first, let n = NDUHeader.elementCount(t.dims, limit: Int.max / 4) else {
+            throw NNRError(.invalidValue("NNR_PT_RAW_FLOAT without dimensions"), element: "tensor_dimensions", byteOffset: u.location.offset, unitIndex: u.location.index)
+        }
+        guard u.payloadRange.count == n * 4 else {
+            throw NNRError(.sizeMismatch("NNR_PT_RAW_FLOAT payload holds \(u.payloadRange.count) bytes, \(n * 4) expected"),
+                           element: "raw_float32_parameter", byteOffset: u.payloadRange.lowerBound, unitIndex: u.location.index)
+        }
+        let tensor = Tensor(name: t.name, dtype: .float32, shape: t.dims, storage: source.bytes(u.payloadRange))
+        let d = DecodedTensor(tensor: tensor, levels: [], unitIndex: u.location.index, payloadType: .rawFloat, role: nil, qp: nil, qpOffset: nil,
+                              qpDensity: 0, dqFlag: false, codebook: nil, rowSkipEnabled: false, hdspEnabled: false, scanOrder: 0,
+                              bits: u.payloadRange.count * 8)
+        let info = DecodedNDUInfo(unitIndex: u.location.index, payloadEnd: nil, payloadBytes: u.payloadRange.count,
+                                  headerEntryPoints: [], observedEntryPoints: [], tensorNames: [t.name])
+        return DecodedNDU(plan: self, tensors: [d], info: info)
+    }
+}
+
+extension DecodedTensor {
+    /// The tensor's bytes (as `tensor.storage` holds them after reconstruction), a block of
+    /// elements at a time: from the storage, or computed from the levels when the tensor was left
+    /// unreconstructed (`NDUDecodeOptions.inBlocks`).
+    public func reconstructedBlocks(_ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        if !tensor.storage.isEmpty || levels.isEmpty {
+            try tensor.storage.withUnsafeBytes { try body($0) }
+            return
+        }
+        let step = payloadType == .int ? nil : qp.map { StepSize.float32(qp: $0, qpDensity: qpDensity) }
+        try NDUPlan.blocks(levels, stepSize: step) { try body($1) }
+    }
+}
+
+/// Receives decoded NDUs in file order.
+public protocol DecodedNDUSink {
+    mutating func consume(_ ndu: DecodedNDU) throws
+}
+
+/// Hands each decoded tensor to a `TensorSink` (file writers, hashers) and drops it.
+public struct TensorSinkAdapter<S: TensorSink>: DecodedNDUSink {
+    public var sink: S
+    public init(_ sink: S) { self.sink = sink }
+    public mutating func consume(_ ndu: DecodedNDU) throws {
+        for t in ndu.tensors { try sink.consume(t.tensor) }
+    }
+}
+
+/// The names a bitstream gives its tensors: decode writes them as file or archive member names,
+/// so each appears once and fits the 16-bit name fields of ZIP and the limit of safetensors.
+public struct TensorNameRules: Sendable {
+    public static let maxNameBytes = 65_535
+    var seen = Set<String>()
+
+    public init() {}
+
+    /// Throws if `t` cannot be written beside the names seen so far in this bitstream.
+    public mutating func admit(_ t: NDUTensorPlan, unit u: NNRParsedUnit) throws {
+        let element = u.context.mpsTopologyIndexedReferenceFlag ? "topology_elem_id_index" : "topology_elem_id"
+        guard t.name.utf8.count <= TensorNameRules.maxNameBytes else {
+            throw NNRError(.limitExceeded("tensor name of \(t.name.utf8.count) bytes (at most \(TensorNameRules.maxNameBytes))"),
+                           element: element, byteOffset: u.location.offset, unitIndex: u.location.index)
+        }
+        guard seen.insert(t.name).inserted else {
+            throw NNRError(.invalidValue("tensor \(String(t.name.prefix(200))) appears more than once in the bitstream"),
+                           element: element, byteOffset: u.location.offset, unitIndex: u.location.index)
+        }
+    }
+}
+
+/// Decodes bitstreams unit by unit. Feed the units of a bitstream (`feed`) between `begin` and
+/// `end`; give the bitstreams of an incremental sequence to the same session in order. Independent
+/// NDUs are decoded concurrently in a bounded window; the sink receives them in file order.
+public struct DecodingSession {
+    public var options: DecoderOptions
+    /// The state the current bitstream started with (TCA bases, HDSP histories).
+    public var state: IncrementalDecoderState
+    /// Receives the payload elements; decoding is sequential while it is set.
+    public var tracer: NDUTracer?
+    /// NDUs decoded together at most, and their elements at most.
+    public var window = 16
+    public var windowElements = 1 << 24
+
+    var sets = NNRParameterSets()
+    var names = TensorNameRules()
+    var unitCount = 0
+    var totalBytes = 0
+    var pending: [NDUPlan] = []
+    var pendingElements = 0
+    var carried: [(String, [Int32])] = []
+    /// Plan only (no payload is decoded): the manifest of the tensors the bitstream gives.
+    var manifest: [TensorManifestEntry]?
+
+    public init(options: DecoderOptions = DecoderOptions(), state: IncrementalDecoderState = IncrementalDecoderState()) {
+        self.options = options
+        self.state = state
+    }
+
+    var ndu: NDUDecodeOptions {
+        NDUDecodeOptions(limits: options.limits, keepLevels: options.keepLevels || options.carryState, reconstruct: true)
+    }
+
+    /// Starts a bitstream.
+    public mutating func begin() {
+        if manifest != nil { manifest = [] }
+        sets = NNRParameterSets()
+        names = TensorNameRules()
+        unitCount = 0
+        totalBytes = 0
+        pending = []
+        pendingElements = 0
+        carried = []
+    }
+
+    /// Takes the next top-level unit (with the units an NNR_AGG carries).
+    public mutating func feed<S: DecodedNDUSink>(_ u: NNRParsedUnit, source: NNRByteSource, sink: inout S) throws {
+        if unitCount == 0, u.depth == 0 {
+            guard case .start = u.content else {
+                throw NNRError(.invalidValue("the first unit must be NNR_STR, found \(u.typeName)"), element: "nnr_unit_type",
+                               byteOffset: u.location.offset, unitIndex: 0)
+            }
+        }
+        unitCount += 1
+        sets.observe(u)
+        switch u.content {
+        case let .compressedData(h):
+            let plan = try NDUPlan(unit: u, header: h, parameterSets: sets, limits: options.limits)
+            try admit(plan)
+            if manifest != nil {
+                for t in plan.tensors { manifest?.append(TensorManifestEntry(name: t.name, shape: t.dims, dtype: plan.dtype(of: t))) }
+                break
+            }
+            pending.append(plan)
+            if pending.count >= window || pendingElements >= windowElements || tracer != nil { try flush(source: source, sink: &sink) }
+        case .reserved(let t):
+            throw NNRError(.unsupported("nnr_unit_type \(t) is reserved"), element: "nnr_unit_type",
+                           byteOffset: u.location.offset, unitIndex: u.location.index)
+        default:
+            break
+        }
+        for c in u.children { try feed(c, source: source, sink: &sink) }
+    }
+
+    /// Names and sizes of a planned NDU against the bitstream's names and the output limit.
+    mutating func admit(_ plan: NDUPlan) throws {
+        let u = plan.unit
+        for t in plan.tensors {
+            try names.admit(t, unit: u)
+            let n = NDUHeader.elementCount(t.dims, limit: options.limits.maxTensorElements) ?? 0
+            let (sum, o) = totalBytes.addingReportingOverflow(n &* 8)
+            guard !o, sum <= options.limits.maxTotalDecodedBytes else {
+                throw NNRError(.limitExceeded("decoded tensors exceed \(options.limits.maxTotalDecodedBytes) bytes"),
+                               element: "tensor_dimensions", byteOffset: u.location.offset, unitIndex: u.location.index)
+            }
+            totalBytes = sum
+            pendingElements += n
+        }
+    }
+
+    /// Ends the bitstream: decodes what is pending and carries the state to the next bitstream.
+    public mutating func end<S: DecodedNDUSink>(source: NNRByteSource, sink: inout S) throws {
+        guard unitCount > 0 else {
+            throw NNRError(.invalidValue("empty bitstream"), element: "nnr_unit", byteOffset: 0)
+        }
+        try flush(source: source, sink: &sink)
+        let parentSignalling = sets.parentSignalling
+        for (name, levels) in carried { state.carry(name, levels: levels, parentSignalling: parentSignalling) }
+        carried = []
+    }
+
+    /// Decodes the pending NDUs (concurrently when allowed) and hands them to the sink in order.
+    mutating func flush<S: DecodedNDUSink>(source: NNRByteSource, sink: inout S) throws {
+        let jobs = pending
+        pending = []
+        pendingElements = 0
+        guard !jobs.isEmpty else { return }
+        let state = self.state, opts = ndu, tracer = self.tracer
+        var results: [Result<DecodedNDU, Error>?]
+        if tracer == nil && options.concurrent && jobs.count > 1 && ProcessInfo.processInfo.activeProcessorCount > 1 {
+            let box = ResultBox(count: jobs.count)
+            DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
+                box.set(i, Result { try jobs[i].decode(source, state: state, options: opts) })
+            }
+            results = box.values
+        } else {
+            results = jobs.map { j in Result { try j.decode(source, state: state, options: opts, tracer: tracer) } }
+        }
+        for k in results.indices {
+            guard var d = try results[k]?.get() else { continue }
+            results[k] = nil
+            if options.carryState || options.keepLevels {
+                for t in d.tensors where !t.levels.isEmpty { carried.append((t.name, t.levels)) }
+            }
+            if !options.keepLevels { for i in d.tensors.indices { d.tensors[i].levels = [] } }
+            try sink.consume(d)
+        }
+    }
+
+    /// Decodes a whole bitstream, parsing its units one at a time.
+    public mutating func decode<S: DecodedNDUSink>(_ source: NNRByteSource, sink: inout S) throws {
+        begin()
+        var parser = NNRUnitParser(source: source, limits: options.limits)
+        for r in NNRUnitScanner(source: source, limits: options.limits) {
+            let u = try parser.parse(r.get())
+            try feed(u, source: source, sink: &sink)
+        }
+        try end(source: source, sink: &sink)
+    }
+
+    /// The tensors a bitstream will give, from its headers only, with every verdict decode reaches
+    /// before reading a payload (a safetensors writer writes its header from it first).
+    public static func manifest(_ units: [NNRParsedUnit], source: NNRByteSource, options: DecoderOptions = DecoderOptions()) throws -> [TensorManifestEntry] {
+        var session = DecodingSession(options: options)
+        session.manifest = []
+        var sink = NoSink()
+        session.begin()
+        for u in units { try session.feed(u, source: source, sink: &sink) }
+        try session.end(source: source, sink: &sink)
+        return session.manifest ?? []
+    }
+
+    /// The manifest of a bitstream, parsing its units one at a time (none is kept).
+    public static func manifest(_ source: NNRByteSource, options: DecoderOptions = DecoderOptions()) throws -> [TensorManifestEntry] {
+        var session = DecodingSession(options: options)
+        session.manifest = []
+        var sink = NoSink()
+        try session.decode(source, sink: &sink)
+        return session.manifest ?? []
+    }
+
+    struct NoSink: DecodedNDUSink {
+        func consume(_ ndu: DecodedNDU) throws {}
+    }
+}
+
+/// Collects results from concurrent work.
+final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var values: [Result<DecodedNDU, Error>?]
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ v: Result<DecodedNDU, Error>) {
+        lock.lock(); values[i] = v; lock.unlock()
+    }
+}
