@@ -17,7 +17,7 @@ let package = Package(
     targets: [
         .target(name: "NNRBitIO"),
         .target(name: "NNRContainer", dependencies: ["NNRBitIO"]),
-        .target(name: "NNRSyntax", dependencies: ["NNRBitIO", "NNRContainer"]),
+        .target(name: "NNRSyntax", dependencies: ["NNRBitIO", "NNRContainer", "NNRCoding"]),
         .target(name: "NNRCoding", dependencies: ["NNRBitIO"]),
         .target(name: "NNRQuantization", dependencies: ["NNRCoding"]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "NNRTestSupport", dependencies: ["NNRModelIO"], path: "Sources/NNRTestSupport"),
         .testTarget(name: "NNRBitIOTests", dependencies: ["NNRBitIO"]),
         .testTarget(name: "NNRContainerTests", dependencies: ["NNRContainer", "NNRTestSupport"]),
-        .testTarget(name: "NNRSyntaxTests", dependencies: ["NNRSyntax", "NNRTestSupport"]),
+        .testTarget(name: "NNRSyntaxTests", dependencies: ["NNRSyntax", "NNRCoding", "NNRTestSupport"]),
         .testTarget(name: "NNRCodingTests", dependencies: ["NNRCoding", "NNRTestSupport"]),
         .testTarget(name: "NNRQuantizationTests", dependencies: ["NNRQuantization", "NNRTestSupport"]),
         .testTarget(name: "NNRModelIOTests", dependencies: ["NNRModelIO", "NNRTestSupport"]),

@@ -326,7 +326,7 @@ public struct NNRDecoder: Sendable {
             p.cabacUnaryLengthMinus1 = h.cabacUnaryLengthMinus1
             p.codesQPOffset = pt == .float || pt == .block
             p.qpDensity = job.qpDensity
-            if let cb = t.codebook { p.codebook = CodebookInfo(size: cb.codebookSize, zeroOffset: cb.cbZeroOffset) }
+            p.codebook = t.codebook
             p.parentNodeIdPresent = h.parentNodeIdPresentFlag
             if h.temporalContextModelingFlag && profile == 1 {
                 guard let base = state.previousLevels[t.name] else {

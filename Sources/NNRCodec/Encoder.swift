@@ -99,15 +99,15 @@ public struct NNREncoder: Sendable {
         }
         let ctx = SyntaxContext(generalProfileIdc: 1)
         var out: [UInt8] = []
-        out += try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: 0), content: .start(NNRStartUnitHeader(generalProfileIdc: 1)), context: ctx)
+        out += try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: NNRUnitType.startUnit.rawValue), content: .start(NNRStartUnitHeader(generalProfileIdc: 1)), context: ctx)
         var mps = NNRModelParameterSet()
         mps.mpsQpDensity = options.qpDensity
         mps.mpsQuantizationParameter = 0
         mps.mpsQuantizationMethodFlags = NNRQuantizationMethod.scalarUniform
-        out += try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: 1), content: .modelParameterSet(mps), context: ctx)
+        out += try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: NNRUnitType.modelParameterSet.rawValue), content: .modelParameterSet(mps), context: ctx)
         var tpl = NNRTopologyUnit()
         tpl.topologyStorageFormat = 0
-        out += try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: 3), content: .topology(tpl), context: ctx)
+        out += try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: NNRUnitType.topology.rawValue), content: .topology(tpl), context: ctx)
 
         var results = [Result<TensorResult, Error>?](repeating: nil, count: tensors.count)
         let lock = NSLock()
@@ -235,8 +235,8 @@ public struct NNREncoder: Sendable {
             enc.qpOffset = quant.qp
             if let cb = quant.codebook {
                 h.codebookPresentFlag = true
-                h.codebook = NNRCodebook(codebookEgk: cb.egk, entries: cb.entries.map(Int.init), cbZeroOffset: cb.zeroOffset)
-                params.codebook = CodebookInfo(size: cb.entries.count, zeroOffset: cb.zeroOffset)
+                h.codebook = cb
+                params.codebook = cb
                 report.codebookSize = cb.entries.count
             }
             report.qp = quant.qp
@@ -255,7 +255,7 @@ public struct NNREncoder: Sendable {
         if let info = payloadEncoder.encodedTensors.first {
             h.entryPoints = info.entryPoints.map { NNREntryPoint(bitOffsetDelta: $0.bitOffsetDelta, value: $0.value, dqState: $0.dqState) }
         }
-        let unit = try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: 5), content: .compressedData(h),
+        let unit = try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: NNRUnitType.compressedData.rawValue), content: .compressedData(h),
                                                    context: SyntaxContext(generalProfileIdc: 1), payload: payload)
         report.bytes = unit.count
         return TensorResult(unit: unit, report: report)

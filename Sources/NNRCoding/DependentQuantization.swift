@@ -10,6 +10,17 @@ public enum DependentQuantization {
         Int(truncatingIfNeeded: (0xD0BF_4299_9BD0 as UInt64) &>> UInt64(truncatingIfNeeded: 3 &* (((state & 7) &<< 1) | (parity & 1)))) & 7
     }
 
+    /// The DQ state after a skipped row segment, per state: `width` transitions with parity 0 (the
+    /// full width even for a B-wide block-scan segment, spec 4.3 and 6). The parity-0 transitions
+    /// form a permutation with cycles of lengths 1, 4, 2, 1, so width mod 4 steps suffice.
+    public static func stateAfterSkippedSegment(width: Int) -> [Int] {
+        (0..<8).map { s in
+            var t = s
+            for _ in 0..<(width & 3) { t = nextState(t, parity: 0) }
+            return t
+        }
+    }
+
     /// Reconstruction index q from quantization index k in `state` (before the transition):
     /// q = 2k − sgn(k)·(state & 1).
     @inlinable @inline(__always)

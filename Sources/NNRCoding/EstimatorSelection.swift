@@ -43,53 +43,6 @@ public enum EstimatorSelectionMode: Sendable, Equatable {
     }
 }
 
-/// The contexts that carry an estimator-selection entry, in coding order (spec 5.3), and whether
-/// each entry is present (coded). Absent entries are re-initialised with set 0 without bins.
-struct EstimatorSelectionList {
-    struct Entry {
-        var context: Int
-        var present: Bool
-    }
-
-    /// - Parameters:
-    ///   - codebookSize: codebook_size as the coder sees it (0 = no codebook; only profile 1 passes > 0).
-    static func entries(layout: ContextLayout, dq: Bool, tca: Bool, hdsp: Bool,
-                        codebookSize: Int, codebookZeroOffset: Int) -> [Entry] {
-        var list: [Entry] = []
-        let l = layout.gtCount
-        list.reserveCapacity(60 + 4 * l)
-        let notSingle = codebookSize != 1
-        for i in 0..<(dq ? 24 : 3) { list.append(Entry(context: i, present: notSingle)) }
-        if tca {
-            for i in 24..<(dq ? 40 : 26) { list.append(Entry(context: i, present: notSingle)) }
-        }
-        if hdsp {
-            for i in 40..<(dq ? 48 : 41) { list.append(Entry(context: i, present: notSingle)) }
-        }
-        let zeroAtEnd = codebookSize > 0 && (codebookZeroOffset == 0 || codebookZeroOffset == codebookSize - 1)
-        for a in 0..<(tca ? 5 : 3) {
-            list.append(Entry(context: ContextLayout.signBase + a, present: !zeroAtEnd && notSingle))
-        }
-        let maxAbs: Int64 = codebookSize > 0
-            ? Int64(Swift.max(codebookZeroOffset, codebookSize - 1 - codebookZeroOffset)) : -1
-        for a in 0..<(2 * l) {
-            list.append(Entry(context: ContextLayout.gtBase + a, present: maxAbs == -1 || Int64(a) < maxAbs * 2))
-        }
-        if tca {
-            for a in (2 * l)..<(4 * l) {
-                list.append(Entry(context: ContextLayout.gtBase + a,
-                                  present: maxAbs == -1 || Int64(a) < (maxAbs - 1) * 2 + Int64(2 * l)))
-            }
-        }
-        var level = Int64(l - 1)
-        for a in 0..<31 {
-            level += Int64(1) << Int64(a)
-            list.append(Entry(context: layout.remainderBase + a, present: maxAbs == -1 || level < maxAbs))
-        }
-        return list
-    }
-}
-
 /// Nine estimator states per context (one per parameter set) with their accumulated bit costs:
 /// the pseudo-coder of NNCodec's parameter optimisation. The bins are first recorded per context
 /// (`BinRecorder`), then each context's sequence is replayed through the nine estimators at once,

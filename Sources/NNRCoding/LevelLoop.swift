@@ -72,7 +72,7 @@ struct LevelLoop {
         return t
     }()
 
-    init(setup s: PayloadDecoder.Setup, layout: ContextLayout, ctx: UnsafeMutablePointer<DecoderContext>,
+    init(setup s: TensorCodingSetup, layout: ContextLayout, ctx: UnsafeMutablePointer<DecoderContext>,
          store: ContextStore, ctxCount: Int, codesLevels: Bool, rowSkip: Bool, hdsp: Bool) {
         height = s.height
         width = s.width
@@ -96,10 +96,10 @@ struct LevelLoop {
         gtTCABase = layout.gtTCABase
         if let cb = s.codebook {
             bounded = true
-            maxPositive = cb.size - 1 - cb.zeroOffset
-            maxNegative = cb.zeroOffset
-            inferSign = cb.zeroOffset == 0 || cb.zeroOffset == cb.size - 1
-            inferredNegative = cb.zeroOffset != 0
+            maxPositive = cb.maxPositive
+            maxNegative = cb.maxNegative
+            inferSign = cb.signInferred
+            inferredNegative = cb.cbZeroOffset != 0
         } else {
             bounded = false
             maxPositive = Int.max
@@ -110,20 +110,7 @@ struct LevelLoop {
         self.ctx = ctx
         self.store = store
         self.ctxCount = ctxCount
-        skipAdvance = LevelLoop.zeroParityPower(s.width)
-    }
-
-    /// The map state → state after `n` transitions with parity 0 (by repeated squaring).
-    static func zeroParityPower(_ n: Int) -> [Int] {
-        var result = Array(0..<8)
-        var step = (0..<8).map { DependentQuantization.nextState($0, parity: 0) }
-        var e = n
-        while e > 0 {
-            if e & 1 == 1 { result = result.map { step[$0] } }
-            step = step.map { step[$0] }
-            e >>= 1
-        }
-        return result
+        skipAdvance = DependentQuantization.stateAfterSkippedSegment(width: s.width)
     }
 
     /// Where the sequential decoder is between block rows.

@@ -170,20 +170,20 @@ final class RateTables {
     /// inferred when the codebook's zero is at an end) or unbounded when `bounds` is nil; updates
     /// the contexts and returns the scaled cost.
     func codeLevel(_ p: UnsafeMutablePointer<Int16>, k: Int32, sigCtx: Int, neighbour c: Int,
-                   bounds: CodebookBounds?) -> UInt64 {
+                   bounds: NNRCodebook?) -> UInt64 {
         var total: UInt64 = 0
         @inline(__always) func bin(_ ctx: Int, _ b: Int) {
             total &+= UInt64(cost(p, ctx, b))
             update(p, ctx, b)
         }
-        if let bd = bounds, bd.size == 1 { return 0 }
+        if let bd = bounds, bd.codebookSize == 1 { return 0 }
         bin(sigCtx, k != 0 ? 1 : 0)
         if k == 0 { return total }
         let neg = k < 0
         let target = neg ? 0 &- Int64(k) : Int64(k)
         var maxAbs: Int64 = -1
         if let bd = bounds {
-            maxAbs = neg ? Int64(bd.zeroOffset) : Int64(bd.size - 1 - bd.zeroOffset)
+            maxAbs = Int64(neg ? bd.maxNegative : bd.maxPositive)
             if !bd.signInferred { bin(RateContextLayout.sign &+ c, neg ? 1 : 0) }
         } else {
             bin(RateContextLayout.sign &+ c, neg ? 1 : 0)
@@ -223,10 +223,4 @@ final class RateTables {
     }
 }
 
-/// Bounds of the profile-1 codebook binarization: indices k run from −zeroOffset to
-/// size − 1 − zeroOffset.
-struct CodebookBounds: Sendable {
-    var size: Int
-    var zeroOffset: Int
-    var signInferred: Bool { zeroOffset == 0 || zeroOffset == size - 1 }
-}
+

@@ -1,22 +1,8 @@
 import NNRBitIO
+import NNRCoding
 
-/// codebook(): integer codebook entries (multiples of the step size), strictly increasing.
-public struct NNRCodebook: Sendable, Equatable {
-    /// codebook_egk u(4): Exp-Golomb order of the deltas.
-    public var codebookEgk: Int = 0
-    /// The entries; codebook_size = entries.count.
-    public var entries: [Int] = [0]
-    /// CbZeroOffset = (codebook_size >> 1) + codebook_center_offset.
-    public var cbZeroOffset: Int = 0
-
-    public init(codebookEgk: Int = 0, entries: [Int] = [0], cbZeroOffset: Int = 0) {
-        self.codebookEgk = codebookEgk
-        self.entries = entries
-        self.cbZeroOffset = cbZeroOffset
-    }
-
-    public var codebookSize: Int { entries.count }
-
+/// codebook() (the type is the payload coder's `NNRCodebook`, which this syntax reads and writes).
+extension NNRCodebook {
     /// `suffix` distinguishes the second codebook of a decomposed block ("_dc").
     public mutating func visit<V: SyntaxVisitor>(_ v: inout V, suffix: String = "") throws {
         try v.u("codebook_egk" + suffix, 4, &codebookEgk)
@@ -155,8 +141,7 @@ public struct NDUHeader: Sendable, Equatable {
     /// The number of entry points the header carries (NumBlockRowsMinus1, spec 3.5 item 12c).
     public func entryPointCount() -> Int {
         guard scanOrder > 0, let d0 = tensorDimensions.first else { return 0 }
-        let b = 4 << scanOrder
-        func rows(_ h: Int) -> Int { (h + b - 1) >> (2 + scanOrder) }
+        func rows(_ h: Int) -> Int { TensorGeometry.blockRowCount(rows: h, scanOrder: scanOrder) }
         if hasDecomposition {
             if isBlock {
                 return (rows(gNumberOfRows) - 1) + (rows(decompositionRank) - 1)

@@ -122,7 +122,7 @@ public struct DumpSession {
             p.cabacUnaryLengthMinus1 = h.cabacUnaryLengthMinus1
             p.codesQPOffset = pt == .float || pt == .block
             p.qpDensity = t.qpDensity ?? 0
-            if let cb = t.codebook { p.codebook = CodebookInfo(size: cb.codebookSize, zeroOffset: cb.cbZeroOffset) }
+            p.codebook = t.codebook
             p.parentNodeIdPresent = h.parentNodeIdPresentFlag
             if h.temporalContextModelingFlag && profile == 1 {
                 guard let base = previousLevels[t.name] else {

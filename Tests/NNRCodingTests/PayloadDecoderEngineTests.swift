@@ -430,7 +430,7 @@ final class PayloadDecoderEngineTests: XCTestCase {
         expect(TensorPayloadParameters(dims: [4, 4], scanOrder: 5), "unsupported")
         expect(TensorPayloadParameters(dims: [4, 4], cabacUnaryLengthMinus1: 256), "invalid_value")
         expect(TensorPayloadParameters(dims: [4, 4], qpDensity: 8), "invalid_value")
-        expect(TensorPayloadParameters(dims: [4, 4], codebook: CodebookInfo(size: 3, zeroOffset: 3)), "invalid_value")
+        expect(TensorPayloadParameters(dims: [4, 4], codebook: NNRCodebook(entries: Array(0..<3), cbZeroOffset: 3)), "invalid_value")
         expect(TensorPayloadParameters(dims: [4, 4], tcaBase: [1, 2]), "invalid_value")
         expect(TensorPayloadParameters(dims: [4, 4], hdspHistory: [1]), "invalid_value")
     }
@@ -442,7 +442,7 @@ final class PayloadDecoderEngineTests: XCTestCase {
         w.enc.encodeTerminate(1)
         let bytes = w.enc.finish()
         var d = try PayloadDecoder(payload: bytes, fileOffset: 0)
-        let r = try d.decodeTensor(TensorPayloadParameters(dims: [64, 64], codebook: CodebookInfo(size: 1, zeroOffset: 0)))
+        let r = try d.decodeTensor(TensorPayloadParameters(dims: [64, 64], codebook: NNRCodebook(entries: Array(0..<1), cbZeroOffset: 0)))
         XCTAssertEqual(r.qpOffset, 5)
         XCTAssertEqual(r.levels.count, 4096)
         XCTAssertTrue(r.levels.allSatisfy { $0 == 0 })

@@ -3,6 +3,7 @@ import XCTest
 import NNRBitIO
 import NNRContainer
 import NNRSyntax
+import NNRCoding
 import NNRTestSupport
 
 /// Units the reference never writes (LPS, QNT, AGG, partial data counter, performance maps,
