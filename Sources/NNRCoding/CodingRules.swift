@@ -22,10 +22,6 @@ struct TensorCodingSetup {
     /// false for a one-entry codebook in profile 1: no value bins at all.
     let codesValues: Bool
 
-    var height: Int { geometry.height }
-    var width: Int { geometry.width }
-    var scanOrder: Int { geometry.scanOrder }
-
     /// Checks `p` against `limits` (errors at `position`).
     init(_ p: TensorPayloadParameters, limits: NNRLimits, position: BitPosition) throws {
         func bad(_ s: String, _ el: String) -> NNRError { NNRError(.invalidValue(s), element: el, position: position) }

@@ -39,23 +39,23 @@ public struct ContextLayout: Sendable, Equatable {
     /// sig_flag context: HDSP when the position's history bit is set, else TCA when the parent value
     /// `parent` is non-zero, else the neighbour rule. `state` is 0 without dependent quantization;
     /// `neighbour` is the class of the previous k (0 zero, 1 negative, 2 positive).
-    @inline(__always)
-    static func sigContext(state: Int, neighbour: Int, parent: Int32, history: Bool) -> Int {
+    @inlinable @inline(__always)
+    public static func sigContext(state: Int, neighbour: Int, parent: Int32, history: Bool) -> Int {
         if history { return sigHDSPBase &+ state }
         if parent != 0 { return sigTCABase &+ 2 &* state &+ (parent.magnitude > 1 ? 1 : 0) }
         return 3 &* state &+ neighbour
     }
 
     /// sign_flag context: TCA when the parent value is non-zero, else the neighbour rule.
-    @inline(__always)
-    static func signContext(neighbour: Int, parent: Int32) -> Int {
+    @inlinable @inline(__always)
+    public static func signContext(neighbour: Int, parent: Int32) -> Int {
         parent != 0 ? signTCABase &+ (parent > 0 ? 1 : 0) : signBase &+ neighbour
     }
 
     /// Context of abs_level_greater flag j of a level of sign `negative`; with a non-zero parent
     /// value of magnitude `parentMagnitude` the TCA contexts (0 = no TCA).
-    @inline(__always)
-    func gtContext(_ j: Int, negative: Bool, parentMagnitude: Int) -> Int {
+    @inlinable @inline(__always)
+    public func gtContext(_ j: Int, negative: Bool, parentMagnitude: Int) -> Int {
         parentMagnitude != 0 ? gtTCABase &+ 2 &* j &+ (parentMagnitude >= j ? 0 : 1)
             : ContextLayout.gtBase &+ 2 &* j &+ (negative ? 1 : 0)
     }

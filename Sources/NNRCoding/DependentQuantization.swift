@@ -6,8 +6,9 @@ public enum DependentQuantization {
 
     @inlinable @inline(__always)
     public static func nextState(_ state: Int, parity: Int) -> Int {
-        // `transition` packed 3 bits per entry (no lazy-global access in hot loops).
-        Int(truncatingIfNeeded: (0xD0BF_4299_9BD0 as UInt64) &>> UInt64(truncatingIfNeeded: 3 &* (((state & 7) &<< 1) | (parity & 1)))) & 7
+        // `transition` packed 4 bits per entry (no lazy-global access in hot loops; the shift count
+        // is taken mod 64, so any state gives a state).
+        Int(truncatingIfNeeded: (0x6413_7502_4631_5720 as UInt64) &>> UInt64(truncatingIfNeeded: ((state &<< 1) | (parity & 1)) &<< 2)) & 7
     }
 
     /// The DQ state after a skipped row segment, per state: `width` transitions with parity 0 (the

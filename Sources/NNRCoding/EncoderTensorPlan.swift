@@ -19,12 +19,6 @@ struct TensorPlan {
     var rowSkip: Bool
     var selection: EstimatorSelectionMode
 
-    var geometry: TensorGeometry { setup.geometry }
-    var count: Int { setup.count }
-    var dq: Bool { setup.dq }
-    var tca: Bool { setup.tca }
-    var rowSkipSyntax: Bool { setup.rowSkipSyntax }
-    var codesValues: Bool { setup.codesValues }
 
     init(levels n: Int, parameters p: TensorPayloadParameters, options o: TensorEncodeOptions, byteOffset: Int) throws {
         func bad(_ s: String, _ element: String) -> NNRError {
@@ -83,11 +77,11 @@ struct PreparedTensor {
     }
 
     init(levels: UnsafeBufferPointer<Int32>, plan: TensorPlan, byteOffset: Int) throws {
-        let n = plan.count
-        let h = plan.geometry.height
-        let w = plan.geometry.width
+        let n = plan.setup.count
+        let h = plan.setup.geometry.height
+        let w = plan.setup.geometry.width
         k = .allocate(capacity: Swift.max(n, 1))
-        tcaScan = plan.tca ? .allocate(capacity: Swift.max(n, 1)) : nil
+        tcaScan = plan.setup.tca ? .allocate(capacity: Swift.max(n, 1)) : nil
         hdspScan = plan.hdspHistory != nil ? .allocate(capacity: Swift.max(n, 1)) : nil
         zeroRows = []
         skips = []
@@ -108,7 +102,7 @@ struct PreparedTensor {
         let minK: Int64 = plan.codebook.map { -Int64($0.maxNegative) } ?? Int64(Int32.min) + 1
         let maxK: Int64 = plan.codebook.map { Int64($0.maxPositive) } ?? Int64(Int32.max)
         var walk = SegmentWalk(levels: levels.baseAddress ?? UnsafePointer(k), width: w, out: k,
-                               tcaOut: tcaScan, hdspOut: hdspScan, dq: plan.dq, minK: minK, maxK: maxK,
+                               tcaOut: tcaScan, hdspOut: hdspScan, dq: plan.setup.dq, minK: minK, maxK: maxK,
                                skipAdvance: skipAdvance, byteOffset: byteOffset)
         let skipping = plan.rowSkip
         let rows = zeroRows
@@ -116,7 +110,7 @@ struct PreparedTensor {
             try PreparedTensor.withOptionalBuffer(plan.hdspHistory) { histPointer in
                 walk.tcaBase = basePointer
                 walk.history = histPointer
-                try plan.geometry.forEachSegment { r, c0, c1 in
+                try plan.setup.geometry.forEachSegment { r, c0, c1 in
                     if skipping && rows[r] { walk.skip(c1 - c0) } else { try walk.segment(r, c0, c1) }
                 }
             }
@@ -181,23 +175,22 @@ struct SegmentWalk {
     /// Row segment [c0, c1) of row r.
     @inline(__always)
     mutating func segment(_ r: Int, _ c0: Int, _ c1: Int) throws {
+        // the walk's fields as locals (no reloads after the stores through `out`)
+        let levels = self.levels, out = self.out, tcaBase = self.tcaBase, tcaOut = self.tcaOut
+        let history = self.history, hdspOut = self.hdspOut, dq = self.dq, minK = self.minK, maxK = self.maxK
         let rowBase = r &* width
-        let next = EncoderTables.shared.dqNext
-        var st = state
+        var st = Int(state)
         var idx = i
         for c in c0..<c1 {
             let pos = rowBase &+ c
             let q = levels[pos]
             var v = q
             if q == Int32.min { throw fail(q, pos, "Int32.min is not codable") }
-            if dq && q != 0 {
-                let odd = st & 1
-                let a = q.magnitude
-                guard (a & 1) == UInt32(bitPattern: odd) else {
+            if dq {
+                guard let k = DependentQuantization.quantizationIndex(q: q, state: st) else {
                     throw fail(q, pos, "parity does not match DQ state \(st)")
                 }
-                let m = Int32(truncatingIfNeeded: (a &+ UInt32(bitPattern: odd)) >> 1)
-                v = q > 0 ? m : 0 &- m
+                v = k
             }
             if Int64(v) < minK || Int64(v) > maxK {
                 throw fail(q, pos, "outside the codebook index range [\(minK), \(maxK)]")
@@ -205,10 +198,10 @@ struct SegmentWalk {
             out[idx] = v
             if let b = tcaBase, let o = tcaOut { o[idx] = b[pos] }
             if let h = history, let o = hdspOut { o[idx] = h[pos] == 1 ? 1 : 0 }
-            if dq { st = next[Int(st &<< 1) | Int(v & 1)] }
+            if dq { st = DependentQuantization.nextState(st, parity: Int(truncatingIfNeeded: v)) }
             idx &+= 1
         }
-        state = st
+        state = Int32(truncatingIfNeeded: st)
         i = idx
     }
 }

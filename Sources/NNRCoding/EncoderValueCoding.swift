@@ -17,6 +17,9 @@ protocol ValueBinSink {
     mutating func bypass(_ value: UInt32, count: Int)
     /// A block-row start (not the first), with the DQ state there.
     mutating func blockRowStart(state: Int)
+    /// Moves the sink's state out, leaving a cheap shell (no shared buffers), so that the hot loop
+    /// works on a local copy the compiler keeps in registers; `self = detached` puts it back.
+    mutating func detach() -> Self
 }
 
 /// The real pass: bins to the arithmetic coder; at each block-row boundary the contexts reset to
@@ -42,6 +45,13 @@ struct CodingSink: ValueBinSink {
         coder.entryPointStart()
         marks.append(EntryPointMark(bitPosition: coder.bitPosition, low9: coder.lowBits9, dqState: state))
     }
+
+    mutating func detach() -> CodingSink {
+        var out = CodingSink(coder: ArithmeticEncoder(), contexts: contexts, contextCount: contextCount,
+                             tables: tables, marks: [])
+        swap(&out, &self)
+        return out
+    }
 }
 
 /// The pseudo pass: bins recorded per context (bypass bins cost the same with every set).
@@ -56,6 +66,13 @@ extension BinRecorder: ValueBinSink {
     mutating func bypass(_ value: UInt32, count: Int) {}
 
     mutating func blockRowStart(state: Int) { markReset() }
+
+    mutating func detach() -> BinRecorder {
+        let out = self
+        words = []
+        resets = []
+        return out
+    }
 }
 
 /// Compile-time switch of the value loop: `PlainCoding` drops the TCA, HDSP and codebook logic.
@@ -176,18 +193,18 @@ extension PayloadEncoder {
             swap(&sink.coder, &coder)
             swap(&sink.marks, &marks)
         }
-        guard plan.codesValues else {
+        guard plan.setup.codesValues else {
             // A one-entry codebook: no bins, but the block-row boundaries still narrow the range.
             let rowSpan = plan.setup.blockRowSpan
             var b = rowSpan
-            while b < plan.count {
+            while b < plan.setup.count {
                 sink.blockRowStart(state: 0)
                 b += rowSpan
             }
             return
         }
-        let windows = [0..<plan.count]
-        if plan.tca || plan.setup.codebook != nil || (hdspOn && prepared.hdspScan != nil) {
+        let windows = [0..<plan.setup.count]
+        if plan.setup.tca || plan.setup.codebook != nil || (hdspOn && prepared.hdspScan != nil) {
             codeValues(GeneralCoding.self, &sink, plan: plan, prepared: prepared, hdspOn: hdspOn, windows: windows)
         } else {
             codeValues(PlainCoding.self, &sink, plan: plan, prepared: prepared, hdspOn: hdspOn, windows: windows)
@@ -209,8 +226,8 @@ extension PayloadEncoder {
     /// The pseudo-coded bins of every value, recorded per context.
     static func recordPseudoBins(_ rec: inout BinRecorder, plan: TensorPlan, prepared: PreparedTensor,
                                  hdspOn: Bool, windows: [Range<Int>]) {
-        guard plan.codesValues else { return }
-        if plan.tca || (hdspOn && prepared.hdspScan != nil) {
+        guard plan.setup.codesValues else { return }
+        if plan.setup.tca || (hdspOn && prepared.hdspScan != nil) {
             codeValues(GeneralCoding.self, &rec, plan: plan, prepared: prepared, hdspOn: hdspOn, windows: windows)
         } else {
             codeValues(PlainCoding.self, &rec, plan: plan, prepared: prepared, hdspOn: hdspOn, windows: windows)
@@ -223,7 +240,7 @@ extension PayloadEncoder {
     static func codeValues<F: ValueCodingFeatures, S: ValueBinSink>(_ features: F.Type, _ sink: inout S,
                                                                      plan: TensorPlan, prepared: PreparedTensor,
                                                                      hdspOn: Bool, windows: [Range<Int>]) {
-        let n = plan.count
+        let n = plan.setup.count
         let rowSpan = plan.setup.blockRowSpan
         let skips = prepared.skips
         var cursor = ValueCursor()
@@ -253,7 +270,7 @@ extension PayloadEncoder {
                     boundary += rowSpan
                 }
                 if i == nextSkip {
-                    if plan.dq { cursor.state = Int(prepared.skipAdvance[cursor.state]) }
+                    if plan.setup.dq { cursor.state = Int(prepared.skipAdvance[cursor.state]) }
                     i += skips[skipIndex].length
                     skipIndex += 1
                     nextSkip = skipIndex < skips.count ? skips[skipIndex].start : n
@@ -280,18 +297,19 @@ extension PayloadEncoder {
                                                                   hdspOn: Bool, cursor: inout ValueCursor) {
         let bin = LevelBinarization(layout: plan.setup.layout,
                                     codebook: S.codesReconstructionIndex ? nil : plan.setup.codebook)
-        let next = EncoderTables.shared.dqNext
         let k = prepared.k
-        let dq = plan.dq
-        let tca = F.general && plan.tca
+        let dq = plan.setup.dq
+        let tca = F.general && plan.setup.tca
         let useHist = F.general && hdspOn && prepared.hdspScan != nil
         let baseP = prepared.tcaScan ?? prepared.k
         let histP = prepared.hdspScan ?? UnsafeMutablePointer<UInt8>(OpaquePointer(prepared.k))
         var state = cursor.state
         var neighbour = cursor.neighbour
+        var out = sink.detach()
         defer {
             cursor.state = state
             cursor.neighbour = neighbour
+            sink = out
         }
         var i = run.lowerBound
         while i < run.upperBound {
@@ -304,19 +322,19 @@ extension PayloadEncoder {
             let sigCtx = ContextLayout.sigContext(state: state, neighbour: neighbour, parent: parent,
                                                   history: useHist && histP[i] != 0)
             if v == 0 {
-                sink.bin(0, sigCtx)
+                out.bin(0, sigCtx)
                 neighbour = 0
             } else {
-                sink.bin(1, sigCtx)
+                out.bin(1, sigCtx)
                 let signCtx = ContextLayout.signContext(neighbour: neighbour, parent: parent)
                 if F.general {
-                    bin.codeGeneral(v, signContext: signCtx, parentMagnitude: Int(parent.magnitude), &sink)
+                    bin.codeGeneral(v, signContext: signCtx, parentMagnitude: Int(parent.magnitude), &out)
                 } else {
-                    bin.codePlain(v, signContext: signCtx, &sink)
+                    bin.codePlain(v, signContext: signCtx, &out)
                 }
                 neighbour = v < 0 ? 1 : 2
             }
-            if dq { state = Int(next[(state &<< 1) | Int(kv & 1)]) }
+            if dq { state = DependentQuantization.nextState(state, parity: Int(truncatingIfNeeded: kv)) }
             i &+= 1
         }
     }

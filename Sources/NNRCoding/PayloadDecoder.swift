@@ -205,14 +205,14 @@ public struct PayloadDecoder {
             }
             if r.overread { throw overreadError("row_skip_enabled_flag") }
             if rowSkip {
-                skipFlags = [Bool](repeating: false, count: s.height)
+                skipFlags = [Bool](repeating: false, count: s.geometry.height)
                 let c = ctx + layout.rowSkipFlag
-                for row in 0..<s.height {
+                for row in 0..<s.geometry.height {
                     let b = r.decodeBin(c)
                     if r.overread { throw overreadError("row_skip_flag") }
                     skipFlags[row] = b != 0
                     if T.isEnabled {
-                        tracer.element(PayloadTraceElement(name: "row_skip_flag", position: row * s.width, dqState: 0,
+                        tracer.element(PayloadTraceElement(name: "row_skip_flag", position: row * s.geometry.width, dqState: 0,
                                                            context: layout.rowSkipFlag, bins: [UInt8(b)], value: Int64(b)))
                     }
                 }

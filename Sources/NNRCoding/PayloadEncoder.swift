@@ -233,7 +233,7 @@ public struct PayloadEncoder: Sendable {
 
         var info = EncodedTensorInfo()
         // HDSP flag and row skipping.
-        if plan.rowSkipSyntax {
+        if plan.setup.rowSkipSyntax {
             if plan.hdspFlagCoded {
                 coder.encodeBypass(hdspOn ? 1 : 0)
                 info.hdspEnabled = hdspOn
@@ -250,7 +250,7 @@ public struct PayloadEncoder: Sendable {
         // Estimator selection.
         var entries: [(context: Int, present: Bool)] = []
         entries.reserveCapacity(60 + 4 * layout.gtCount)
-        EstimatorSelectionList.forEach(layout: layout, dq: plan.dq, tca: plan.tca, hdsp: useHDSP,
+        EstimatorSelectionList.forEach(layout: layout, dq: plan.setup.dq, tca: plan.setup.tca, hdsp: useHDSP,
                                        codebook: plan.setup.codebook) { entries.append(($0, $1)) }
         var sets = [UInt8](repeating: 0, count: layout.count)
         var estimated: UInt64 = 0
@@ -262,10 +262,10 @@ public struct PayloadEncoder: Sendable {
                 sets[e.context] = given[e.context] <= 8 ? given[e.context] : 0
             }
         case .optimize, .sampled:
-            if plan.codesValues {
+            if plan.setup.codesValues {
                 let opt = EstimatorOptimizer(contextCount: layout.count)
                 defer { opt.deallocate() }
-                let windows = plan.selection.pseudoCodedWindows(count: plan.count)
+                let windows = plan.selection.pseudoCodedWindows(count: plan.setup.count)
                 PayloadEncoder.pseudoCodeValues(opt, plan: plan, prepared: prepared, hdspOn: useHDSP,
                                                 windows: windows)
                 for e in entries where e.present {
@@ -289,9 +289,9 @@ public struct PayloadEncoder: Sendable {
 
         // Values.
         var marks: [EntryPointMark] = []
-        if plan.geometry.scanOrder > 0 && plan.geometry.blockRows > 1 {
+        if plan.setup.geometry.scanOrder > 0 && plan.setup.geometry.blockRows > 1 {
             coder.entryPointStart()
-            marks.reserveCapacity(plan.geometry.blockRows)
+            marks.reserveCapacity(plan.setup.geometry.blockRows)
             marks.append(EntryPointMark(bitPosition: coder.bitPosition, low9: coder.lowBits9, dqState: 0))
         }
         PayloadEncoder.encodeValues(&coder, contexts: contexts, contextCount: layout.count, plan: plan,

@@ -101,7 +101,7 @@ func quantizeRDOQ(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
             let absw = neg ? -Double(w) : Double(w)
             let org = absw * qscale
             let c = RateTables.neighbourClass(neighbour)
-            let sigCtx = RateContextLayout.sig &+ c
+            let sigCtx = ContextLayout.sigContext(state: 0, neighbour: c, parent: 0, history: false)
             var best: Int64 = 0
             var minCost = Double.infinity
             if absw <= maxErr {
@@ -298,7 +298,7 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
                 for p in 0..<8 where cost[p].isFinite {
                     let st = stores + Int(slotOf[p]) * stride
                     let c = RateTables.neighbourClass(neighbour[p])
-                    let sigCtx = RateContextLayout.sig &+ 3 &* p &+ c
+                    let sigCtx = ContextLayout.sigContext(state: p, neighbour: c, parent: 0, history: false)
                     let odd = p & 1 != 0
                     let (dl, kl) = odd ? (d3, k3) : (d0, k0)
                     let (dd, kd) = odd ? (d1, k1) : (d2, k2)
@@ -372,7 +372,7 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
                     let nc = RateTables.neighbourClass(neighbour[p])
                     let k: Int32 = s == 0 ? k0 : s == 1 ? k1 : s == 2 ? k2 : s == 3 ? k3 : 0
                     t.updateLevel(stores + Int(newSlotOf[c]) * stride, k: k,
-                                  sigCtx: RateContextLayout.sig &+ 3 &* p &+ nc, neighbour: nc)
+                                  sigCtx: ContextLayout.sigContext(state: p, neighbour: nc, parent: 0, history: false), neighbour: nc)
                     newNeighbour[c] = k
                 }
                 slotOf = newSlotOf

@@ -42,8 +42,8 @@ public enum PayloadRateEstimate {
         if let flags = rowSkipFlags {
             for f in flags {
                 let b = f ? 1 : 0
-                total &+= UInt64(t.cost(store, t.layout.rowSkip, b))
-                t.update(store, t.layout.rowSkip, b)
+                total &+= UInt64(t.cost(store, t.layout.rowSkipFlag, b))
+                t.update(store, t.layout.rowSkipFlag, b)
             }
         }
         let skip = SkipPermutation(width: geometry.width)
@@ -70,7 +70,7 @@ public enum PayloadRateEstimate {
                     k = kk
                 }
                 let c = RateTables.neighbourClass(neighbour)
-                total &+= t.codeLevel(store, k: k, sigCtx: RateContextLayout.sig + 3 * state + c,
+                total &+= t.codeLevel(store, k: k, sigCtx: ContextLayout.sigContext(state: state, neighbour: c, parent: 0, history: false),
                                       neighbour: c, bounds: bounds)
                 neighbour = k
                 if dependentQuantization { state = DependentQuantization.nextState(state, parity: Int(k & 1)) }

@@ -3,27 +3,14 @@ import NNRCoding
 // Rate model of the DeepCABAC level binarization (spec-notes 5.1, 5.2, 5.4) for rate-distortion
 // decisions. Costs are NNCodec's scaled bit estimates (BitCost.swift: 1 bit = 2^15 units, table
 // index 512 + (S01 >> 3)); the state update is the SBMP update of ContextModel. Only the contexts
-// a plain (non-TCA, non-HDSP) tensor uses are modelled, each as two Int16 (S0, S01), so that a
-// trellis can keep one copy per DQ state and copy them cheaply.
-
-/// Offsets of the modelled contexts inside one compact store (in contexts, not Int16s).
-struct RateContextLayout: Sendable {
-    /// L = cabac_unary_length_minus1 + 1.
-    let gtCount: Int
-    static let sig = 0          // 24: 3·state + neighbour class
-    static let sign = 24        // 3: neighbour class
-    static let gt = 27          // 2L: 2j + (negative ? 1 : 0)
-    var remainder: Int { 27 + 2 * gtCount }   // 32 prefix contexts (31 used)
-    var rowSkip: Int { remainder + 32 }       // row_skip_flag
-    var count: Int { rowSkip + 1 }
-
-    init(gtCount: Int) { self.gtCount = gtCount }
-}
+// a plain (non-TCA, non-HDSP) tensor uses are ever touched; the contexts are numbered as the coder
+// numbers them (ContextLayout), each as two Int16 (S0, S01), so that a trellis can keep one copy per
+// DQ state and copy it cheaply.
 
 /// Shared read-only tables and estimator parameters for the rate model hot loops.
 /// Pointers stay valid for the lifetime of this object.
 final class RateTables {
-    let layout: RateContextLayout
+    let layout: ContextLayout
     let bits: UnsafeMutablePointer<UInt32>
     let curve: UnsafeMutablePointer<Int32>
     let shift0: Int32
@@ -32,7 +19,7 @@ final class RateTables {
     let initS01: Int16
 
     init(gtCount: Int, estimatorSet: Int = 0) {
-        layout = RateContextLayout(gtCount: gtCount)
+        layout = ContextLayout(cabacUnaryLengthMinus1: gtCount - 1)
         bits = .allocate(capacity: nnrScaledEstimatedBits.count)
         for (i, v) in nnrScaledEstimatedBits.enumerated() { bits[i] = v }
         curve = .allocate(capacity: nnrCurveTable.count)
@@ -93,8 +80,8 @@ final class RateTables {
     func costNonZeroTail(_ p: UnsafeMutablePointer<Int16>, k: Int32, neighbour c: Int) -> UInt32 {
         let neg = k < 0
         let a = neg ? 0 &- Int64(k) : Int64(k)
-        var total = cost(p, RateContextLayout.sign &+ c, neg ? 1 : 0)
-        let gtCtx = RateContextLayout.gt &+ (neg ? 1 : 0)
+        var total = cost(p, ContextLayout.signContext(neighbour: c, parent: 0), neg ? 1 : 0)
+        let gtCtx = ContextLayout.gtBase &+ (neg ? 1 : 0)
         let L = layout.gtCount
         var j = 0
         while j < L {
@@ -109,7 +96,7 @@ final class RateTables {
     /// Scaled cost of the EG0 remainder r ≥ 0 (context-coded unary prefix, bypass suffix).
     @inline(__always)
     func remainderCost(_ p: UnsafeMutablePointer<Int16>, _ r: Int64) -> UInt32 {
-        let base = layout.remainder
+        let base = layout.remainderBase
         if r == 0 { return cost(p, base, 0) }
         var total = cost(p, base, 1)
         var start: Int64 = 1
@@ -135,8 +122,8 @@ final class RateTables {
         update(p, sigCtx, 1)
         let neg = k < 0
         let a = neg ? 0 &- Int64(k) : Int64(k)
-        update(p, RateContextLayout.sign &+ c, neg ? 1 : 0)
-        let gtCtx = RateContextLayout.gt &+ (neg ? 1 : 0)
+        update(p, ContextLayout.signContext(neighbour: c, parent: 0), neg ? 1 : 0)
+        let gtCtx = ContextLayout.gtBase &+ (neg ? 1 : 0)
         let L = layout.gtCount
         var j = 0
         while j < L {
@@ -146,7 +133,7 @@ final class RateTables {
             j &+= 1
         }
         let r = a &- Int64(L) &- 1
-        let base = layout.remainder
+        let base = layout.remainderBase
         if r == 0 {
             update(p, base, 0)
             return
@@ -184,15 +171,15 @@ final class RateTables {
         var maxAbs: Int64 = -1
         if let bd = bounds {
             maxAbs = Int64(neg ? bd.maxNegative : bd.maxPositive)
-            if !bd.signInferred { bin(RateContextLayout.sign &+ c, neg ? 1 : 0) }
+            if !bd.signInferred { bin(ContextLayout.signContext(neighbour: c, parent: 0), neg ? 1 : 0) }
         } else {
-            bin(RateContextLayout.sign &+ c, neg ? 1 : 0)
+            bin(ContextLayout.signContext(neighbour: c, parent: 0), neg ? 1 : 0)
         }
         let unbounded = maxAbs < 0
         var cur: Int64 = 1
         var lastFlag = 0
         if unbounded || maxAbs > 1 {
-            let gtCtx = RateContextLayout.gt &+ (neg ? 1 : 0)
+            let gtCtx = ContextLayout.gtBase &+ (neg ? 1 : 0)
             var j = 0
             while true {
                 let flag = target > cur ? 1 : 0
@@ -211,7 +198,7 @@ final class RateTables {
             repeat {
                 m &+= 1
                 g = target >= cur &+ (Int64(1) << n) ? 1 : 0
-                bin(layout.remainder &+ m, g)
+                bin(layout.remainderBase &+ m, g)
                 if g == 1 && (unbounded || cur < maxAbs) {
                     cur &+= Int64(1) << n
                     n &+= 1

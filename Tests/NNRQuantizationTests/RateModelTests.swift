@@ -53,7 +53,7 @@ final class RateModelTests: XCTestCase {
             let mag = Int32.random(in: 0...3, using: &g) == 0 ? Int32.random(in: 0...5000, using: &g) : Int32.random(in: 0...6, using: &g)
             let k = Bool.random(using: &g) ? mag : -mag
             let c = RateTables.neighbourClass(neighbour)
-            let sig = RateContextLayout.sig + c
+            let sig = ContextLayout.sigContext(state: 0, neighbour: c, parent: 0, history: false)
             var expected = UInt64(t.cost(a, sig, k != 0 ? 1 : 0))
             if k != 0 { expected += UInt64(t.costNonZeroTail(a, k: k, neighbour: c)) }
             t.updateLevel(a, k: k, sigCtx: sig, neighbour: c)
