@@ -3,7 +3,9 @@ import PackageDescription
 import Foundation
 
 // Layers, one direction of dependency:
-// NNRBitIO → NNRContainer → NNRSyntax → NNRCoding → NNRQuantization → NNRModelIO → NNRCodec → NNRTools → nnr
+//   NNRBitIO → NNRCoding (payload coder) → NNRQuantization
+//   NNRBitIO → NNRContainer → NNRSyntax (uses NNRCoding's codebook type and block-row count)
+//   all of them and NNRModelIO → NNRCodec → NNRTools → nnr
 let package = Package(
     name: "swift-nnr",
     platforms: [.macOS(.v14)],
@@ -30,7 +32,7 @@ let package = Package(
         .testTarget(name: "NNRBitIOTests", dependencies: ["NNRBitIO"]),
         .testTarget(name: "NNRContainerTests", dependencies: ["NNRContainer", "NNRTestSupport"]),
         .testTarget(name: "NNRSyntaxTests", dependencies: ["NNRSyntax", "NNRCoding", "NNRTestSupport"]),
-        .testTarget(name: "NNRCodingTests", dependencies: ["NNRCoding", "NNRTestSupport"]),
+        .testTarget(name: "NNRCodingTests", dependencies: ["NNRCoding", "NNRSyntax", "NNRTestSupport"]),
         .testTarget(name: "NNRQuantizationTests", dependencies: ["NNRQuantization", "NNRTestSupport"]),
         .testTarget(name: "NNRModelIOTests", dependencies: ["NNRModelIO", "NNRTestSupport"]),
         .testTarget(name: "NNRCodecTests", dependencies: ["NNRCodec", "NNRTestSupport"]),

@@ -4,6 +4,7 @@
 import Foundation
 import NNRBitIO
 import NNRCoding
+import NNRSyntax
 import NNRModelIO
 import NNRTestSupport
 
