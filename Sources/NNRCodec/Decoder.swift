@@ -36,7 +36,7 @@ public struct DecodedNDUInfo: Sendable {
     public var unitIndex: Int
     public var payloadEnd: PayloadEnd?
     public var payloadBytes: Int
-    public var headerEntryPoints: [NNREntryPoint]
+    public var headerEntryPoints: [EntryPoint]
     public var observedEntryPoints: [EntryPoint]
     public var tensorNames: [String]
 }
@@ -252,7 +252,7 @@ public struct NNRDecoder: Sendable {
 
     /// The tensors of an NDU in payload order with their shapes, codebooks and entry points.
     static func plan(_ h: NDUHeader, unit u: NNRParsedUnit) throws -> [PlannedTensor] {
-        let headerEPs = h.entryPoints.map { EntryPoint(bitOffsetDelta: $0.bitOffsetDelta, value: $0.value, dqState: $0.dqState) }
+        let headerEPs = h.entryPoints
         let pos = u.location.offset
         if h.isBlock {
             let names = h.topologyElemIdList

@@ -253,7 +253,7 @@ public struct NNREncoder: Sendable {
         }
         let payload = payloadEncoder.finish()
         if let info = payloadEncoder.encodedTensors.first {
-            h.entryPoints = info.entryPoints.map { NNREntryPoint(bitOffsetDelta: $0.bitOffsetDelta, value: $0.value, dqState: $0.dqState) }
+            h.entryPoints = info.entryPoints
         }
         let unit = try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: NNRUnitType.compressedData.rawValue), content: .compressedData(h),
                                                    context: SyntaxContext(generalProfileIdc: 1), payload: payload)

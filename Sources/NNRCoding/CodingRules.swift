@@ -6,10 +6,7 @@ import NNRBitIO
 
 /// Validated, derived settings of one tensor's payload.
 struct TensorCodingSetup {
-    let geometry: TensorGeometry
-    let count: Int
-    let layout: ContextLayout
-    let profile1: Bool
+    let geometry: TensorGeometry, count: Int, layout: ContextLayout, profile1: Bool
     /// Dependent quantization (dq_flag; never for NNR_PT_INT, whose payload has no qp_offset).
     let dq: Bool
     /// The codebook as the coder sees it (profile 1 only: it bounds the binarization).

@@ -52,13 +52,17 @@ public struct TensorGeometry: Sendable, Equatable {
         return r0..<Swift.min(r0 &+ b, height)
     }
 
+    /// Width of a row segment: the block size, or the whole row for row-major scan.
+    @inline(__always)
+    public var segmentWidth: Int { scanOrder > 0 ? blockSize : width }
+
     /// Calls `body(row, c0, c1)` for every row segment [c0, c1) of block row `blockRow`, in scan
     /// order: block by block from the left, row by row inside a block (whole rows for row-major scan).
     @inline(__always)
     public func forEachSegment(inBlockRow blockRow: Int,
                                _ body: (_ row: Int, _ c0: Int, _ c1: Int) throws -> Void) rethrows {
         let rows = rows(ofBlockRow: blockRow)
-        let bw = scanOrder > 0 ? blockSize : width
+        let bw = segmentWidth
         var c0 = 0
         while c0 < width {
             let c1 = Swift.min(c0 &+ bw, width)

@@ -46,21 +46,6 @@ extension NNRCodebook {
     }
 }
 
-/// One entry of the CABAC entry-point list of a block-scanned tensor.
-public struct NNREntryPoint: Sendable, Equatable {
-    /// Bits between this block-row start and the previous one (the first: from block row 0).
-    public var bitOffsetDelta: Int
-    /// ep_value u(8): the arithmetic decoder's value >> 7 at the block-row start.
-    public var value: Int
-    /// ep_dq_state u(3) (dq_flag only).
-    public var dqState: Int
-    public init(bitOffsetDelta: Int, value: Int, dqState: Int) {
-        self.bitOffsetDelta = bitOffsetDelta
-        self.value = value
-        self.dqState = dqState
-    }
-}
-
 /// nnr_compressed_data_unit_header(): the per-NDU header (NNR_NDU).
 public struct NDUHeader: Sendable, Equatable {
     /// nnr_compressed_data_unit_payload_type u(5).
@@ -125,7 +110,7 @@ public struct NDUHeader: Sendable, Equatable {
     /// scan_order u(4).
     public var scanOrder = 0
     /// cabac_entry_point_list.
-    public var entryPoints: [NNREntryPoint] = []
+    public var entryPoints: [EntryPoint] = []
 
     public init() {}
 
@@ -281,7 +266,7 @@ public struct NDUHeader: Sendable, Equatable {
                 }
                 let n = Swift.max(0, entryPointCount())
                 try v.checkCount(n, "NumBlockRowsMinus1", limit: v.limits.maxListEntries, bitsPerEntry: 9, freeEntries: 1)
-                if v.isReading { entryPoints = Array(repeating: NNREntryPoint(bitOffsetDelta: 0, value: 0, dqState: 0), count: n) }
+                if v.isReading { entryPoints = Array(repeating: EntryPoint(bitOffsetDelta: 0, value: 0, dqState: 0), count: n) }
                 guard entryPoints.count == n else {
                     throw v.error(.invalidValue("\(entryPoints.count) entry points given, \(n) needed"), "cabac_entry_point_list")
                 }

@@ -428,7 +428,7 @@ enum DumpTensorPlan {
         var role: String?
         var dims: [Int]
         var codebook: NNRCodebook?
-        var entryPoints: [NNREntryPoint]
+        var entryPoints: [EntryPoint]
     }
 
     static func plan(_ h: NDUHeader, unit u: NNRParsedUnit) throws -> [Tensor] {
@@ -451,7 +451,7 @@ enum DumpTensorPlan {
                     if t.codebookIndex == 0 { cb = h.codebook }
                     if t.codebookIndex == 1 { cb = h.codebookDC }
                 }
-                var eps: [NNREntryPoint] = []
+                var eps: [EntryPoint] = []
                 if t.dims.count > 1 && h.scanOrder > 0 {
                     let n = TensorGeometry.blockRowCount(rows: t.dims[0], scanOrder: h.scanOrder) - 1
                     let lo = Swift.min(next, h.entryPoints.count), hi = Swift.min(next + Swift.max(0, n), h.entryPoints.count)

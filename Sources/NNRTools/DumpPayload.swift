@@ -132,7 +132,7 @@ public struct DumpSession {
                 p.tcaBase = base
             }
             if h.parentNodeIdPresentFlag, let hist = history[t.name] { p.hdspHistory = hist }
-            p.entryPoints = t.entryPoints.map { EntryPoint(bitOffsetDelta: $0.bitOffsetDelta, value: $0.value, dqState: $0.dqState) }
+            p.entryPoints = t.entryPoints
 
             let before = dec.bitOffset
             let r: DecodedTensorPayload
