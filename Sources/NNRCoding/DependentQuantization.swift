@@ -25,10 +25,16 @@ public enum DependentQuantization {
     /// Reconstruction index q from quantization index k in `state` (before the transition):
     /// q = 2k − sgn(k)·(state & 1).
     @inlinable @inline(__always)
-    public static func reconstructionIndex(k: Int32, state: Int) -> Int32 {
+    public static func reconstructionIndex(k: Int, state: Int) -> Int {
         if k == 0 { return 0 }
-        let odd = Int32(state & 1)
+        let odd = state & 1
         return k > 0 ? (k &<< 1) &- odd : (k &<< 1) &+ odd
+    }
+
+    /// The same for int32 indices (wrapping as the int32 level would).
+    @inlinable @inline(__always)
+    public static func reconstructionIndex(k: Int32, state: Int) -> Int32 {
+        Int32(truncatingIfNeeded: reconstructionIndex(k: Int(k), state: state))
     }
 
     /// Quantization index k from a reconstruction index q in `state`; nil if q is not

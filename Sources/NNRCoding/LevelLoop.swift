@@ -283,9 +283,9 @@ struct LevelLoop {
                     let oldState = state
                     if M.dq {
                         if k != 0 { q = DependentQuantization.reconstructionIndex(k: k, state: state) }
-                        state = DependentQuantization.nextState(state, parity: Int(truncatingIfNeeded: k))
+                        state = DependentQuantization.nextState(state, parity: k)
                     }
-                    levels[pos] = q
+                    levels[pos] = Int32(truncatingIfNeeded: q)
                     if T.isEnabled {
                         tracer.element(PayloadTraceElement(name: "level", position: pos, dqState: oldState,
                                                            context: -1, bins: [], value: Int64(q)))
@@ -344,7 +344,7 @@ struct LevelRules {
     @inline(__always)
     func decode<T: PayloadTracer, M: LevelLoopMode>(_ mode: M.Type, at pos: Int, state: Int, neighbour nb: inout Int,
                                                     reader r: inout CABACReader, tracer: inout T,
-                                                    overflowAt: inout Int) -> Int32 {
+                                                    overflowAt: inout Int) -> Int {
         // (every `M.general &&` below folds the plain modes at compile time)
         guard !M.general || codesLevels else {
             nb = 0
@@ -368,7 +368,6 @@ struct LevelRules {
             neg = sb != 0
             if T.isEnabled { trace(&tracer, "sign_flag", pos, state, sc, sb) }
         }
-        nb = neg ? 1 : 2
         let maxAbs = M.general ? (neg ? maxNegative : maxPositive) : Int.max
         var a = 1
         if !M.general || maxAbs > 1 {
@@ -398,7 +397,8 @@ struct LevelRules {
                 }
             }
         }
-        return Int32(truncatingIfNeeded: neg ? 0 &- a : a)
+        nb = neg ? 1 : 2
+        return neg ? 0 &- a : a
     }
 
     /// The greater-than flags with the general contexts (TCA, codebook bound, tracing): (a, last flag).
