@@ -203,14 +203,31 @@ struct CABACReader {
         return 0
     }
 
-    /// `n` (0…32) bypass bins, MSB first.
+    /// `n` (0…32) bypass bins, MSB first, up to 8 at a time: the value takes the next m bits at once
+    /// (at most one byte fetch), then each bin compares it with the range scaled to its bit
+    /// (V ≥ R·2^j exactly when ⌊V / 2^j⌋ ≥ R, so this equals m single bypass bins).
     @inline(__always)
     mutating func decodeBypassBins(_ n: Int) -> UInt32 {
         var bins: UInt32 = 0
-        var i = 0
-        while i < n {
-            bins = (bins &<< 1) | UInt32(truncatingIfNeeded: decodeBypass())
-            i &+= 1
+        var left = n
+        while left > 0 {
+            let m = left < 8 ? left : 8
+            value = value &<< m
+            bitsNeeded &+= m
+            if bitsNeeded >= 0 {
+                value = value &+ (fetch() &<< bitsNeeded)
+                bitsNeeded &-= 8
+            }
+            var scaled = range &<< (7 &+ m)
+            var i = 0
+            while i < m {
+                scaled = scaled &>> 1
+                let bin = value >= scaled ? 1 : 0
+                value = value &- (scaled & (0 &- bin))
+                bins = (bins &<< 1) | UInt32(truncatingIfNeeded: bin)
+                i &+= 1
+            }
+            left &-= m
         }
         return bins
     }
