@@ -16,8 +16,6 @@ final class EncoderTables: @unchecked Sendable {
     @usableFromInline let lpsShiftSigned: UnsafeMutablePointer<UInt32>
     /// Renormalisation shift count by r >> 1 for r in 2…511 (the shifts that bring r to ≥ 256).
     @usableFromInline let renorm: UnsafeMutablePointer<UInt32>
-    /// DQ transitions: [2·state + parity].
-    @usableFromInline let dqNext: UnsafeMutablePointer<Int32>
     /// Next 16·S0 by shift sh0 = 0…7, indexed by S0: [256·bin + S0] (pointer offset by 128; S0 in
     /// −128…127), 1 KiB per shift. Keeping S0 scaled by 16 saves a shift when forming
     /// S01 = S1 + 16·S0.
@@ -47,8 +45,6 @@ final class EncoderTables: @unchecked Sendable {
         let shifts = UnsafeMutablePointer<UInt32>.allocate(capacity: 512)
         for i in 0..<512 { shifts[i] = renorm[Int(base[i] >> 1)] }
         lpsShiftSigned = shifts + 32
-        dqNext = .allocate(capacity: 16)
-        for i in 0..<16 { dqNext[i] = i < DependentQuantization.transition.count ? Int32(DependentQuantization.transition[i]) : 0 }
         // S += σ·(C[16 + ((σ·S) >> k)] >> sh), σ = +1 for bin 1, −1 for bin 0 (spec 5.2). The
         // domains are closed under the update (|S0| ≤ 123, |S1| ≤ 1923 from any state inside them).
         func c(_ i: Int) -> Int { i >= 0 && i < curve.count ? Int(curve[i]) : 0 }
