@@ -77,19 +77,17 @@ enum DecoderTables {
         }
         let fast = (raw + fastOffset).bindMemory(to: Int8.self, capacity: 8 * 512)
         let slow = (raw + slowOffset).bindMemory(to: Int16.self, capacity: 8 * 8192)
+        let table = nnrCurveTable
         for sh in 0..<8 {
             for bin in 0..<2 {
-                let sign: Int32 = bin == 1 ? 1 : -1
                 for rawS0 in 0..<256 {
                     let s0 = Int32(Int8(truncatingIfNeeded: rawS0))
-                    let idx = Int((16 + ((sign * s0) >> 3)) & 31)
-                    let v = s0 + sign * (nnrCurveTable[idx] >> Int32(sh))
+                    let v = ContextModel.step(s0, bin: bin == 1, precision: 3, shift: Int32(sh), curve: { ContextModel.curve($0, in: table) })
                     fast[sh * 512 + bin * 256 + rawS0] = Int8(truncatingIfNeeded: v)
                 }
                 for rawS1 in 0..<4096 {
                     let s1 = Int32(rawS1 >= 2048 ? rawS1 - 4096 : rawS1)
-                    let idx = Int((16 + ((sign * s1) >> 7)) & 31)
-                    let v = s1 + sign * (nnrCurveTable[idx] >> Int32(sh))
+                    let v = ContextModel.step(s1, bin: bin == 1, precision: 7, shift: Int32(sh), curve: { ContextModel.curve($0, in: table) })
                     slow[sh * 8192 + bin * 4096 + rawS1] = Int16(truncatingIfNeeded: v)
                 }
             }

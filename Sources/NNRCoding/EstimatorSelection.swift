@@ -350,25 +350,27 @@ final class SelectionTables: @unchecked Sendable {
     let costs: UnsafeMutablePointer<UInt32>
 
     private init() {
-        let curve = nnrCurveTable
-        func c(_ i: Int) -> Int { i >= 0 && i < curve.count ? Int(curve[i]) : 0 }
         var n0: [UnsafeMutablePointer<UInt16>] = []
         var n1: [UnsafeMutablePointer<UInt16>] = []
         // S += σ·(C[16 + ((σ·S) >> k)] >> sh), σ = +1 for bin 1, −1 for bin 0 (spec 5.2); the
         // reachable states (|S0| ≤ 123, |S1| ≤ 1923) map into themselves, the rest is clamped.
+        let curveTable = nnrCurveTable
         for sh in 0..<8 {
             let t0 = UnsafeMutablePointer<UInt16>.allocate(capacity: 1024)
             t0.initialize(repeating: 0, count: 1024)
+            func step(_ v: Int, _ bin: Bool, _ k: Int32) -> Int {
+                Int(ContextModel.step(Int32(v), bin: bin, precision: k, shift: Int32(sh), curve: { ContextModel.curve($0, in: curveTable) }))
+            }
             for v in -128..<128 {
-                let down = v - (c(16 + ((-v) >> 3)) >> sh)
-                let up = v + (c(16 + (v >> 3)) >> sh)
+                let down = step(v, false, 3)
+                let up = step(v, true, 3)
                 t0[2 * (v + 128)] = UInt16(2 * Swift.min(Swift.max(down + 128, 0), 255))
                 t0[512 + 2 * (v + 128)] = UInt16(2 * Swift.min(Swift.max(up + 128, 0), 255))
             }
             let t1 = UnsafeMutablePointer<UInt16>.allocate(capacity: 8192)
             for v in -2048..<2048 {
-                let down = v - (c(16 + ((-v) >> 7)) >> sh)
-                let up = v + (c(16 + (v >> 7)) >> sh)
+                let down = step(v, false, 7)
+                let up = step(v, true, 7)
                 t1[v + 2048] = UInt16(Swift.min(Swift.max(down + 2048, 0), 4095))
                 t1[4096 + v + 2048] = UInt16(Swift.min(Swift.max(up + 2048, 0), 4095))
             }

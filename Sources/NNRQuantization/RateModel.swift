@@ -59,14 +59,11 @@ final class RateTables {
     /// SBMP state update of context `ctx` (same arithmetic as `ContextModel.update(bin:)`).
     @inline(__always)
     func update(_ p: UnsafeMutablePointer<Int16>, _ ctx: Int, _ bin: Int) {
-        let s0 = Int32(p[2 &* ctx])
-        let s01 = Int32(p[2 &* ctx &+ 1])
-        let sign: Int32 = bin != 0 ? 1 : -1
-        var s1 = s01 &- (s0 &<< 4)
-        let n0 = s0 &+ sign &* (curve[Int(16 &+ ((sign &* s0) >> 3))] >> shift0)
-        s1 = s1 &+ sign &* (curve[Int(16 &+ ((sign &* s1) >> 7))] >> shift1)
-        p[2 &* ctx] = Int16(truncatingIfNeeded: n0)
-        p[2 &* ctx &+ 1] = Int16(truncatingIfNeeded: s1 &+ (n0 &<< 4))
+        let curve = self.curve
+        let n = ContextModel.updated(s0: Int32(p[2 &* ctx]), s01: Int32(p[2 &* ctx &+ 1]), bin: bin != 0,
+                                     shift0: shift0, shift1: shift1) { curve[$0] }
+        p[2 &* ctx] = Int16(truncatingIfNeeded: n.s0)
+        p[2 &* ctx &+ 1] = Int16(truncatingIfNeeded: n.s01)
     }
 
     /// Neighbour class c of spec 5.1: 0 if the previous k is 0, 1 if negative, 2 if positive.
