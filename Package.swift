@@ -4,14 +4,15 @@ import Foundation
 
 // Layers, one direction of dependency (each target below lists exactly the modules it imports):
 //
-//   NNRBitIO ─┬─ NNRContainer ── NNRSyntax ───────┐
-//             └─ NNRCoding ──── NNRQuantization ──┼── NNRCodec ── NNRTools ── NNRKit ── nnr
-//   CZlib ────── NNRModelIO ──────────────────────┘
+//   NNRBitIO ─┬─ NNRContainer ──┬── NNRSyntax ─────────┐
+//             └─ NNRCoding ─────┴── NNRQuantization ───┼── NNRCodec ── NNRTools ── NNRKit ── nnr
+//   CZlib ────── NNRModelIO ───────────────────────────┘
 //
-// The coder (NNRCoding: DeepCABAC, payload syntax) sits beside the syntax modules and does not
-// depend on them; NNRModelIO (npy/npz/safetensors) depends on nothing of NNR. NNRCodec joins
-// them (the decoding session, the encoder); NNRTools (check, dump) uses the codec and the syntax
-// below it, NNRQuantization only through NNRCodec.
+// The coder (NNRCoding: DeepCABAC, payload syntax) depends on NNRBitIO only; NNRSyntax uses it for
+// the one codebook type and the block-row count of entry-point lists. NNRModelIO
+// (npy/npz/safetensors) depends on nothing of NNR. NNRCodec joins them (the decoding session, the
+// encoder); NNRTools (check, dump) uses the codec and the syntax below it, NNRQuantization only
+// through NNRCodec.
 // System libraries: zlib (CZlib) under NNRModelIO, libxml2 (CLibXML2) under NNRTools.
 let package = Package(
     name: "swift-nnr",
@@ -26,7 +27,7 @@ let package = Package(
     targets: [
         .target(name: "NNRBitIO"),
         .target(name: "NNRContainer", dependencies: ["NNRBitIO"]),
-        .target(name: "NNRSyntax", dependencies: ["NNRBitIO", "NNRContainer"]),
+        .target(name: "NNRSyntax", dependencies: ["NNRBitIO", "NNRContainer", "NNRCoding"]),
         .target(name: "NNRCoding", dependencies: ["NNRBitIO"]),
         .target(name: "NNRQuantization", dependencies: ["NNRCoding"]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -42,8 +43,8 @@ let package = Package(
         .target(name: "NNRTestSupport", dependencies: ["NNRModelIO"], path: "Sources/NNRTestSupport"),
         .testTarget(name: "NNRBitIOTests", dependencies: ["NNRBitIO"]),
         .testTarget(name: "NNRContainerTests", dependencies: ["NNRContainer", "NNRTestSupport"]),
-        .testTarget(name: "NNRSyntaxTests", dependencies: ["NNRSyntax", "NNRTestSupport"]),
-        .testTarget(name: "NNRCodingTests", dependencies: ["NNRCoding", "NNRTestSupport"]),
+        .testTarget(name: "NNRSyntaxTests", dependencies: ["NNRSyntax", "NNRCoding", "NNRTestSupport"]),
+        .testTarget(name: "NNRCodingTests", dependencies: ["NNRCoding", "NNRSyntax", "NNRTestSupport"]),
         .testTarget(name: "NNRQuantizationTests", dependencies: ["NNRQuantization", "NNRTestSupport"]),
         .testTarget(name: "NNRModelIOTests", dependencies: ["NNRModelIO", "NNRTestSupport"]),
         .testTarget(name: "NNRCodecTests", dependencies: ["NNRCodec", "NNRTestSupport"]),

@@ -24,7 +24,7 @@ struct BlockGroup: Sendable, Equatable {
     var batchNorm: [Int]?
 
     var compressedParameterTypes: Int {
-        (bias != nil ? BlockLayout.bias : 0) | (batchNorm != nil ? BlockLayout.batchNorm : 0)
+        (bias != nil ? NNRCompressedParameterType.bi : 0) | (batchNorm != nil ? NNRCompressedParameterType.bn : 0)
     }
 }
 

@@ -40,7 +40,7 @@ public struct DecodedNDUInfo: Sendable {
     public var unitIndex: Int
     public var payloadEnd: PayloadEnd?
     public var payloadBytes: Int
-    public var headerEntryPoints: [NNREntryPoint]
+    public var headerEntryPoints: [EntryPoint]
     public var observedEntryPoints: [EntryPoint]
     public var tensorNames: [String]
 }

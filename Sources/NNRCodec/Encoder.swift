@@ -100,17 +100,17 @@ public struct NNREncoder: Sendable {
     func parameterSetUnits(parentSignalling: Bool, preFlag: Bool) throws -> [UInt8] {
         let ctx = SyntaxContext(generalProfileIdc: 1)
         var out: [UInt8] = []
-        out += try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: 0), content: .start(NNRStartUnitHeader(generalProfileIdc: 1)), context: ctx)
+        out += try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: NNRUnitType.startUnit.rawValue), content: .start(NNRStartUnitHeader(generalProfileIdc: 1)), context: ctx)
         var mps = NNRModelParameterSet()
         mps.mpsQpDensity = options.qpDensity
         mps.mpsQuantizationParameter = 0
         mps.mpsQuantizationMethodFlags = NNRQuantizationMethod.scalarUniform
         mps.mpsParentSignallingEnabledFlag = parentSignalling
         mps.nnrPreFlag = parentSignalling && preFlag
-        out += try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: 1), content: .modelParameterSet(mps), context: ctx)
+        out += try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: NNRUnitType.modelParameterSet.rawValue), content: .modelParameterSet(mps), context: ctx)
         var tpl = NNRTopologyUnit()
         tpl.topologyStorageFormat = 0
-        out += try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: 3), content: .topology(tpl), context: ctx)
+        out += try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: NNRUnitType.topology.rawValue), content: .topology(tpl), context: ctx)
         return out
     }
 
@@ -262,7 +262,7 @@ public struct NNREncoder: Sendable {
         out.qp = quant.qp
         out.dependentQuantization = quant.dependentQuantization
         if let cb = quant.codebook {
-            out.codebook = NNRCodebook(codebookEgk: cb.egk, entries: cb.entries.map(Int.init), cbZeroOffset: cb.zeroOffset)
+            out.codebook = cb
             out.report.codebookSize = cb.entries.count
         }
         out.report.qp = quant.qp
@@ -329,7 +329,7 @@ public struct NNREncoder: Sendable {
             params.hdspHistory = node.parentPresent ? node.hdspHistory : nil
             params.codesQPOffset = q.payloadType != .int
             params.dqFlag = h.dqFlag
-            if let cb = q.codebook { params.codebook = CodebookInfo(size: cb.codebookSize, zeroOffset: cb.cbZeroOffset) }
+            params.codebook = q.codebook
             let enc = TensorEncodeOptions(qpOffset: q.qp ?? 0, rowSkipping: options.rowSkipping, hdsp: node.hdsp,
                                           estimatorSelection: node.estimatorSelection ?? estimatorSelection)
             do {
@@ -339,11 +339,9 @@ public struct NNREncoder: Sendable {
             }
         }
         let payload = payloadEncoder.finish()
-        h.entryPoints = payloadEncoder.encodedTensors.flatMap { info in
-            info.entryPoints.map { NNREntryPoint(bitOffsetDelta: $0.bitOffsetDelta, value: $0.value, dqState: $0.dqState) }
-        }
+        h.entryPoints = payloadEncoder.encodedTensors.flatMap(\.entryPoints)
         let context = SyntaxContext(generalProfileIdc: 1, mpsParentSignallingEnabledFlag: node.mpsParentSignalling)
-        let unit = try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: 5), content: .compressedData(h),
+        let unit = try NNRUnitSerializer.serialize(common: NNRUnitCommonHeader(type: NNRUnitType.compressedData.rawValue), content: .compressedData(h),
                                                    context: context, payload: payload)
         return parts.enumerated().map { i, q in
             var report = q.report

@@ -16,7 +16,7 @@ public struct NDUTensorPlan: Sendable {
     public var dims: [Int]
     public var codebook: NNRCodebook?
     /// The header's entry points of this tensor's block rows (after the first).
-    public var entryPoints: [NNREntryPoint]
+    public var entryPoints: [EntryPoint]
 }
 
 /// The MPS and LPS in force at a unit: the one source of the base QP.
@@ -160,7 +160,7 @@ public struct NDUPlan: Sendable {
                 if t.codebookIndex == 0 { cb = h.codebook }
                 if t.codebookIndex == 1 { cb = h.codebookDC }
             }
-            var eps: [NNREntryPoint] = []
+            var eps: [EntryPoint] = []
             if t.dims.count > 1 && h.scanOrder > 0 {
                 let n = Swift.max(0, TensorGeometry.blockRowCount(rows: t.dims[0], scanOrder: h.scanOrder) - 1)
                 let lo = Swift.min(next, h.entryPoints.count), hi = Swift.min(next + n, h.entryPoints.count)
@@ -193,7 +193,7 @@ public struct NDUPlan: Sendable {
         p.cabacUnaryLengthMinus1 = h.cabacUnaryLengthMinus1
         p.codesQPOffset = payloadType == .float || payloadType == .block
         p.qpDensity = qpDensity ?? 0
-        if let cb = t.codebook { p.codebook = CodebookInfo(size: cb.codebookSize, zeroOffset: cb.cbZeroOffset) }
+        p.codebook = t.codebook
         p.parentNodeIdPresent = h.parentNodeIdPresentFlag
         if h.temporalContextModelingFlag && profile == 1 {
             guard let base = state.previousLevels[t.name] else {

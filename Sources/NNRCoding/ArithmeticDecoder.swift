@@ -77,19 +77,17 @@ enum DecoderTables {
         }
         let fast = (raw + fastOffset).bindMemory(to: Int8.self, capacity: 8 * 512)
         let slow = (raw + slowOffset).bindMemory(to: Int16.self, capacity: 8 * 8192)
+        let table = nnrCurveTable
         for sh in 0..<8 {
             for bin in 0..<2 {
-                let sign: Int32 = bin == 1 ? 1 : -1
                 for rawS0 in 0..<256 {
                     let s0 = Int32(Int8(truncatingIfNeeded: rawS0))
-                    let idx = Int((16 + ((sign * s0) >> 3)) & 31)
-                    let v = s0 + sign * (nnrCurveTable[idx] >> Int32(sh))
+                    let v = ContextModel.step(s0, bin: bin == 1, precision: 3, shift: Int32(sh), curve: { ContextModel.curve($0, in: table) })
                     fast[sh * 512 + bin * 256 + rawS0] = Int8(truncatingIfNeeded: v)
                 }
                 for rawS1 in 0..<4096 {
                     let s1 = Int32(rawS1 >= 2048 ? rawS1 - 4096 : rawS1)
-                    let idx = Int((16 + ((sign * s1) >> 7)) & 31)
-                    let v = s1 + sign * (nnrCurveTable[idx] >> Int32(sh))
+                    let v = ContextModel.step(s1, bin: bin == 1, precision: 7, shift: Int32(sh), curve: { ContextModel.curve($0, in: table) })
                     slow[sh * 8192 + bin * 4096 + rawS1] = Int16(truncatingIfNeeded: v)
                 }
             }
@@ -203,14 +201,31 @@ struct CABACReader {
         return 0
     }
 
-    /// `n` (0…32) bypass bins, MSB first.
+    /// `n` (0…32) bypass bins, MSB first, up to 8 at a time: the value takes the next m bits at once
+    /// (at most one byte fetch), then each bin compares it with the range scaled to its bit
+    /// (V ≥ R·2^j exactly when ⌊V / 2^j⌋ ≥ R, so this equals m single bypass bins).
     @inline(__always)
     mutating func decodeBypassBins(_ n: Int) -> UInt32 {
         var bins: UInt32 = 0
-        var i = 0
-        while i < n {
-            bins = (bins &<< 1) | UInt32(truncatingIfNeeded: decodeBypass())
-            i &+= 1
+        var left = n
+        while left > 0 {
+            let m = left < 8 ? left : 8
+            value = value &<< m
+            bitsNeeded &+= m
+            if bitsNeeded >= 0 {
+                value = value &+ (fetch() &<< bitsNeeded)
+                bitsNeeded &-= 8
+            }
+            var scaled = range &<< (7 &+ m)
+            var i = 0
+            while i < m {
+                scaled = scaled &>> 1
+                let bin = value >= scaled ? 1 : 0
+                value = value &- (scaled & (0 &- bin))
+                bins = (bins &<< 1) | UInt32(truncatingIfNeeded: bin)
+                i &+= 1
+            }
+            left &-= m
         }
         return bins
     }

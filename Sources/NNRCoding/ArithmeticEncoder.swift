@@ -16,8 +16,6 @@ final class EncoderTables: @unchecked Sendable {
     @usableFromInline let lpsShiftSigned: UnsafeMutablePointer<UInt32>
     /// Renormalisation shift count by r >> 1 for r in 2…511 (the shifts that bring r to ≥ 256).
     @usableFromInline let renorm: UnsafeMutablePointer<UInt32>
-    /// DQ transitions: [2·state + parity].
-    @usableFromInline let dqNext: UnsafeMutablePointer<Int32>
     /// Next 16·S0 by shift sh0 = 0…7, indexed by S0: [256·bin + S0] (pointer offset by 128; S0 in
     /// −128…127), 1 KiB per shift. Keeping S0 scaled by 16 saves a shift when forming
     /// S01 = S1 + 16·S0.
@@ -27,7 +25,6 @@ final class EncoderTables: @unchecked Sendable {
 
     private init() {
         let rps = nnrRangeLPSTable
-        let curve = nnrCurveTable
         let base = UnsafeMutablePointer<UInt32>.allocate(capacity: 512)
         for cls in 0..<8 {
             for m in -32..<32 {
@@ -47,25 +44,24 @@ final class EncoderTables: @unchecked Sendable {
         let shifts = UnsafeMutablePointer<UInt32>.allocate(capacity: 512)
         for i in 0..<512 { shifts[i] = renorm[Int(base[i] >> 1)] }
         lpsShiftSigned = shifts + 32
-        dqNext = .allocate(capacity: 16)
-        for i in 0..<16 { dqNext[i] = i < DependentQuantization.transition.count ? Int32(DependentQuantization.transition[i]) : 0 }
         // S += σ·(C[16 + ((σ·S) >> k)] >> sh), σ = +1 for bin 1, −1 for bin 0 (spec 5.2). The
         // domains are closed under the update (|S0| ≤ 123, |S1| ≤ 1923 from any state inside them).
-        func c(_ i: Int) -> Int { i >= 0 && i < curve.count ? Int(curve[i]) : 0 }
         var n0: [UnsafeMutablePointer<Int16>] = []
         var n1: [UnsafeMutablePointer<Int16>] = []
+        let table = nnrCurveTable
         for sh in 0..<8 {
             let t0 = UnsafeMutablePointer<Int16>.allocate(capacity: 512)
             let t1 = UnsafeMutablePointer<Int16>.allocate(capacity: 8192)
+            func step(_ v: Int, _ bin: Bool, _ k: Int32) -> Int {
+                Int(ContextModel.step(Int32(v), bin: bin, precision: k, shift: Int32(sh), curve: { ContextModel.curve($0, in: table) }))
+            }
             for v in -128..<128 {
-                t0[128 + v] = Int16(16 * Swift.min(Swift.max(v - (c(16 + ((-v) >> 3)) >> sh), -128), 127))
-                t0[256 + 128 + v] = Int16(16 * Swift.min(Swift.max(v + (c(16 + (v >> 3)) >> sh), -128), 127))
+                t0[128 + v] = Int16(16 * Swift.min(Swift.max(step(v, false, 3), -128), 127))
+                t0[256 + 128 + v] = Int16(16 * Swift.min(Swift.max(step(v, true, 3), -128), 127))
             }
             for v in -2048..<2048 {
-                let down = v - (c(16 + ((-v) >> 7)) >> sh)
-                let up = v + (c(16 + (v >> 7)) >> sh)
-                t1[2048 + v] = Int16(clamping: down)
-                t1[4096 + 2048 + v] = Int16(clamping: up)
+                t1[2048 + v] = Int16(clamping: step(v, false, 7))
+                t1[4096 + 2048 + v] = Int16(clamping: step(v, true, 7))
             }
             n0.append(t0 + 128)
             n1.append(t1 + 2048)

@@ -29,4 +29,34 @@ public struct ContextLayout: Sendable, Equatable {
     public var rowSkipFlag: Int { 53 + 4 * gtCount + 36 }
     /// Total number of contexts allocated per tensor.
     public var count: Int { 90 + 4 * gtCount }
+
+    /// Number of sig_flag contexts of each kind with and without dependent quantization
+    /// (neighbour rule: 3 per DQ state; TCA: 2 per state; HDSP: 1 per state).
+    static func sigCount(dq: Bool) -> (neighbour: Int, tca: Int, hdsp: Int) { dq ? (24, 16, 8) : (3, 2, 1) }
+
+    // MARK: context selection (spec 5.1), shared by the decoder and the encoder
+
+    /// sig_flag context: HDSP when the position's history bit is set, else TCA when the parent value
+    /// `parent` is non-zero, else the neighbour rule. `state` is 0 without dependent quantization;
+    /// `neighbour` is the class of the previous k (0 zero, 1 negative, 2 positive).
+    @inlinable @inline(__always)
+    public static func sigContext(state: Int, neighbour: Int, parent: Int32, history: Bool) -> Int {
+        if history { return sigHDSPBase &+ state }
+        if parent != 0 { return sigTCABase &+ 2 &* state &+ (parent.magnitude > 1 ? 1 : 0) }
+        return 3 &* state &+ neighbour
+    }
+
+    /// sign_flag context: TCA when the parent value is non-zero, else the neighbour rule.
+    @inlinable @inline(__always)
+    public static func signContext(neighbour: Int, parent: Int32) -> Int {
+        parent != 0 ? signTCABase &+ (parent > 0 ? 1 : 0) : signBase &+ neighbour
+    }
+
+    /// Context of abs_level_greater flag j of a level of sign `negative`; with a non-zero parent
+    /// value of magnitude `parentMagnitude` the TCA contexts (0 = no TCA).
+    @inlinable @inline(__always)
+    public func gtContext(_ j: Int, negative: Bool, parentMagnitude: Int) -> Int {
+        parentMagnitude != 0 ? gtTCABase &+ 2 &* j &+ (parentMagnitude >= j ? 0 : 1)
+            : ContextLayout.gtBase &+ 2 &* j &+ (negative ? 1 : 0)
+    }
 }

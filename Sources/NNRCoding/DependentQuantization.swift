@@ -6,17 +6,35 @@ public enum DependentQuantization {
 
     @inlinable @inline(__always)
     public static func nextState(_ state: Int, parity: Int) -> Int {
-        // `transition` packed 3 bits per entry (no lazy-global access in hot loops).
-        Int(truncatingIfNeeded: (0xD0BF_4299_9BD0 as UInt64) &>> UInt64(truncatingIfNeeded: 3 &* (((state & 7) &<< 1) | (parity & 1)))) & 7
+        // `transition` packed 4 bits per entry (no lazy-global access in hot loops; the shift count
+        // is taken mod 64, so any state gives a state).
+        Int(truncatingIfNeeded: (0x6413_7502_4631_5720 as UInt64) &>> UInt64(truncatingIfNeeded: ((state &<< 1) | (parity & 1)) &<< 2)) & 7
+    }
+
+    /// The DQ state after a skipped row segment, per state: `width` transitions with parity 0 (the
+    /// full width even for a B-wide block-scan segment, spec 4.3 and 6). The parity-0 transitions
+    /// form a permutation with cycles of lengths 1, 4, 2, 1, so width mod 4 steps suffice.
+    public static func stateAfterSkippedSegment(width: Int) -> [Int] {
+        (0..<8).map { s in
+            var t = s
+            for _ in 0..<(width & 3) { t = nextState(t, parity: 0) }
+            return t
+        }
     }
 
     /// Reconstruction index q from quantization index k in `state` (before the transition):
     /// q = 2k − sgn(k)·(state & 1).
     @inlinable @inline(__always)
-    public static func reconstructionIndex(k: Int32, state: Int) -> Int32 {
+    public static func reconstructionIndex(k: Int, state: Int) -> Int {
         if k == 0 { return 0 }
-        let odd = Int32(state & 1)
+        let odd = state & 1
         return k > 0 ? (k &<< 1) &- odd : (k &<< 1) &+ odd
+    }
+
+    /// The same for int32 indices (wrapping as the int32 level would).
+    @inlinable @inline(__always)
+    public static func reconstructionIndex(k: Int32, state: Int) -> Int32 {
+        Int32(truncatingIfNeeded: reconstructionIndex(k: Int(k), state: state))
     }
 
     /// Quantization index k from a reconstruction index q in `state`; nil if q is not

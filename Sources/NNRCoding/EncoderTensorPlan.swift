@@ -4,32 +4,21 @@
 
 import NNRBitIO
 
-/// Validated, derived settings of one tensor.
+/// Validated, derived settings of one tensor: the rules shared with the decoder
+/// (`TensorCodingSetup`) and the encoder's own choices and checks.
 struct TensorPlan {
-    var geometry: TensorGeometry
-    var count: Int
-    var profile1: Bool
-    var dq: Bool
-    var unaryLengthMinus1: Int
+    let setup: TensorCodingSetup
     var codesQPOffset: Bool
     var qpDensity: Int
     var qpOffset: Int
-    /// codebook_size / CbZeroOffset as the coder sees them (0 / 0 unless profile 1 with a codebook).
-    var codebookSize: Int
-    var codebookZeroOffset: Int
     /// The original codebook (range checks of k, in every profile).
-    var codebook: CodebookInfo?
-    var tca: Bool
+    var codebook: NNRCodebook?
     var tcaBase: [Int32]?
     var hdspHistory: [UInt8]?
-    /// hist_dep_sig_prob_enabled_flag and row_skip_enabled_flag exist (profile 1, w > 1, n > w,
-    /// codebook_size ≠ 1); the HDSP flag only with a parent.
-    var rowSkipSyntax: Bool
     var hdspFlagCoded: Bool
     var rowSkip: Bool
-    /// false for a profile-1 codebook of size 1: no value bins at all.
-    var codesValues: Bool
     var selection: EstimatorSelectionMode
+
 
     init(levels n: Int, parameters p: TensorPayloadParameters, options o: TensorEncodeOptions, byteOffset: Int) throws {
         func bad(_ s: String, _ element: String) -> NNRError {
@@ -38,26 +27,11 @@ struct TensorPlan {
         guard p.generalProfileIdc == 0 || p.generalProfileIdc == 1 else {
             throw bad("general_profile_idc \(p.generalProfileIdc) (0 or 1)", "general_profile_idc")
         }
-        guard !p.dims.isEmpty else { throw bad("no tensor dimensions", "tensor_dimensions") }
-        var total = 1
-        for d in p.dims {
-            guard d >= 1 else { throw bad("tensor dimension \(d) < 1", "tensor_dimensions") }
-            let (m, o) = total.multipliedReportingOverflow(by: d)
-            guard !o, m <= Int(Int32.max) else {
-                throw NNRError(.limitExceeded("tensor of \(p.dims) elements"), element: "tensor_dimensions",
-                               byteOffset: byteOffset)
-            }
-            total = m
-        }
-        guard total == n else {
-            throw bad("\(n) levels for dims \(p.dims) (\(total) elements)", "levels")
-        }
-        guard (0...4).contains(p.scanOrder) else { throw bad("scan_order \(p.scanOrder) (0…4)", "scan_order") }
-        guard (0...255).contains(p.cabacUnaryLengthMinus1) else {
-            throw bad("cabac_unary_length_minus1 \(p.cabacUnaryLengthMinus1) (0…255)", "cabac_unary_length_minus1")
+        setup = try TensorCodingSetup(p, limits: .default, position: BitPosition(byteOffset: byteOffset, bitOffset: 0))
+        guard setup.count == n else {
+            throw bad("\(n) levels for dims \(p.dims) (\(setup.count) elements)", "levels")
         }
         if p.codesQPOffset {
-            guard (0...7).contains(p.qpDensity) else { throw bad("qp_density \(p.qpDensity) (0…7)", "qp_density") }
             let limit = 1 << (5 + p.qpDensity)
             guard o.qpOffset >= -limit && o.qpOffset < limit else {
                 throw bad("qp_offset \(o.qpOffset) outside [\(-limit), \(limit)) for qp_density \(p.qpDensity)",
@@ -66,40 +40,20 @@ struct TensorPlan {
         } else if p.dqFlag {
             throw bad("dq_flag = 1 for an NNR_PT_INT tensor", "dq_flag")
         }
-        if let cb = p.codebook {
-            guard cb.size >= 1, cb.zeroOffset >= 0, cb.zeroOffset < cb.size else {
-                throw bad("codebook size \(cb.size), CbZeroOffset \(cb.zeroOffset)", "codebook")
-            }
-            guard !p.dqFlag else { throw bad("dq_flag = 1 with a codebook", "dq_flag") }
-        }
-        if let b = p.tcaBase, b.count != n { throw bad("TCA base of \(b.count) values for \(n)", "tca_base") }
-        if let h = p.hdspHistory, h.count != n { throw bad("HDSP history of \(h.count) values for \(n)", "hdsp_history") }
+        if p.codebook != nil && p.dqFlag { throw bad("dq_flag = 1 with a codebook", "dq_flag") }
         if case .explicit(let sets) = o.estimatorSelection, sets.contains(where: { $0 > 8 }) {
             throw bad("estimator set > 8", "sel_idx_minus1")
         }
-
-        geometry = TensorGeometry(dims: p.dims, scanOrder: p.scanOrder)
-        count = n
-        profile1 = p.generalProfileIdc == 1
-        dq = p.dqFlag
-        unaryLengthMinus1 = p.cabacUnaryLengthMinus1
         codesQPOffset = p.codesQPOffset
         qpDensity = p.qpDensity
         qpOffset = o.qpOffset
         codebook = p.codebook
-        codebookSize = profile1 ? (p.codebook?.size ?? 0) : 0
-        codebookZeroOffset = profile1 ? (p.codebook?.zeroOffset ?? 0) : 0
-        // NNCodec uses TCA and HDSP only in profile 1.
-        tca = profile1 && p.tcaBase != nil
-        tcaBase = tca ? p.tcaBase : nil
-        let w = geometry.width
-        rowSkipSyntax = profile1 && w > 1 && n > w && codebookSize != 1
+        tcaBase = setup.tca ? p.tcaBase : nil
         // NNCodec's TCA path passes general_profile_idc as parent_node_id_present_flag; a TCA tensor
         // always has a parent, so this is the same.
-        hdspFlagCoded = rowSkipSyntax && (p.parentNodeIdPresent || tca)
+        hdspFlagCoded = setup.hdspFlagCoded(parentNodeIdPresent: p.parentNodeIdPresent || setup.tca)
         hdspHistory = hdspFlagCoded ? p.hdspHistory : nil
-        rowSkip = rowSkipSyntax && o.rowSkipping
-        codesValues = !(profile1 && codebookSize == 1)
+        rowSkip = setup.rowSkipSyntax && o.rowSkipping
         selection = o.estimatorSelection
     }
 }
@@ -123,15 +77,15 @@ struct PreparedTensor {
     }
 
     init(levels: UnsafeBufferPointer<Int32>, plan: TensorPlan, byteOffset: Int) throws {
-        let n = plan.count
-        let h = plan.geometry.height
-        let w = plan.geometry.width
+        let n = plan.setup.count
+        let h = plan.setup.geometry.height
+        let w = plan.setup.geometry.width
         k = .allocate(capacity: Swift.max(n, 1))
-        tcaScan = plan.tca ? .allocate(capacity: Swift.max(n, 1)) : nil
+        tcaScan = plan.setup.tca ? .allocate(capacity: Swift.max(n, 1)) : nil
         hdspScan = plan.hdspHistory != nil ? .allocate(capacity: Swift.max(n, 1)) : nil
         zeroRows = []
         skips = []
-        skipAdvance = (0..<8).map { Int32($0) }
+        skipAdvance = DependentQuantization.stateAfterSkippedSegment(width: w).map(Int32.init)
         var ok = false
         defer { if !ok { deallocate() } }
 
@@ -143,18 +97,12 @@ struct PreparedTensor {
                 zeroRows[r] = !row.contains(where: { $0 != 0 })
                 r += 1
             }
-            let tr = EncoderTables.shared.dqNext
-            for s in 0..<8 {
-                var st = Int32(s)
-                for _ in 0..<(w & 3) { st = tr[Int(st) << 1] }
-                skipAdvance[s] = st
-            }
         }
 
-        let minK: Int64 = plan.codebook.map { -Int64($0.zeroOffset) } ?? Int64(Int32.min) + 1
-        let maxK: Int64 = plan.codebook.map { Int64($0.size - 1 - $0.zeroOffset) } ?? Int64(Int32.max)
+        let minK: Int64 = plan.codebook.map { -Int64($0.maxNegative) } ?? Int64(Int32.min) + 1
+        let maxK: Int64 = plan.codebook.map { Int64($0.maxPositive) } ?? Int64(Int32.max)
         var walk = SegmentWalk(levels: levels.baseAddress ?? UnsafePointer(k), width: w, out: k,
-                               tcaOut: tcaScan, hdspOut: hdspScan, dq: plan.dq, minK: minK, maxK: maxK,
+                               tcaOut: tcaScan, hdspOut: hdspScan, dq: plan.setup.dq, minK: minK, maxK: maxK,
                                skipAdvance: skipAdvance, byteOffset: byteOffset)
         let skipping = plan.rowSkip
         let rows = zeroRows
@@ -162,25 +110,8 @@ struct PreparedTensor {
             try PreparedTensor.withOptionalBuffer(plan.hdspHistory) { histPointer in
                 walk.tcaBase = basePointer
                 walk.history = histPointer
-                if plan.geometry.scanOrder == 0 {
-                    for r in 0..<h {
-                        if skipping && rows[r] { walk.skip(w) } else { try walk.segment(r, 0, w) }
-                    }
-                } else {
-                    let bs = plan.geometry.blockSize
-                    var r0 = 0
-                    while r0 < h {
-                        let r1 = Swift.min(r0 + bs, h)
-                        var c0 = 0
-                        while c0 < w {
-                            let c1 = Swift.min(c0 + bs, w)
-                            for r in r0..<r1 {
-                                if skipping && rows[r] { walk.skip(c1 - c0) } else { try walk.segment(r, c0, c1) }
-                            }
-                            c0 = c1
-                        }
-                        r0 = r1
-                    }
+                try plan.setup.geometry.forEachSegment { r, c0, c1 in
+                    if skipping && rows[r] { walk.skip(c1 - c0) } else { try walk.segment(r, c0, c1) }
                 }
             }
         }
@@ -244,23 +175,22 @@ struct SegmentWalk {
     /// Row segment [c0, c1) of row r.
     @inline(__always)
     mutating func segment(_ r: Int, _ c0: Int, _ c1: Int) throws {
+        // the walk's fields as locals (no reloads after the stores through `out`)
+        let levels = self.levels, out = self.out, tcaBase = self.tcaBase, tcaOut = self.tcaOut
+        let history = self.history, hdspOut = self.hdspOut, dq = self.dq, minK = self.minK, maxK = self.maxK
         let rowBase = r &* width
-        let next = EncoderTables.shared.dqNext
-        var st = state
+        var st = Int(state)
         var idx = i
         for c in c0..<c1 {
             let pos = rowBase &+ c
             let q = levels[pos]
             var v = q
             if q == Int32.min { throw fail(q, pos, "Int32.min is not codable") }
-            if dq && q != 0 {
-                let odd = st & 1
-                let a = q.magnitude
-                guard (a & 1) == UInt32(bitPattern: odd) else {
+            if dq {
+                guard let k = DependentQuantization.quantizationIndex(q: q, state: st) else {
                     throw fail(q, pos, "parity does not match DQ state \(st)")
                 }
-                let m = Int32(truncatingIfNeeded: (a &+ UInt32(bitPattern: odd)) >> 1)
-                v = q > 0 ? m : 0 &- m
+                v = k
             }
             if Int64(v) < minK || Int64(v) > maxK {
                 throw fail(q, pos, "outside the codebook index range [\(minK), \(maxK)]")
@@ -268,10 +198,10 @@ struct SegmentWalk {
             out[idx] = v
             if let b = tcaBase, let o = tcaOut { o[idx] = b[pos] }
             if let h = history, let o = hdspOut { o[idx] = h[pos] == 1 ? 1 : 0 }
-            if dq { st = next[Int(st &<< 1) | Int(v & 1)] }
+            if dq { st = DependentQuantization.nextState(st, parity: Int(truncatingIfNeeded: v)) }
             idx &+= 1
         }
-        state = st
+        state = Int32(truncatingIfNeeded: st)
         i = idx
     }
 }

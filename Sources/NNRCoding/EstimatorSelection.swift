@@ -43,53 +43,6 @@ public enum EstimatorSelectionMode: Sendable, Equatable {
     }
 }
 
-/// The contexts that carry an estimator-selection entry, in coding order (spec 5.3), and whether
-/// each entry is present (coded). Absent entries are re-initialised with set 0 without bins.
-struct EstimatorSelectionList {
-    struct Entry {
-        var context: Int
-        var present: Bool
-    }
-
-    /// - Parameters:
-    ///   - codebookSize: codebook_size as the coder sees it (0 = no codebook; only profile 1 passes > 0).
-    static func entries(layout: ContextLayout, dq: Bool, tca: Bool, hdsp: Bool,
-                        codebookSize: Int, codebookZeroOffset: Int) -> [Entry] {
-        var list: [Entry] = []
-        let l = layout.gtCount
-        list.reserveCapacity(60 + 4 * l)
-        let notSingle = codebookSize != 1
-        for i in 0..<(dq ? 24 : 3) { list.append(Entry(context: i, present: notSingle)) }
-        if tca {
-            for i in 24..<(dq ? 40 : 26) { list.append(Entry(context: i, present: notSingle)) }
-        }
-        if hdsp {
-            for i in 40..<(dq ? 48 : 41) { list.append(Entry(context: i, present: notSingle)) }
-        }
-        let zeroAtEnd = codebookSize > 0 && (codebookZeroOffset == 0 || codebookZeroOffset == codebookSize - 1)
-        for a in 0..<(tca ? 5 : 3) {
-            list.append(Entry(context: ContextLayout.signBase + a, present: !zeroAtEnd && notSingle))
-        }
-        let maxAbs: Int64 = codebookSize > 0
-            ? Int64(Swift.max(codebookZeroOffset, codebookSize - 1 - codebookZeroOffset)) : -1
-        for a in 0..<(2 * l) {
-            list.append(Entry(context: ContextLayout.gtBase + a, present: maxAbs == -1 || Int64(a) < maxAbs * 2))
-        }
-        if tca {
-            for a in (2 * l)..<(4 * l) {
-                list.append(Entry(context: ContextLayout.gtBase + a,
-                                  present: maxAbs == -1 || Int64(a) < (maxAbs - 1) * 2 + Int64(2 * l)))
-            }
-        }
-        var level = Int64(l - 1)
-        for a in 0..<31 {
-            level += Int64(1) << Int64(a)
-            list.append(Entry(context: layout.remainderBase + a, present: maxAbs == -1 || level < maxAbs))
-        }
-        return list
-    }
-}
-
 /// Nine estimator states per context (one per parameter set) with their accumulated bit costs:
 /// the pseudo-coder of NNCodec's parameter optimisation. The bins are first recorded per context
 /// (`BinRecorder`), then each context's sequence is replayed through the nine estimators at once,
@@ -397,25 +350,27 @@ final class SelectionTables: @unchecked Sendable {
     let costs: UnsafeMutablePointer<UInt32>
 
     private init() {
-        let curve = nnrCurveTable
-        func c(_ i: Int) -> Int { i >= 0 && i < curve.count ? Int(curve[i]) : 0 }
         var n0: [UnsafeMutablePointer<UInt16>] = []
         var n1: [UnsafeMutablePointer<UInt16>] = []
         // S += σ·(C[16 + ((σ·S) >> k)] >> sh), σ = +1 for bin 1, −1 for bin 0 (spec 5.2); the
         // reachable states (|S0| ≤ 123, |S1| ≤ 1923) map into themselves, the rest is clamped.
+        let curveTable = nnrCurveTable
         for sh in 0..<8 {
             let t0 = UnsafeMutablePointer<UInt16>.allocate(capacity: 1024)
             t0.initialize(repeating: 0, count: 1024)
+            func step(_ v: Int, _ bin: Bool, _ k: Int32) -> Int {
+                Int(ContextModel.step(Int32(v), bin: bin, precision: k, shift: Int32(sh), curve: { ContextModel.curve($0, in: curveTable) }))
+            }
             for v in -128..<128 {
-                let down = v - (c(16 + ((-v) >> 3)) >> sh)
-                let up = v + (c(16 + (v >> 3)) >> sh)
+                let down = step(v, false, 3)
+                let up = step(v, true, 3)
                 t0[2 * (v + 128)] = UInt16(2 * Swift.min(Swift.max(down + 128, 0), 255))
                 t0[512 + 2 * (v + 128)] = UInt16(2 * Swift.min(Swift.max(up + 128, 0), 255))
             }
             let t1 = UnsafeMutablePointer<UInt16>.allocate(capacity: 8192)
             for v in -2048..<2048 {
-                let down = v - (c(16 + ((-v) >> 7)) >> sh)
-                let up = v + (c(16 + (v >> 7)) >> sh)
+                let down = step(v, false, 7)
+                let up = step(v, true, 7)
                 t1[v + 2048] = UInt16(Swift.min(Swift.max(down + 2048, 0), 4095))
                 t1[4096 + v + 2048] = UInt16(Swift.min(Swift.max(up + 2048, 0), 4095))
             }

@@ -41,10 +41,7 @@ struct LevelLoop {
         case overflow(position: Int)
     }
 
-    let height: Int
-    let width: Int
-    let blockHeight: Int
-    let blockWidth: Int
+    let geometry: TensorGeometry
     let blockRows: Int
     let dq: Bool
     let tca: Bool
@@ -52,9 +49,7 @@ struct LevelLoop {
     let rowSkip: Bool
     let codesLevels: Bool
     let bounded: Bool
-    let gtCount: Int
-    let remainderBase: Int
-    let gtTCABase: Int
+    let layout: ContextLayout
     let maxPositive: Int
     let maxNegative: Int
     let inferSign: Bool
@@ -65,41 +60,22 @@ struct LevelLoop {
     /// State after `width` parity-0 transitions, per state (row skipping).
     let skipAdvance: [Int]
 
-    /// next = (table >> (4 · (2·state + parity))) & 7
-    static let packedTransitions: UInt64 = {
-        var t: UInt64 = 0
-        for i in 0..<16 { t |= UInt64(DependentQuantization.transition[i]) << (4 * UInt64(i)) }
-        return t
-    }()
-
-    init(setup s: PayloadDecoder.Setup, layout: ContextLayout, ctx: UnsafeMutablePointer<DecoderContext>,
+    init(setup s: TensorCodingSetup, layout: ContextLayout, ctx: UnsafeMutablePointer<DecoderContext>,
          store: ContextStore, ctxCount: Int, codesLevels: Bool, rowSkip: Bool, hdsp: Bool) {
-        height = s.height
-        width = s.width
-        if s.scanOrder > 0 {
-            let b = 4 << s.scanOrder
-            blockHeight = b
-            blockWidth = b
-            blockRows = (s.height + b - 1) / b
-        } else {
-            blockHeight = s.height
-            blockWidth = s.width
-            blockRows = 1
-        }
+        geometry = s.geometry
+        blockRows = s.geometry.blockRows
         dq = s.dq
         tca = s.tca
         self.hdsp = hdsp
         self.rowSkip = rowSkip
         self.codesLevels = codesLevels
-        gtCount = layout.gtCount
-        remainderBase = layout.remainderBase
-        gtTCABase = layout.gtTCABase
+        self.layout = layout
         if let cb = s.codebook {
             bounded = true
-            maxPositive = cb.size - 1 - cb.zeroOffset
-            maxNegative = cb.zeroOffset
-            inferSign = cb.zeroOffset == 0 || cb.zeroOffset == cb.size - 1
-            inferredNegative = cb.zeroOffset != 0
+            maxPositive = cb.maxPositive
+            maxNegative = cb.maxNegative
+            inferSign = cb.signInferred
+            inferredNegative = cb.cbZeroOffset != 0
         } else {
             bounded = false
             maxPositive = Int.max
@@ -110,20 +86,7 @@ struct LevelLoop {
         self.ctx = ctx
         self.store = store
         self.ctxCount = ctxCount
-        skipAdvance = LevelLoop.zeroParityPower(s.width)
-    }
-
-    /// The map state → state after `n` transitions with parity 0 (by repeated squaring).
-    static func zeroParityPower(_ n: Int) -> [Int] {
-        var result = Array(0..<8)
-        var step = (0..<8).map { DependentQuantization.nextState($0, parity: 0) }
-        var e = n
-        while e > 0 {
-            if e & 1 == 1 { result = result.map { step[$0] } }
-            step = step.map { step[$0] }
-            e >>= 1
-        }
-        return result
+        skipAdvance = DependentQuantization.stateAfterSkippedSegment(width: s.geometry.width)
     }
 
     /// Where the sequential decoder is between block rows.
@@ -252,6 +215,23 @@ struct LevelLoop {
         for i in 0..<count { ctx[i].reset(set: Int(sets[i])) }
     }
 
+    /// Start of block row `br` (spec 5.8): contexts and neighbour reset (after the first row),
+    /// range := 256, entry point observed.
+    @inline(__always)
+    func startBlockRow(_ br: Int, ctx: UnsafeMutablePointer<DecoderContext>, sets: UnsafePointer<UInt8>,
+                       reader r: inout CABACReader, cursor: inout Cursor, eps: inout [EntryPoint]) {
+        if br > 0 {
+            LevelLoop.resetContexts(ctx, sets: sets, count: ctxCount)
+            cursor.nb = 0
+        }
+        r.range = 256
+        let P = r.bitOffset
+        if br > 0 {
+            eps.append(EntryPoint(bitOffsetDelta: P &- cursor.lastP, value: r.value >> 7, dqState: cursor.state))
+        }
+        cursor.lastP = P
+    }
+
     /// Decodes block rows `rows` (spec 4.3 item 6). `seeded`: the reader, contexts and cursor are
     /// already at the start of the first row (entry point), so its block-row start is skipped.
     /// `observeNext`: after the last row, also performs the next row's start (context reset,
@@ -267,214 +247,210 @@ struct LevelLoop {
         // everything the loop needs, as locals (no reloads through `self` after pointer stores)
         var r = reader
         defer { reader = r }
-        let ctxCount = self.ctxCount
-        let height = self.height
-        let width = self.width
-        let blockHeight = self.blockHeight
-        let blockWidth = self.blockWidth
-        let blockRows = self.blockRows
-        let L = gtCount
-        let remainderBase = self.remainderBase
-        let gtTCABase = self.gtTCABase
-        let maxPositive = self.maxPositive
-        let maxNegative = self.maxNegative
-        let inferSign = M.general && self.inferSign
-        let inferredNegative = self.inferredNegative
-        let codesLevels = !M.general || self.codesLevels
-        let useBase = M.general && tca && base != nil
-        let useHistory = M.general && hdsp && history != nil
+        let width = geometry.width
         let rowSkip = self.rowSkip && skip != nil
         let skipAdvance = self.skipAdvance
-        let trans = LevelLoop.packedTransitions
         let multipleRows = blockRows > 1
         let limit = r.start + r.count
-
+        let level = LevelRules(self, M.self, ctx: ctx, base: base, history: history)
         var state = cursor.state
         var nb = cursor.nb
-        var lastP = cursor.lastP
         var overflowAt = -1
         defer {
             cursor.state = state
             cursor.nb = nb
-            cursor.lastP = lastP
         }
 
         for br in rows {
-            let r0 = br &* blockHeight
-            let r1 = Swift.min(r0 &+ blockHeight, height)
             if multipleRows && !(seeded && br == rows.lowerBound) {
-                // start of block row (spec 5.8): contexts and neighbour reset (after the first row),
-                // range := 256, entry point observed
-                if br > 0 {
-                    LevelLoop.resetContexts(ctx, sets: sets, count: ctxCount)
-                    nb = 0
-                }
-                r.range = 256
-                let P = r.bitOffset
-                if br > 0 {
-                    eps.append(EntryPoint(bitOffsetDelta: P &- lastP, value: r.value >> 7, dqState: state))
-                }
-                lastP = P
+                cursor.state = state
+                cursor.nb = nb
+                startBlockRow(br, ctx: ctx, sets: sets, reader: &r, cursor: &cursor, eps: &eps)
+                nb = cursor.nb
             }
-            var c0 = 0
-            while c0 < width {
-                let c1 = Swift.min(c0 &+ blockWidth, width)
-                var row = r0
-                while row < r1 {
-                    defer { row &+= 1 }
-                    if rowSkip, let sk = skip, sk[row] {
-                        if M.dq { state = skipAdvance[state] }
-                        continue
-                    }
-                    let rowStart = row &* width
-                    var pos = rowStart &+ c0
-                    let end = rowStart &+ c1
-                    while pos < end {
-                        var k = 0
-                        if codesLevels {
-                            let bv: Int = useBase ? Int(base.unsafelyUnwrapped[pos]) : 0
-                            var sigCtx = M.dq ? (state &* 3) &+ nb : nb
-                            if M.general {
-                                if useHistory && history.unsafelyUnwrapped[pos] == 1 {
-                                    sigCtx = ContextLayout.sigHDSPBase &+ state
-                                } else if bv != 0 {
-                                    sigCtx = ContextLayout.sigTCABase &+ 2 &* state &+ (abs(bv) > 1 ? 1 : 0)
-                                }
-                            }
-                            let sig = r.decodeBin(ctx + sigCtx)
-                            if T.isEnabled {
-                                tracer.element(PayloadTraceElement(name: "sig_flag", position: pos, dqState: state,
-                                                                   context: sigCtx, bins: [UInt8(sig)], value: Int64(sig)))
-                            }
-                            if sig != 0 {
-                                let neg: Bool
-                                if inferSign {
-                                    neg = inferredNegative
-                                } else {
-                                    var sc = ContextLayout.signBase &+ nb
-                                    if M.general && bv != 0 { sc = ContextLayout.signTCABase &+ (bv > 0 ? 1 : 0) }
-                                    let sb = r.decodeBin(ctx + sc)
-                                    neg = sb != 0
-                                    if T.isEnabled {
-                                        tracer.element(PayloadTraceElement(name: "sign_flag", position: pos, dqState: state,
-                                                                           context: sc, bins: [UInt8(sb)], value: Int64(sb)))
-                                    }
-                                }
-                                var a = 1
-                                var flag = 0
-                                let maxAbs = M.general ? (neg ? maxNegative : maxPositive) : Int.max
-                                if !M.general || maxAbs > 1 {
-                                    if T.isEnabled || (M.general && (bv != 0 || bounded)) {
-                                        // general greater-than flags (TCA contexts, codebook bound, tracing)
-                                        var j = 0
-                                        let ab = abs(bv)
-                                        repeat {
-                                            let gc: Int
-                                            if bv != 0 {
-                                                gc = gtTCABase &+ 2 &* j &+ (ab >= j ? 0 : 1)
-                                            } else {
-                                                gc = ContextLayout.gtBase &+ 2 &* j &+ (neg ? 1 : 0)
-                                            }
-                                            flag = r.decodeBin(ctx + gc)
-                                            if T.isEnabled {
-                                                tracer.element(PayloadTraceElement(name: "abs_level_greater_flag", position: pos,
-                                                                                   dqState: state, context: gc, bins: [UInt8(flag)],
-                                                                                   value: Int64(flag)))
-                                            }
-                                            a &+= flag
-                                            j &+= 1
-                                        } while flag != 0 && j < L && maxAbs > a
-                                    } else {
-                                        // plain unary greater-than flags: a = 1 + number of 1 flags
-                                        let g = ctx + (ContextLayout.gtBase &+ (neg ? 1 : 0))
-                                        var j = 0
-                                        repeat {
-                                            flag = r.decodeBin(g + (j &<< 1))
-                                            j &+= 1
-                                        } while flag != 0 && j < L
-                                        a = j &+ flag
-                                    }
-                                    if flag != 0 && maxAbs > a {
-                                        // remainder: EG0 with a context-coded unary prefix (≤ 31 bins)
-                                        var remBits = 0
-                                        var m = 0
-                                        repeat {
-                                            let rc = remainderBase &+ m
-                                            flag = r.decodeBin(ctx + rc)
-                                            if T.isEnabled {
-                                                tracer.element(PayloadTraceElement(name: "abs_remainder_prefix", position: pos,
-                                                                                   dqState: state, context: rc, bins: [UInt8(flag)],
-                                                                                   value: Int64(flag)))
-                                            }
-                                            if flag != 0 && maxAbs > a {
-                                                a &+= 1 &<< remBits
-                                                remBits &+= 1
-                                            }
-                                            m &+= 1
-                                        } while flag != 0 && m <= 30 && maxAbs >= a &+ (1 &<< remBits)
-                                        let suffix = r.decodeBypassBins(remBits)
-                                        if T.isEnabled && remBits > 0 {
-                                            tracer.element(PayloadTraceElement(name: "abs_remainder_suffix", position: pos,
-                                                                               dqState: state, context: -1,
-                                                                               bins: PayloadDecoder.bits(suffix, count: remBits),
-                                                                               value: Int64(suffix)))
-                                        }
-                                        a &+= Int(suffix)
-                                        // |k| < 2^33 here; k (and with DQ, q) must fit in int32
-                                        let limit = M.dq ? (1 << 30) - 1 : (1 << 31) - 1
-                                        if a > limit && overflowAt < 0 {
-                                            let q = M.dq ? 2 &* a &- (state & 1) : a
-                                            let fits = neg ? q <= 1 << 31 : q <= (1 << 31) - 1
-                                            if !fits { overflowAt = pos }
-                                        }
-                                    }
-                                }
-                                k = neg ? 0 &- a : a
-                                nb = neg ? 1 : 2
-                            } else {
-                                nb = 0
-                            }
-                        } else {
-                            nb = 0
-                        }
-                        var q = k
-                        let oldState = state
-                        if M.dq {
-                            if k != 0 {
-                                let odd = state & 1
-                                q = k > 0 ? (k &<< 1) &- odd : (k &<< 1) &+ odd
-                            }
-                            state = Int(truncatingIfNeeded: (trans &>> UInt64(truncatingIfNeeded: ((state &<< 1) | (k & 1)) &<< 2)) & 7)
-                        }
-                        levels[pos] = Int32(truncatingIfNeeded: q)
-                        if T.isEnabled {
-                            tracer.element(PayloadTraceElement(name: "level", position: pos, dqState: oldState,
-                                                               context: -1, bins: [], value: Int64(q)))
-                        }
-                        pos &+= 1
-                        // keeps reads within the zero padding after the payload
-                        if r.ptr > limit { throw Failure.overread }
-                    }
-                    if overflowAt >= 0 { throw Failure.overflow(position: overflowAt) }
+            try geometry.forEachSegment(inBlockRow: br) { row, c0, c1 in
+                if rowSkip, let sk = skip, sk[row] {
+                    if M.dq { state = skipAdvance[state] }
+                    return
                 }
-                c0 = c1
+                let rowStart = row &* width
+                var pos = rowStart &+ c0
+                let end = rowStart &+ c1
+                while pos < end {
+                    let k = level.decode(M.self, at: pos, state: state, neighbour: &nb, reader: &r, tracer: &tracer,
+                                         overflowAt: &overflowAt)
+                    var q = k
+                    let oldState = state
+                    if M.dq {
+                        if k != 0 { q = DependentQuantization.reconstructionIndex(k: k, state: state) }
+                        state = DependentQuantization.nextState(state, parity: k)
+                    }
+                    levels[pos] = Int32(truncatingIfNeeded: q)
+                    if T.isEnabled {
+                        tracer.element(PayloadTraceElement(name: "level", position: pos, dqState: oldState,
+                                                           context: -1, bins: [], value: Int64(q)))
+                    }
+                    pos &+= 1
+                    // keeps reads within the zero padding after the payload
+                    if r.ptr > limit { throw Failure.overread }
+                }
+                if overflowAt >= 0 { throw Failure.overflow(position: overflowAt) }
             }
         }
         if r.overread { throw Failure.overread }
         if observeNext && multipleRows && rows.upperBound < blockRows {
-            let next = rows.upperBound
-            // start of block row (spec 5.8): contexts and neighbour reset (after the first row),
-            // range := 256, entry point observed
-            if next > 0 {
-                LevelLoop.resetContexts(ctx, sets: sets, count: ctxCount)
-                nb = 0
-            }
-            r.range = 256
-            let P = r.bitOffset
-            if next > 0 {
-                eps.append(EntryPoint(bitOffsetDelta: P &- lastP, value: r.value >> 7, dqState: state))
-            }
-            lastP = P
+            cursor.state = state
+            cursor.nb = nb
+            startBlockRow(rows.upperBound, ctx: ctx, sets: sets, reader: &r, cursor: &cursor, eps: &eps)
+            nb = cursor.nb
         }
+    }
+}
+
+/// The per-position rules of the level loop (context selection and binarization, spec 5.1, 5.4),
+/// with the loop invariants as one value.
+struct LevelRules {
+    let ctx: UnsafeMutablePointer<DecoderContext>
+    let layout: ContextLayout
+    let base: UnsafePointer<Int32>?
+    let history: UnsafePointer<UInt8>?
+    let useBase: Bool
+    let useHistory: Bool
+    let codesLevels: Bool
+    let bounded: Bool
+    let inferSign: Bool
+    let inferredNegative: Bool
+    let maxPositive: Int
+    let maxNegative: Int
+
+    @inline(__always)
+    init<M: LevelLoopMode>(_ loop: LevelLoop, _ mode: M.Type, ctx: UnsafeMutablePointer<DecoderContext>,
+                           base: UnsafePointer<Int32>?, history: UnsafePointer<UInt8>?) {
+        self.ctx = ctx
+        layout = loop.layout
+        self.base = base
+        self.history = history
+        useBase = M.general && loop.tca && base != nil
+        useHistory = M.general && loop.hdsp && history != nil
+        codesLevels = !M.general || loop.codesLevels
+        bounded = loop.bounded
+        inferSign = M.general && loop.inferSign
+        inferredNegative = loop.inferredNegative
+        maxPositive = loop.maxPositive
+        maxNegative = loop.maxNegative
+    }
+
+    /// Decodes the quantization index k at `pos` (DQ state `state`, neighbour class `nb`, updated).
+    @inline(__always)
+    func decode<T: PayloadTracer, M: LevelLoopMode>(_ mode: M.Type, at pos: Int, state: Int, neighbour nb: inout Int,
+                                                    reader r: inout CABACReader, tracer: inout T,
+                                                    overflowAt: inout Int) -> Int {
+        // (every `M.general &&` below folds the plain modes at compile time)
+        guard !M.general || codesLevels else {
+            nb = 0
+            return 0
+        }
+        let bv: Int32 = M.general && useBase ? base.unsafelyUnwrapped[pos] : 0
+        let sigCtx = ContextLayout.sigContext(state: M.dq ? state : 0, neighbour: nb, parent: bv,
+                                              history: M.general && useHistory && history.unsafelyUnwrapped[pos] == 1)
+        let sig = r.decodeBin(ctx + sigCtx)
+        if T.isEnabled { trace(&tracer, "sig_flag", pos, state, sigCtx, sig) }
+        guard sig != 0 else {
+            nb = 0
+            return 0
+        }
+        let neg: Bool
+        if M.general && inferSign {
+            neg = inferredNegative
+        } else {
+            let sc = ContextLayout.signContext(neighbour: nb, parent: M.general ? bv : 0)
+            let sb = r.decodeBin(ctx + sc)
+            neg = sb != 0
+            if T.isEnabled { trace(&tracer, "sign_flag", pos, state, sc, sb) }
+        }
+        let maxAbs = M.general ? (neg ? maxNegative : maxPositive) : Int.max
+        var a = 1
+        if !M.general || maxAbs > 1 {
+            var flag = 0
+            if T.isEnabled || (M.general && (bv != 0 || bounded)) {
+                (a, flag) = decodeGreaterFlags(at: pos, state: state, negative: neg, parent: bv, maxAbs: maxAbs,
+                                               reader: &r, tracer: &tracer)
+            } else {
+                // plain unary greater-than flags: a = 1 + number of 1 flags
+                let g = ctx + (ContextLayout.gtBase &+ (neg ? 1 : 0))
+                let L = layout.gtCount
+                var j = 0
+                repeat {
+                    flag = r.decodeBin(g + (j &<< 1))
+                    j &+= 1
+                } while flag != 0 && j < L
+                a = j &+ flag
+            }
+            if flag != 0 && maxAbs > a {
+                a = decodeRemainder(M.self, at: pos, state: state, a: a, maxAbs: maxAbs, reader: &r, tracer: &tracer)
+                // |k| < 2^33 here; k (and with DQ, q) must fit in int32
+                let limit = M.dq ? (1 << 30) - 1 : (1 << 31) - 1
+                if a > limit && overflowAt < 0 {
+                    let q = M.dq ? 2 &* a &- (state & 1) : a
+                    let fits = neg ? q <= 1 << 31 : q <= (1 << 31) - 1
+                    if !fits { overflowAt = pos }
+                }
+            }
+        }
+        nb = neg ? 1 : 2
+        return neg ? 0 &- a : a
+    }
+
+    /// The greater-than flags with the general contexts (TCA, codebook bound, tracing): (a, last flag).
+    @inline(__always)
+    func decodeGreaterFlags<T: PayloadTracer>(at pos: Int, state: Int, negative: Bool, parent: Int32, maxAbs: Int,
+                                              reader r: inout CABACReader, tracer: inout T) -> (Int, Int) {
+        let L = layout.gtCount
+        let parentMagnitude = Int(parent.magnitude)
+        var a = 1
+        var flag = 0
+        var j = 0
+        repeat {
+            let gc = layout.gtContext(j, negative: negative, parentMagnitude: parentMagnitude)
+            flag = r.decodeBin(ctx + gc)
+            if T.isEnabled { trace(&tracer, "abs_level_greater_flag", pos, state, gc, flag) }
+            a &+= flag
+            j &+= 1
+        } while flag != 0 && j < L && maxAbs > a
+        return (a, flag)
+    }
+
+    /// The remainder after the greater-than flags: EG0 with a context-coded unary prefix (≤ 31 bins)
+    /// and a bypass suffix, bounded by `maxAbs`; returns the new |k|.
+    @inline(__always)
+    func decodeRemainder<T: PayloadTracer, M: LevelLoopMode>(_ mode: M.Type, at pos: Int, state: Int, a a0: Int,
+                                                             maxAbs: Int, reader r: inout CABACReader,
+                                                             tracer: inout T) -> Int {
+        var a = a0
+        var remBits = 0
+        var m = 0
+        var flag = 0
+        repeat {
+            let rc = layout.remainderBase &+ m
+            flag = r.decodeBin(ctx + rc)
+            if T.isEnabled { trace(&tracer, "abs_remainder_prefix", pos, state, rc, flag) }
+            if flag != 0 && maxAbs > a {
+                a &+= 1 &<< remBits
+                remBits &+= 1
+            }
+            m &+= 1
+        } while flag != 0 && m <= 30 && maxAbs >= a &+ (1 &<< remBits)
+        let suffix = r.decodeBypassBins(remBits)
+        if T.isEnabled && remBits > 0 {
+            tracer.element(PayloadTraceElement(name: "abs_remainder_suffix", position: pos, dqState: state, context: -1,
+                                               bins: PayloadDecoder.bits(suffix, count: remBits), value: Int64(suffix)))
+        }
+        return a &+ Int(suffix)
+    }
+
+    /// One traced context-coded flag.
+    func trace<T: PayloadTracer>(_ tracer: inout T, _ name: String, _ pos: Int, _ state: Int, _ context: Int, _ bin: Int) {
+        tracer.element(PayloadTraceElement(name: name, position: pos, dqState: state, context: context,
+                                           bins: [UInt8(bin)], value: Int64(bin)))
     }
 }

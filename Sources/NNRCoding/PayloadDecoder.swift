@@ -140,63 +140,13 @@ public struct PayloadDecoder {
 
     // MARK: - Parameter validation
 
-    struct Setup {
-        var height: Int
-        var width: Int
-        var count: Int
-        var scanOrder: Int
-        var gtCount: Int
-        var dq: Bool
-        var codebook: CodebookInfo?
-        var tca: Bool
-    }
-
-    func validate(_ p: TensorPayloadParameters) throws -> Setup {
+    /// The shared parameter rules (`TensorCodingSetup`), plus: nothing after `finish()`.
+    func validate(_ p: TensorPayloadParameters) throws -> TensorCodingSetup {
         let pos = BitPosition(byteOffset: fileOffset + min(reader.pos, bytes.count), bitOffset: 0)
-        func bad(_ s: String, _ el: String) -> NNRError { NNRError(.invalidValue(s), element: el, position: pos) }
-        guard !finished else { throw bad("payload already finished", "tensor_payload") }
-        guard !p.dims.isEmpty else { throw bad("no tensor dimensions", "tensor_dimensions") }
-        guard p.dims.count <= limits.maxDimensions else {
-            throw NNRError(.limitExceeded("\(p.dims.count) tensor dimensions > \(limits.maxDimensions)"),
-                           element: "tensor_dimensions", position: pos)
+        guard !finished else {
+            throw NNRError(.invalidValue("payload already finished"), element: "tensor_payload", position: pos)
         }
-        var n = 1
-        for d in p.dims {
-            guard d >= 1 else { throw bad("tensor dimension \(d) < 1", "tensor_dimensions") }
-            let (m, o) = n.multipliedReportingOverflow(by: d)
-            guard !o, m <= limits.maxTensorElements else {
-                throw NNRError(.limitExceeded("tensor of \(p.dims) elements exceeds \(limits.maxTensorElements)"),
-                               element: "tensor_dimensions", position: pos)
-            }
-            n = m
-        }
-        guard (0...4).contains(p.scanOrder) else {
-            throw NNRError(.unsupported("scan_order \(p.scanOrder)"), element: "scan_order", position: pos)
-        }
-        guard (0...255).contains(p.cabacUnaryLengthMinus1) else {
-            throw bad("cabac_unary_length_minus1 \(p.cabacUnaryLengthMinus1)", "cabac_unary_length_minus1")
-        }
-        guard (0...7).contains(p.qpDensity) else { throw bad("qp_density \(p.qpDensity)", "qp_density") }
-        var cb: CodebookInfo? = nil
-        if p.generalProfileIdc == 1, let c = p.codebook {
-            guard c.size >= 1, c.zeroOffset >= 0, c.zeroOffset < c.size else {
-                throw bad("codebook size \(c.size), CbZeroOffset \(c.zeroOffset)", "codebook_size")
-            }
-            cb = c
-        }
-        let tca = p.generalProfileIdc == 1 && p.tcaBase != nil
-        if let b = p.tcaBase, b.count != n {
-            throw bad("TCA base has \(b.count) values, tensor has \(n)", "temporal_context_modeling_flag")
-        }
-        if let h = p.hdspHistory, h.count != n {
-            throw bad("HDSP history has \(h.count) values, tensor has \(n)", "hist_dep_sig_prob_enabled_flag")
-        }
-        let h = p.dims[0]
-        let w = n / h
-        let geo = TensorGeometry(height: h, width: w, scanOrder: p.scanOrder)
-        return Setup(height: h, width: w, count: n, scanOrder: geo.scanOrder,
-                     gtCount: p.cabacUnaryLengthMinus1 + 1,
-                     dq: p.dqFlag && p.codesQPOffset, codebook: cb, tca: tca)
+        return try TensorCodingSetup(p, limits: limits, position: pos)
     }
 
     // MARK: - Tensor
@@ -231,18 +181,17 @@ public struct PayloadDecoder {
         }
 
         // 2. contexts (re)initialised for this tensor
-        let layout = ContextLayout(cabacUnaryLengthMinus1: p.cabacUnaryLengthMinus1)
+        let layout = s.layout
         let ctxCount = layout.count
         store.initializeAll(count: ctxCount)
         let ctx = store.contexts
 
         // 3. HDSP flag and row skipping
-        let cbSize1 = s.codebook?.size == 1
         var hdsp = false
         var rowSkip = false
         var skipFlags: [Bool] = []
-        if p.generalProfileIdc == 1 && s.width > 1 && s.count > s.width && !cbSize1 {
-            if p.parentNodeIdPresent {
+        if s.rowSkipSyntax {
+            if s.hdspFlagCoded(parentNodeIdPresent: p.parentNodeIdPresent) {
                 hdsp = r.decodeBypass() == 1
                 if T.isEnabled {
                     tracer.element(PayloadTraceElement(name: "hist_dep_sig_prob_enabled_flag", position: -1, dqState: 0,
@@ -256,14 +205,14 @@ public struct PayloadDecoder {
             }
             if r.overread { throw overreadError("row_skip_enabled_flag") }
             if rowSkip {
-                skipFlags = [Bool](repeating: false, count: s.height)
+                skipFlags = [Bool](repeating: false, count: s.geometry.height)
                 let c = ctx + layout.rowSkipFlag
-                for row in 0..<s.height {
+                for row in 0..<s.geometry.height {
                     let b = r.decodeBin(c)
                     if r.overread { throw overreadError("row_skip_flag") }
                     skipFlags[row] = b != 0
                     if T.isEnabled {
-                        tracer.element(PayloadTraceElement(name: "row_skip_flag", position: row * s.width, dqState: 0,
+                        tracer.element(PayloadTraceElement(name: "row_skip_flag", position: row * s.geometry.width, dqState: 0,
                                                            context: layout.rowSkipFlag, bins: [UInt8(b)], value: Int64(b)))
                     }
                 }
@@ -282,7 +231,7 @@ public struct PayloadDecoder {
         let parallel = concurrentBlockRows && s.count >= concurrencyMinimumElements
         var levels = [Int32](repeating: 0, count: s.count)
         let loop = LevelLoop(setup: s, layout: layout, ctx: ctx, store: store, ctxCount: ctxCount,
-                             codesLevels: !cbSize1, rowSkip: rowSkip, hdsp: hdsp)
+                             codesLevels: s.codesValues, rowSkip: rowSkip, hdsp: hdsp)
         let eps: [EntryPoint]
         let concurrent: Bool
         do {
@@ -314,18 +263,13 @@ public struct PayloadDecoder {
         return out
     }
 
-    /// The estimator-selection syntax (spec 5.3): which contexts get a selection flag, in order.
-    func decodeEstimatorSelection<T: PayloadTracer>(_ r: inout CABACReader, layout: ContextLayout, setup s: Setup,
-                                                    hdsp: Bool, tracer: inout T) {
-        let ctx = store.contexts
-        let flagCtx = ctx + layout.selectionFlag
-        let L = layout.gtCount
-        let cbSize = s.codebook?.size ?? 0
-        let zo = s.codebook?.zeroOffset ?? 0
-        let notSize1 = cbSize != 1
-
-        @inline(__always)
-        func entry(_ index: Int, coded: Bool) {
+    /// The estimator-selection syntax (spec 5.3): a flag (and 3 bypass bins for the set) per present
+    /// entry of `EstimatorSelectionList`.
+    func decodeEstimatorSelection<T: PayloadTracer>(_ r: inout CABACReader, layout: ContextLayout,
+                                                    setup s: TensorCodingSetup, hdsp: Bool, tracer: inout T) {
+        let flagCtx = store.contexts + layout.selectionFlag
+        EstimatorSelectionList.forEach(layout: layout, dq: s.dq, tca: s.tca, hdsp: hdsp,
+                                       codebook: s.codebook) { index, coded in
             var set = 0
             if coded {
                 let f = r.decodeBin(flagCtx)
@@ -342,32 +286,6 @@ public struct PayloadDecoder {
                 }
             }
             store.select(index, set: set)
-        }
-
-        for i in 0..<(s.dq ? 24 : 3) { entry(i, coded: notSize1) }
-        if s.tca {
-            for i in 24..<(s.dq ? 40 : 26) { entry(i, coded: notSize1) }
-        }
-        if hdsp {
-            for i in 40..<(s.dq ? 48 : 41) { entry(i, coded: notSize1) }
-        }
-        let signCoded = !(cbSize > 0 && (zo == 0 || zo == cbSize - 1)) && notSize1
-        for a in 0..<(s.tca ? 5 : 3) { entry(ContextLayout.signBase + a, coded: signCoded) }
-        let maxAbs = cbSize > 0 ? Swift.max(zo, cbSize - 1 - zo) : -1
-        // 2·maxAbs, saturating (codebook sizes come from the header)
-        let twiceMax = maxAbs > Int.max / 4 ? Int.max / 2 : 2 * maxAbs
-        for a in 0..<(2 * L) {
-            entry(ContextLayout.gtBase + a, coded: maxAbs == -1 || a < twiceMax)
-        }
-        if s.tca {
-            for a in (2 * L)..<(4 * L) {
-                entry(ContextLayout.gtBase + a, coded: maxAbs == -1 || a < twiceMax - 2 + 2 * L)
-            }
-        }
-        var level = L - 1
-        for a in 0..<31 {
-            level += 1 << a
-            entry(layout.remainderBase + a, coded: maxAbs == -1 || level < maxAbs)
         }
     }
 

@@ -218,7 +218,7 @@ public struct PayloadEncoder: Sendable {
     private func encodePasses(_ coder: inout ArithmeticEncoder, plan: TensorPlan, prepared: PreparedTensor,
                               hdspOn: Bool) -> (info: EncodedTensorInfo, marks: [EntryPointMark]) {
         let tables = EncoderTables.shared
-        let layout = ContextLayout(cabacUnaryLengthMinus1: plan.unaryLengthMinus1)
+        let layout = plan.setup.layout
         let startBits = coder.bitPosition
 
         if plan.codesQPOffset {
@@ -233,7 +233,7 @@ public struct PayloadEncoder: Sendable {
 
         var info = EncodedTensorInfo()
         // HDSP flag and row skipping.
-        if plan.rowSkipSyntax {
+        if plan.setup.rowSkipSyntax {
             if plan.hdspFlagCoded {
                 coder.encodeBypass(hdspOn ? 1 : 0)
                 info.hdspEnabled = hdspOn
@@ -248,9 +248,10 @@ public struct PayloadEncoder: Sendable {
         let useHDSP = hdspOn && plan.hdspFlagCoded
 
         // Estimator selection.
-        let entries = EstimatorSelectionList.entries(layout: layout, dq: plan.dq, tca: plan.tca, hdsp: useHDSP,
-                                                     codebookSize: plan.codebookSize,
-                                                     codebookZeroOffset: plan.codebookZeroOffset)
+        var entries: [(context: Int, present: Bool)] = []
+        entries.reserveCapacity(60 + 4 * layout.gtCount)
+        EstimatorSelectionList.forEach(layout: layout, dq: plan.setup.dq, tca: plan.setup.tca, hdsp: useHDSP,
+                                       codebook: plan.setup.codebook) { entries.append(($0, $1)) }
         var sets = [UInt8](repeating: 0, count: layout.count)
         var estimated: UInt64 = 0
         switch plan.selection {
@@ -261,11 +262,11 @@ public struct PayloadEncoder: Sendable {
                 sets[e.context] = given[e.context] <= 8 ? given[e.context] : 0
             }
         case .optimize, .sampled:
-            if plan.codebookSize != 1 {
+            if plan.setup.codesValues {
                 let opt = EstimatorOptimizer(contextCount: layout.count)
                 defer { opt.deallocate() }
-                let windows = plan.selection.pseudoCodedWindows(count: plan.count)
-                PayloadEncoder.pseudoCodeValues(opt, plan: plan, prepared: prepared, layout: layout, hdspOn: useHDSP,
+                let windows = plan.selection.pseudoCodedWindows(count: plan.setup.count)
+                PayloadEncoder.pseudoCodeValues(opt, plan: plan, prepared: prepared, hdspOn: useHDSP,
                                                 windows: windows)
                 for e in entries where e.present {
                     let best = opt.bestSet(e.context)
@@ -288,13 +289,13 @@ public struct PayloadEncoder: Sendable {
 
         // Values.
         var marks: [EntryPointMark] = []
-        if plan.geometry.scanOrder > 0 && plan.geometry.blockRows > 1 {
+        if plan.setup.geometry.scanOrder > 0 && plan.setup.geometry.blockRows > 1 {
             coder.entryPointStart()
-            marks.reserveCapacity(plan.geometry.blockRows)
+            marks.reserveCapacity(plan.setup.geometry.blockRows)
             marks.append(EntryPointMark(bitPosition: coder.bitPosition, low9: coder.lowBits9, dqState: 0))
         }
         PayloadEncoder.encodeValues(&coder, contexts: contexts, contextCount: layout.count, plan: plan,
-                                    prepared: prepared, layout: layout, hdspOn: useHDSP, marks: &marks)
+                                    prepared: prepared, hdspOn: useHDSP, marks: &marks)
         info.codedBits = coder.bitPosition - startBits
         info.entryPointsFinal = marks.count <= 1
         return (info, marks)
@@ -311,7 +312,6 @@ extension PayloadEncoder {
     public static func usesRowSkipping(parameters p: TensorPayloadParameters, options: TensorEncodeOptions) -> Bool {
         guard options.rowSkipping, p.generalProfileIdc == 1, !p.dims.isEmpty else { return false }
         let g = TensorGeometry(dims: p.dims, scanOrder: p.scanOrder)
-        let codebookSize = p.codebook?.size ?? 0
-        return g.width > 1 && g.count > g.width && codebookSize != 1
+        return g.hasRowSkipSyntax(profile1: true, codebookSize: p.codebook?.codebookSize ?? 0)
     }
 }

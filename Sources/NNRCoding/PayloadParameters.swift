@@ -1,25 +1,6 @@
 // Public parameter and result types of the NNR payload (DeepCABAC) coder, shared by the
 // decoder (PayloadDecoder) and the encoder (PayloadEncoder).
 
-/// A tensor's codebook as far as the payload coder is concerned (profile 1 truncates the
-/// binarization to the codebook's index range).
-public struct CodebookInfo: Sendable, Equatable {
-    /// codebook_size (≥ 1).
-    public var size: Int
-    /// CbZeroOffset = (codebook_size >> 1) + codebook_center_offset, 0 ≤ zeroOffset < size.
-    public var zeroOffset: Int
-
-    public init(size: Int, zeroOffset: Int) {
-        self.size = size
-        self.zeroOffset = zeroOffset
-    }
-
-    /// Largest |k| of a positive index (size − 1 − CbZeroOffset).
-    public var maxPositive: Int { size &- 1 &- zeroOffset }
-    /// Largest |k| of a negative index (CbZeroOffset).
-    public var maxNegative: Int { zeroOffset }
-}
-
 /// One entry of cabac_entry_point_list: the decoder state at the start of block row j + 1.
 public struct EntryPoint: Sendable, Equatable {
     /// delta_j: P(block row j + 1) − P(block row j), in bits (P = number of value shifts since init).
@@ -62,7 +43,7 @@ public struct TensorPayloadParameters: Sendable, Equatable {
     /// qp_density d (0…7) from the MPS (or LPS).
     public var qpDensity: Int
     /// The tensor's codebook (only affects coding in profile 1).
-    public var codebook: CodebookInfo?
+    public var codebook: NNRCodebook?
     /// parent_node_id_present_flag: hist_dep_sig_prob_enabled_flag is coded.
     public var parentNodeIdPresent: Bool
     /// temporal_context_modeling_flag: the parent's reconstruction indices q (row-major, same count);
@@ -81,7 +62,7 @@ public struct TensorPayloadParameters: Sendable, Equatable {
                 cabacUnaryLengthMinus1: Int = 10,
                 codesQPOffset: Bool = true,
                 qpDensity: Int = 2,
-                codebook: CodebookInfo? = nil,
+                codebook: NNRCodebook? = nil,
                 parentNodeIdPresent: Bool = false,
                 tcaBase: [Int32]? = nil,
                 hdspHistory: [UInt8]? = nil,

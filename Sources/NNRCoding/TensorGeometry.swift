@@ -9,7 +9,7 @@ public struct TensorGeometry: Sendable, Equatable {
     /// Block size B = 4 << scan_order (0 for row-major).
     public var blockSize: Int { scanOrder > 0 ? 4 << scanOrder : 0 }
     /// Number of block rows ((h + B − 1) / B), 1 for row-major.
-    public var blockRows: Int { scanOrder > 0 ? (height + blockSize - 1) / blockSize : 1 }
+    public var blockRows: Int { TensorGeometry.blockRowCount(rows: height, scanOrder: scanOrder) }
 
     /// `dims` must be validated (each ≥ 1, product within limits) by the caller.
     public init(dims: [Int], scanOrder: Int) {
@@ -28,34 +28,65 @@ public struct TensorGeometry: Sendable, Equatable {
     }
 
     /// Number of block rows the entry-point list of a header describes for `dim0` rows:
-    /// rows(h) = (h + B − 1) >> (2 + scan_order).
+    /// rows(h) = (h + B − 1) >> (2 + scan_order) (NDUHeader uses this too).
     public static func blockRowCount(rows: Int, scanOrder: Int) -> Int {
         guard scanOrder > 0 else { return 1 }
-        let b = 4 << scanOrder
-        return (rows + b - 1) >> (2 + scanOrder)
+        // ⌈rows / B⌉ without overflow (rows may come from a header)
+        return rows <= 0 ? 0 : ((rows - 1) >> (2 + scanOrder)) + 1
+    }
+
+    /// Whether the payload carries hist_dep_sig_prob_enabled_flag and row_skip_enabled_flag (spec 4.3
+    /// item 3): profile 1, w > 1, more than one row, codebook_size ≠ 1 (0 = no codebook).
+    public func hasRowSkipSyntax(profile1: Bool, codebookSize: Int) -> Bool {
+        profile1 && width > 1 && count > width && codebookSize != 1
+    }
+
+    // MARK: the scan (spec 4.2): the one definition of the block-scan walk
+
+    /// Rows of block row `blockRow` (all rows for row-major scan).
+    @inline(__always)
+    public func rows(ofBlockRow blockRow: Int) -> Range<Int> {
+        guard scanOrder > 0 else { return 0..<height }
+        let b = blockSize
+        let r0 = blockRow &* b
+        return r0..<Swift.min(r0 &+ b, height)
+    }
+
+    /// Width of a row segment: the block size, or the whole row for row-major scan.
+    @inline(__always)
+    public var segmentWidth: Int { scanOrder > 0 ? blockSize : width }
+
+    /// Calls `body(row, c0, c1)` for every row segment [c0, c1) of block row `blockRow`, in scan
+    /// order: block by block from the left, row by row inside a block (whole rows for row-major scan).
+    @inline(__always)
+    public func forEachSegment(inBlockRow blockRow: Int,
+                               _ body: (_ row: Int, _ c0: Int, _ c1: Int) throws -> Void) rethrows {
+        let rows = rows(ofBlockRow: blockRow)
+        let bw = segmentWidth
+        var c0 = 0
+        while c0 < width {
+            let c1 = Swift.min(c0 &+ bw, width)
+            var r = rows.lowerBound
+            while r < rows.upperBound {
+                try body(r, c0, c1)
+                r &+= 1
+            }
+            c0 = c1
+        }
+    }
+
+    /// Calls `body(row, c0, c1)` for every row segment of the tensor in scan order.
+    @inline(__always)
+    public func forEachSegment(_ body: (_ row: Int, _ c0: Int, _ c1: Int) throws -> Void) rethrows {
+        for br in 0..<blockRows { try forEachSegment(inBlockRow: br, body) }
     }
 
     /// Calls `body(index)` with the row-major index of every position in scan order.
     @inline(__always)
     public func forEachPositionInScanOrder(_ body: (Int) throws -> Void) rethrows {
-        if scanOrder == 0 {
-            for i in 0..<count { try body(i) }
-            return
-        }
-        let b = blockSize
-        var r0 = 0
-        while r0 < height {
-            let r1 = Swift.min(r0 + b, height)
-            var c0 = 0
-            while c0 < width {
-                let c1 = Swift.min(c0 + b, width)
-                for r in r0..<r1 {
-                    let base = r * width
-                    for c in c0..<c1 { try body(base + c) }
-                }
-                c0 = c1
-            }
-            r0 = r1
+        try forEachSegment { row, c0, c1 in
+            let base = row &* width
+            for c in c0..<c1 { try body(base &+ c) }
         }
     }
 }

@@ -1,40 +1,31 @@
 import NNRCoding
 
-/// A codebook of integer multiples of Δ (NNR codebook(), spec-notes 3.5): `entries` strictly
-/// increasing; a codebook tensor's level k reconstructs as entries[k + zeroOffset] · Δ.
-public struct Codebook: Sendable, Equatable {
-    /// Strictly increasing integer levels (multiples of Δ).
-    public var entries: [Int32]
-    /// CbZeroOffset: the entry that level k = 0 refers to.
-    public var zeroOffset: Int
-    /// codebook_egk: Exp-Golomb order of the deltas (the cheapest of 0…15).
-    public var egk: Int
-    /// Size in bits of the codebook() syntax with these values.
-    public var syntaxBits: Int
-
+/// The quantizer's side of a codebook (spec-notes 3.5): a codebook tensor's level k reconstructs
+/// as entries[k + CbZeroOffset] · Δ.
+extension NNRCodebook {
     /// Builds a codebook and picks the cheapest codebook_egk. Throws unless the entries are
     /// non-empty and strictly increasing and the offset is in range.
-    public init(entries: [Int32], zeroOffset: Int) throws {
-        guard !entries.isEmpty, (0..<entries.count).contains(zeroOffset) else {
-            throw QuantizationError.invalidParameter("codebook of \(entries.count) entries, zero offset \(zeroOffset)")
+    public init(choosingEgk entries: [Int], cbZeroOffset: Int) throws {
+        guard !entries.isEmpty, (0..<entries.count).contains(cbZeroOffset) else {
+            throw QuantizationError.invalidParameter("codebook of \(entries.count) entries, zero offset \(cbZeroOffset)")
         }
         for i in 1..<entries.count where entries[i] <= entries[i - 1] {
             throw QuantizationError.invalidParameter("codebook entries not strictly increasing at \(i)")
         }
-        self.entries = entries
-        self.zeroOffset = zeroOffset
         var best = (egk: 0, bits: Int.max)
         for k in 0..<16 {
-            let b = Codebook.syntaxBits(entries: entries, zeroOffset: zeroOffset, egk: k)
+            let b = NNRCodebook.syntaxBits(entries: entries, zeroOffset: cbZeroOffset, egk: k)
             if b < best.bits { best = (k, b) }   // first minimum, as NNCodec's search
         }
-        egk = best.egk
-        syntaxBits = best.bits
+        self.init(codebookEgk: best.egk, entries: entries, cbZeroOffset: cbZeroOffset)
     }
+
+    /// Size in bits of the codebook() syntax with these values.
+    public var syntaxBits: Int { NNRCodebook.syntaxBits(entries: entries, zeroOffset: cbZeroOffset, egk: codebookEgk) }
 
     /// Bits of codebook(): codebook_egk u(4), codebook_size ue(2), codebook_center_offset ie(2),
     /// codebook_zero_value ie(7), then the deltas (minus one) to the left and right with ue(egk).
-    public static func syntaxBits(entries: [Int32], zeroOffset: Int, egk: Int) -> Int {
+    public static func syntaxBits(entries: [Int], zeroOffset: Int, egk: Int) -> Int {
         var bits = 4 + expGolombLength(UInt64(entries.count), order: 2)
         bits += signedExpGolombLength(Int64(zeroOffset) - Int64(entries.count >> 1), order: 2)
         bits += signedExpGolombLength(Int64(entries[zeroOffset]), order: 7)
@@ -59,10 +50,10 @@ public struct Codebook: Sendable, Equatable {
         return expGolombLength(x, order: k)
     }
 
-    /// Reconstruction of level k: entries[k + zeroOffset] · Δ in float64 (as NNCodec decodes
+    /// Reconstruction of level k: entries[k + CbZeroOffset] · Δ in float64 (as NNCodec decodes
     /// codebook tensors), or nil if k is outside the codebook.
     public func value(level k: Int32, stepSize: Float) -> Double? {
-        let i = Int(k) + zeroOffset
+        let i = Int(k) + cbZeroOffset
         guard entries.indices.contains(i) else { return nil }
         return Double(entries[i]) * Double(stepSize)
     }
@@ -76,7 +67,7 @@ public struct Codebook: Sendable, Equatable {
 /// size × count ≤ 2^23, else a window around the most frequent entry and the entry nearest zero.
 public enum CodebookBuilder {
     public static func build(levels: [Int32], geometry: TensorGeometry, rowSkipping: Bool = false,
-                             cabacUnaryLengthMinus1: Int = 10) throws -> (codebook: Codebook, indices: [Int32]) {
+                             cabacUnaryLengthMinus1: Int = 10) throws -> (codebook: NNRCodebook, indices: [Int32]) {
         guard levels.count == geometry.count, !levels.isEmpty else {
             throw QuantizationError.countMismatch(values: levels.count, geometry: geometry.count)
         }
@@ -107,22 +98,23 @@ public enum CodebookBuilder {
         }
         var bestOffset = candidates[0]
         var bestBits = Double.infinity
-        let splitRows = rowSkipping && geometry.supportsRowSkipping && entries.count != 1
+        let splitRows = rowSkipping && geometry.hasRowSkipSyntax(profile1: true, codebookSize: entries.count)
         var shifted = [Int32](repeating: 0, count: levels.count)
+        var candidate = NNRCodebook(entries: entries.map(Int.init))
         for off in candidates {
+            candidate.cbZeroOffset = off
             let o = Int32(off)
             for i in 0..<rawIndex.count { shifted[i] = rawIndex[i] - o }
             let flags = splitRows ? allZeroRows(shifted, geometry) : nil
             let bits = try PayloadRateEstimate.bits(levels: shifted, geometry: geometry, dependentQuantization: false,
-                                                    rowSkipFlags: flags, codebookSize: entries.count,
-                                                    codebookZeroOffset: off,
+                                                    rowSkipFlags: flags, codebook: candidate,
                                                     cabacUnaryLengthMinus1: cabacUnaryLengthMinus1)
             if bits < bestBits {
                 bestBits = bits
                 bestOffset = off
             }
         }
-        let cb = try Codebook(entries: entries, zeroOffset: bestOffset)
+        let cb = try NNRCodebook(choosingEgk: entries.map(Int.init), cbZeroOffset: bestOffset)
         let o = Int32(bestOffset)
         return (cb, rawIndex.map { $0 - o })
     }

@@ -101,7 +101,7 @@ func quantizeRDOQ(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
             let absw = neg ? -Double(w) : Double(w)
             let org = absw * qscale
             let c = RateTables.neighbourClass(neighbour)
-            let sigCtx = RateContextLayout.sig &+ c
+            let sigCtx = ContextLayout.sigContext(state: 0, neighbour: c, parent: 0, history: false)
             var best: Int64 = 0
             var minCost = Double.infinity
             if absw <= maxErr {
@@ -228,37 +228,18 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
 
     var cost = SIMD8<Double>(repeating: .infinity)
     cost[0] = 0
-    // Per-state rates of each branch.
-    var rLevel = SIMD8<Double>(repeating: 0), rZero = SIMD8<Double>(repeating: 0), rOdd = SIMD8<Double>(repeating: 0)
-
-    // Rate model state: 16 compact context stores, one per live state plus spares.
-    let t = RateTables(gtCount: req.gtCount)
-    let stride = t.storeStride
-    let stores = UnsafeMutablePointer<Int16>.allocate(capacity: useRate ? 16 * stride : 1)
-    defer { stores.deallocate() }
-    var slotOf = SIMD8<Int64>(0, 1, 2, 3, 4, 5, 6, 7)
-    var free = SIMD8<Int64>(8, 9, 10, 11, 12, 13, 14, 15)    // stack of spare store slots
-    var freeCount = 8
-    var neighbour = SIMD8<Int32>(repeating: 0)
-    if useRate { for s in 0..<16 { t.reset(stores + s * stride) } }
+    var rate = TrellisRateStores(gtCount: req.gtCount, enabled: useRate)
+    defer { rate.deallocate() }
 
     var stepIndex = 0
     for seg in req.segments {
-        if useRate && seg.startsBlockRow {
-            for s in 0..<8 { t.reset(stores + Int(slotOf[s]) * stride) }
-            neighbour = SIMD8(repeating: 0)
-        }
+        if useRate && seg.startsBlockRow { rate.resetLiveStores() }
         if let rows = skipRows, rows[seg.row] {
-            var nc = cost, ns = slotOf, nn = neighbour
-            for s in 0..<8 {
-                let d = skip.forward[s]
-                nc[d] = cost[s]
-                ns[d] = slotOf[s]
-                nn[d] = neighbour[s]
-            }
+            // a skipped segment permutes the states (costs and stores move with them)
+            var nc = cost
+            for s in 0..<8 { nc[skip.forward[s]] = cost[s] }
             cost = nc
-            slotOf = ns
-            neighbour = nn
+            rate.permute(skip.forward)
             continue
         }
         if !useRate {
@@ -295,21 +276,10 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
             var vZero = cost + dZero
             var vOdd = cost + dOdd
             if useRate {
-                for p in 0..<8 where cost[p].isFinite {
-                    let st = stores + Int(slotOf[p]) * stride
-                    let c = RateTables.neighbourClass(neighbour[p])
-                    let sigCtx = RateContextLayout.sig &+ 3 &* p &+ c
-                    let odd = p & 1 != 0
-                    let (dl, kl) = odd ? (d3, k3) : (d0, k0)
-                    let (dd, kd) = odd ? (d1, k1) : (d2, k2)
-                    rZero[p] = Double(t.cost(st, sigCtx, 0))
-                    let sigOne = t.cost(st, sigCtx, 1)
-                    rLevel[p] = dl.isFinite ? Double(sigOne &+ t.costNonZeroTail(st, k: kl, neighbour: c)) : 0
-                    rOdd[p] = dd.isFinite ? Double(sigOne &+ t.costNonZeroTail(st, k: kd, neighbour: c)) : 0
-                }
-                vLevel += rLevel
-                vZero += rZero
-                vOdd += rOdd
+                let r = rate.rates(cost: cost, candidates: (d0, k0, d1, k1, d2, k2, d3, k3))
+                vLevel += r.level
+                vZero += r.zero
+                vOdd += r.odd
             }
             // Per predecessor: the parity-0 branch keeps the level unless zero is strictly cheaper.
             let zeroWins = vZero .< vLevel
@@ -337,53 +307,126 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
             pick(6, 3, 7)
             pick(7, 1, 5)
 
-            if useRate {
-                // Phase 1: give each new state a store: move the predecessor's on first use, copy
-                // it otherwise (copies read the stores before any update).
-                var claimed: UInt8 = 0
-                var newSlotOf = slotOf
-                var copyMask: UInt8 = 0
-                for c in 0..<8 where dec[c] != 0xFF {
-                    let p = Int(dec[c] & 7)
-                    if claimed & (1 << p) == 0 {
-                        claimed |= 1 << p
-                        newSlotOf[c] = slotOf[p]
-                    } else {
-                        copyMask |= 1 << c
-                    }
-                }
-                for c in 0..<8 where dec[c] == 0xFF || copyMask & (1 << c) != 0 {
-                    freeCount -= 1
-                    let s = free[freeCount]
-                    newSlotOf[c] = s
-                    if dec[c] != 0xFF {
-                        let from = slotOf[Int(dec[c] & 7)]
-                        (stores + Int(s) * stride).update(from: stores + Int(from) * stride, count: stride)
-                    }
-                }
-                for p in 0..<8 where claimed & (1 << p) == 0 {
-                    free[freeCount] = slotOf[p]
-                    freeCount += 1
-                }
-                // Phase 2: code the chosen level in each new state's store.
-                var newNeighbour = SIMD8<Int32>(repeating: 0)
-                for c in 0..<8 where dec[c] != 0xFF {
-                    let p = Int(dec[c] & 7), s = Int(dec[c] >> 3)
-                    let nc = RateTables.neighbourClass(neighbour[p])
-                    let k: Int32 = s == 0 ? k0 : s == 1 ? k1 : s == 2 ? k2 : s == 3 ? k3 : 0
-                    t.updateLevel(stores + Int(newSlotOf[c]) * stride, k: k,
-                                  sigCtx: RateContextLayout.sig &+ 3 &* p &+ nc, neighbour: nc)
-                    newNeighbour[c] = k
-                }
-                slotOf = newSlotOf
-                neighbour = newNeighbour
-            }
+            if useRate { rate.advance(decisions: dec, levels: (k0, k1, k2, k3)) }
             cost = newCost
             stepIndex += 1
         }
     }
 
-    // Best final state (lowest cost, lowest index on ties).
+    return trellisBacktrack(values, req, into: q, cost: cost, decisions: decisions, steps: stepIndex,
+                            useRate: useRate, qscale: qscale, skip: skip)
+}
+
+/// The rate model of the trellis (lambda_scale > 0): one context store per live state (16 slots:
+/// 8 live plus spares), moved or copied along the chosen branches, and the neighbour per state.
+struct TrellisRateStores {
+    let t: RateTables
+    let stride: Int
+    let stores: UnsafeMutablePointer<Int16>
+    var slotOf = SIMD8<Int64>(0, 1, 2, 3, 4, 5, 6, 7)
+    var free = SIMD8<Int64>(8, 9, 10, 11, 12, 13, 14, 15)    // stack of spare store slots
+    var freeCount = 8
+    var neighbour = SIMD8<Int32>(repeating: 0)
+
+    init(gtCount: Int, enabled: Bool) {
+        t = RateTables(gtCount: gtCount)
+        stride = t.storeStride
+        stores = .allocate(capacity: enabled ? 16 * stride : 1)
+        if enabled { for s in 0..<16 { t.reset(stores + s * stride) } }
+    }
+
+    func deallocate() { stores.deallocate() }
+
+    /// Block-row start: the live stores back to their initial states, neighbours 0.
+    mutating func resetLiveStores() {
+        for s in 0..<8 { t.reset(stores + Int(slotOf[s]) * stride) }
+        neighbour = SIMD8(repeating: 0)
+    }
+
+    /// State s becomes state forward[s] (a skipped segment).
+    mutating func permute(_ forward: [Int]) {
+        var ns = slotOf, nn = neighbour
+        for s in 0..<8 {
+            ns[forward[s]] = slotOf[s]
+            nn[forward[s]] = neighbour[s]
+        }
+        slotOf = ns
+        neighbour = nn
+    }
+
+    /// Per state p of finite cost: the scaled bits of its level branch (k0 or k3), its zero branch
+    /// and its odd branch (k2 or k1), each coded with p's store and sig context.
+    @inline(__always)
+    func rates(cost: SIMD8<Double>, candidates c: (d0: Double, k0: Int32, d1: Double, k1: Int32, d2: Double, k2: Int32,
+                                                   d3: Double, k3: Int32))
+        -> (level: SIMD8<Double>, zero: SIMD8<Double>, odd: SIMD8<Double>) {
+        var rLevel = SIMD8<Double>(repeating: 0), rZero = SIMD8<Double>(repeating: 0), rOdd = SIMD8<Double>(repeating: 0)
+        for p in 0..<8 where cost[p].isFinite {
+            let st = stores + Int(slotOf[p]) * stride
+            let nc = RateTables.neighbourClass(neighbour[p])
+            let sigCtx = ContextLayout.sigContext(state: p, neighbour: nc, parent: 0, history: false)
+            let odd = p & 1 != 0
+            let (dl, kl) = odd ? (c.d3, c.k3) : (c.d0, c.k0)
+            let (dd, kd) = odd ? (c.d1, c.k1) : (c.d2, c.k2)
+            rZero[p] = Double(t.cost(st, sigCtx, 0))
+            let sigOne = t.cost(st, sigCtx, 1)
+            rLevel[p] = dl.isFinite ? Double(sigOne &+ t.costNonZeroTail(st, k: kl, neighbour: nc)) : 0
+            rOdd[p] = dd.isFinite ? Double(sigOne &+ t.costNonZeroTail(st, k: kd, neighbour: nc)) : 0
+        }
+        return (rLevel, rZero, rOdd)
+    }
+
+    /// After a step with decision bytes `dec` (predecessor | slot << 3, 0xFF unreachable): each new
+    /// state takes its predecessor's store (moved on first use, copied otherwise; copies read the
+    /// stores before any update), then codes its chosen level (slot 0…3: `levels`, 4: zero) in it.
+    @inline(__always)
+    mutating func advance(decisions dec: UnsafeMutablePointer<UInt8>, levels: (Int32, Int32, Int32, Int32)) {
+        var claimed: UInt8 = 0
+        var newSlotOf = slotOf
+        var copyMask: UInt8 = 0
+        for c in 0..<8 where dec[c] != 0xFF {
+            let p = Int(dec[c] & 7)
+            if claimed & (1 << p) == 0 {
+                claimed |= 1 << p
+                newSlotOf[c] = slotOf[p]
+            } else {
+                copyMask |= 1 << c
+            }
+        }
+        for c in 0..<8 where dec[c] == 0xFF || copyMask & (1 << c) != 0 {
+            freeCount -= 1
+            let s = free[freeCount]
+            newSlotOf[c] = s
+            if dec[c] != 0xFF {
+                let from = slotOf[Int(dec[c] & 7)]
+                (stores + Int(s) * stride).update(from: stores + Int(from) * stride, count: stride)
+            }
+        }
+        for p in 0..<8 where claimed & (1 << p) == 0 {
+            free[freeCount] = slotOf[p]
+            freeCount += 1
+        }
+        var newNeighbour = SIMD8<Int32>(repeating: 0)
+        for c in 0..<8 where dec[c] != 0xFF {
+            let p = Int(dec[c] & 7), s = Int(dec[c] >> 3)
+            let nc = RateTables.neighbourClass(neighbour[p])
+            let k: Int32 = s == 0 ? levels.0 : s == 1 ? levels.1 : s == 2 ? levels.2 : s == 3 ? levels.3 : 0
+            t.updateLevel(stores + Int(newSlotOf[c]) * stride, k: k,
+                          sigCtx: ContextLayout.sigContext(state: p, neighbour: nc, parent: 0, history: false),
+                          neighbour: nc)
+            newNeighbour[c] = k
+        }
+        slotOf = newSlotOf
+        neighbour = newNeighbour
+    }
+}
+
+/// The path of the best final state (lowest cost, lowest index on ties), traced back through the
+/// decisions in reverse scan order: the levels q. Infeasible if no finite path starts in state 0.
+func trellisBacktrack(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest, into q: UnsafeMutableBufferPointer<Int32>,
+                      cost: SIMD8<Double>, decisions: UnsafeMutablePointer<UInt8>, steps stepIndex: Int,
+                      useRate: Bool, qscale: Double, skip: SkipPermutation) -> CoreOutcome {
+    let skipRows = req.skipRows
     var state = 0
     for s in 1..<8 where cost[s] < cost[state] { state = s }
     if !cost[state].isFinite { return .infeasible }

@@ -78,7 +78,7 @@ public struct QuantizedTensor: Sendable, Equatable {
     /// rows whose levels are all zero.
     public var rowSkipFlags: [Bool]?
     /// The codebook of a codebook tensor.
-    public var codebook: Codebook?
+    public var codebook: NNRCodebook?
     public var stats: QuantizationStats
 
     /// Float32 reconstruction as the decoder computes it (codebook: float64 product rounded to
@@ -170,11 +170,10 @@ public struct Quantizer: Sendable {
         let base = try Quantizer(options: uo).quantize(values: values, geometry: geometry, qp: cbQP, qpDensity: qpDensity)
         let (cb, indices) = try CodebookBuilder.build(levels: base.q, geometry: geometry, rowSkipping: options.rowSkipping,
                                                       cabacUnaryLengthMinus1: options.cabacUnaryLengthMinus1)
-        let flags = options.rowSkipping && geometry.supportsRowSkipping && cb.entries.count != 1
+        let flags = options.rowSkipping && geometry.hasRowSkipSyntax(profile1: true, codebookSize: cb.codebookSize)
             ? allZeroRows(indices, geometry) : nil
         let idxBits = try PayloadRateEstimate.bits(levels: indices, geometry: geometry, dependentQuantization: false,
-                                                   rowSkipFlags: flags, codebookSize: cb.entries.count,
-                                                   codebookZeroOffset: cb.zeroOffset,
+                                                   rowSkipFlags: flags, codebook: cb,
                                                    cabacUnaryLengthMinus1: options.cabacUnaryLengthMinus1)
         var cbTensor = QuantizedTensor(q: indices, qp: base.qp, qpDensity: qpDensity, stepSize: base.stepSize,
                                        dependentQuantization: false, rowSkipFlags: flags, codebook: cb,
@@ -304,7 +303,7 @@ struct Job {
             let bottom = Double((scale * smallest).rounded(.toNearestOrAwayFromZero))
             if top > Double(maxPos) || -bottom > Double(maxNeg) { return .overflow }
         }
-        let rowSkip = options.rowSkipping && geometry.supportsRowSkipping
+        let rowSkip = options.rowSkipping && geometry.hasRowSkipSyntax(profile1: true, codebookSize: 0)
         let rateAware = options.method == .dependent || (options.method == .rdoq && options.lambdaScale > 0)
         var forced: [Bool]?
         if rowSkip && rateAware {

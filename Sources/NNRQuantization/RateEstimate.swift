@@ -17,7 +17,7 @@ public enum PayloadRateEstimate {
     /// - Throws: `QuantizationError` if the levels do not follow the DQ state machine, a skipped row
     ///   is not all zero, or sizes disagree.
     public static func bits(levels: [Int32], geometry: TensorGeometry, dependentQuantization: Bool,
-                            rowSkipFlags: [Bool]? = nil, codebookSize: Int? = nil, codebookZeroOffset: Int = 0,
+                            rowSkipFlags: [Bool]? = nil, codebook: NNRCodebook? = nil,
                             cabacUnaryLengthMinus1: Int = 10) throws -> Double {
         guard levels.count == geometry.count else {
             throw QuantizationError.countMismatch(values: levels.count, geometry: geometry.count)
@@ -28,13 +28,12 @@ public enum PayloadRateEstimate {
         if let f = rowSkipFlags, f.count != geometry.height {
             throw QuantizationError.invalidParameter("rowSkipFlags has \(f.count) entries for \(geometry.height) rows")
         }
-        var bounds: CodebookBounds?
-        if let size = codebookSize {
-            guard size >= 1, (0..<size).contains(codebookZeroOffset) else {
-                throw QuantizationError.invalidParameter("codebook size \(size) / zero offset \(codebookZeroOffset)")
+        if let cb = codebook {
+            guard cb.codebookSize >= 1, (0..<cb.codebookSize).contains(cb.cbZeroOffset) else {
+                throw QuantizationError.invalidParameter("codebook size \(cb.codebookSize) / zero offset \(cb.cbZeroOffset)")
             }
-            bounds = CodebookBounds(size: size, zeroOffset: codebookZeroOffset)
         }
+        let bounds = codebook
         let t = RateTables(gtCount: cabacUnaryLengthMinus1 + 1)
         let store = UnsafeMutablePointer<Int16>.allocate(capacity: t.storeStride)
         defer { store.deallocate() }
@@ -43,8 +42,8 @@ public enum PayloadRateEstimate {
         if let flags = rowSkipFlags {
             for f in flags {
                 let b = f ? 1 : 0
-                total &+= UInt64(t.cost(store, t.layout.rowSkip, b))
-                t.update(store, t.layout.rowSkip, b)
+                total &+= UInt64(t.cost(store, t.layout.rowSkipFlag, b))
+                t.update(store, t.layout.rowSkipFlag, b)
             }
         }
         let skip = SkipPermutation(width: geometry.width)
@@ -71,7 +70,7 @@ public enum PayloadRateEstimate {
                     k = kk
                 }
                 let c = RateTables.neighbourClass(neighbour)
-                total &+= t.codeLevel(store, k: k, sigCtx: RateContextLayout.sig + 3 * state + c,
+                total &+= t.codeLevel(store, k: k, sigCtx: ContextLayout.sigContext(state: state, neighbour: c, parent: 0, history: false),
                                       neighbour: c, bounds: bounds)
                 neighbour = k
                 if dependentQuantization { state = DependentQuantization.nextState(state, parity: Int(k & 1)) }

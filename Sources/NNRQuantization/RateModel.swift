@@ -3,27 +3,14 @@ import NNRCoding
 // Rate model of the DeepCABAC level binarization (spec-notes 5.1, 5.2, 5.4) for rate-distortion
 // decisions. Costs are NNCodec's scaled bit estimates (BitCost.swift: 1 bit = 2^15 units, table
 // index 512 + (S01 >> 3)); the state update is the SBMP update of ContextModel. Only the contexts
-// a plain (non-TCA, non-HDSP) tensor uses are modelled, each as two Int16 (S0, S01), so that a
-// trellis can keep one copy per DQ state and copy them cheaply.
-
-/// Offsets of the modelled contexts inside one compact store (in contexts, not Int16s).
-struct RateContextLayout: Sendable {
-    /// L = cabac_unary_length_minus1 + 1.
-    let gtCount: Int
-    static let sig = 0          // 24: 3·state + neighbour class
-    static let sign = 24        // 3: neighbour class
-    static let gt = 27          // 2L: 2j + (negative ? 1 : 0)
-    var remainder: Int { 27 + 2 * gtCount }   // 32 prefix contexts (31 used)
-    var rowSkip: Int { remainder + 32 }       // row_skip_flag
-    var count: Int { rowSkip + 1 }
-
-    init(gtCount: Int) { self.gtCount = gtCount }
-}
+// a plain (non-TCA, non-HDSP) tensor uses are ever touched; the contexts are numbered as the coder
+// numbers them (ContextLayout), each as two Int16 (S0, S01), so that a trellis can keep one copy per
+// DQ state and copy it cheaply.
 
 /// Shared read-only tables and estimator parameters for the rate model hot loops.
 /// Pointers stay valid for the lifetime of this object.
 final class RateTables {
-    let layout: RateContextLayout
+    let layout: ContextLayout
     let bits: UnsafeMutablePointer<UInt32>
     let curve: UnsafeMutablePointer<Int32>
     let shift0: Int32
@@ -32,7 +19,7 @@ final class RateTables {
     let initS01: Int16
 
     init(gtCount: Int, estimatorSet: Int = 0) {
-        layout = RateContextLayout(gtCount: gtCount)
+        layout = ContextLayout(cabacUnaryLengthMinus1: gtCount - 1)
         bits = .allocate(capacity: nnrScaledEstimatedBits.count)
         for (i, v) in nnrScaledEstimatedBits.enumerated() { bits[i] = v }
         curve = .allocate(capacity: nnrCurveTable.count)
@@ -72,14 +59,11 @@ final class RateTables {
     /// SBMP state update of context `ctx` (same arithmetic as `ContextModel.update(bin:)`).
     @inline(__always)
     func update(_ p: UnsafeMutablePointer<Int16>, _ ctx: Int, _ bin: Int) {
-        let s0 = Int32(p[2 &* ctx])
-        let s01 = Int32(p[2 &* ctx &+ 1])
-        let sign: Int32 = bin != 0 ? 1 : -1
-        var s1 = s01 &- (s0 &<< 4)
-        let n0 = s0 &+ sign &* (curve[Int(16 &+ ((sign &* s0) >> 3))] >> shift0)
-        s1 = s1 &+ sign &* (curve[Int(16 &+ ((sign &* s1) >> 7))] >> shift1)
-        p[2 &* ctx] = Int16(truncatingIfNeeded: n0)
-        p[2 &* ctx &+ 1] = Int16(truncatingIfNeeded: s1 &+ (n0 &<< 4))
+        let curve = self.curve
+        let n = ContextModel.updated(s0: Int32(p[2 &* ctx]), s01: Int32(p[2 &* ctx &+ 1]), bin: bin != 0,
+                                     shift0: shift0, shift1: shift1) { curve[$0] }
+        p[2 &* ctx] = Int16(truncatingIfNeeded: n.s0)
+        p[2 &* ctx &+ 1] = Int16(truncatingIfNeeded: n.s01)
     }
 
     /// Neighbour class c of spec 5.1: 0 if the previous k is 0, 1 if negative, 2 if positive.
@@ -93,8 +77,8 @@ final class RateTables {
     func costNonZeroTail(_ p: UnsafeMutablePointer<Int16>, k: Int32, neighbour c: Int) -> UInt32 {
         let neg = k < 0
         let a = neg ? 0 &- Int64(k) : Int64(k)
-        var total = cost(p, RateContextLayout.sign &+ c, neg ? 1 : 0)
-        let gtCtx = RateContextLayout.gt &+ (neg ? 1 : 0)
+        var total = cost(p, ContextLayout.signContext(neighbour: c, parent: 0), neg ? 1 : 0)
+        let gtCtx = ContextLayout.gtBase &+ (neg ? 1 : 0)
         let L = layout.gtCount
         var j = 0
         while j < L {
@@ -109,7 +93,7 @@ final class RateTables {
     /// Scaled cost of the EG0 remainder r ≥ 0 (context-coded unary prefix, bypass suffix).
     @inline(__always)
     func remainderCost(_ p: UnsafeMutablePointer<Int16>, _ r: Int64) -> UInt32 {
-        let base = layout.remainder
+        let base = layout.remainderBase
         if r == 0 { return cost(p, base, 0) }
         var total = cost(p, base, 1)
         var start: Int64 = 1
@@ -135,8 +119,8 @@ final class RateTables {
         update(p, sigCtx, 1)
         let neg = k < 0
         let a = neg ? 0 &- Int64(k) : Int64(k)
-        update(p, RateContextLayout.sign &+ c, neg ? 1 : 0)
-        let gtCtx = RateContextLayout.gt &+ (neg ? 1 : 0)
+        update(p, ContextLayout.signContext(neighbour: c, parent: 0), neg ? 1 : 0)
+        let gtCtx = ContextLayout.gtBase &+ (neg ? 1 : 0)
         let L = layout.gtCount
         var j = 0
         while j < L {
@@ -146,7 +130,7 @@ final class RateTables {
             j &+= 1
         }
         let r = a &- Int64(L) &- 1
-        let base = layout.remainder
+        let base = layout.remainderBase
         if r == 0 {
             update(p, base, 0)
             return
@@ -170,29 +154,29 @@ final class RateTables {
     /// inferred when the codebook's zero is at an end) or unbounded when `bounds` is nil; updates
     /// the contexts and returns the scaled cost.
     func codeLevel(_ p: UnsafeMutablePointer<Int16>, k: Int32, sigCtx: Int, neighbour c: Int,
-                   bounds: CodebookBounds?) -> UInt64 {
+                   bounds: NNRCodebook?) -> UInt64 {
         var total: UInt64 = 0
         @inline(__always) func bin(_ ctx: Int, _ b: Int) {
             total &+= UInt64(cost(p, ctx, b))
             update(p, ctx, b)
         }
-        if let bd = bounds, bd.size == 1 { return 0 }
+        if let bd = bounds, bd.codebookSize == 1 { return 0 }
         bin(sigCtx, k != 0 ? 1 : 0)
         if k == 0 { return total }
         let neg = k < 0
         let target = neg ? 0 &- Int64(k) : Int64(k)
         var maxAbs: Int64 = -1
         if let bd = bounds {
-            maxAbs = neg ? Int64(bd.zeroOffset) : Int64(bd.size - 1 - bd.zeroOffset)
-            if !bd.signInferred { bin(RateContextLayout.sign &+ c, neg ? 1 : 0) }
+            maxAbs = Int64(neg ? bd.maxNegative : bd.maxPositive)
+            if !bd.signInferred { bin(ContextLayout.signContext(neighbour: c, parent: 0), neg ? 1 : 0) }
         } else {
-            bin(RateContextLayout.sign &+ c, neg ? 1 : 0)
+            bin(ContextLayout.signContext(neighbour: c, parent: 0), neg ? 1 : 0)
         }
         let unbounded = maxAbs < 0
         var cur: Int64 = 1
         var lastFlag = 0
         if unbounded || maxAbs > 1 {
-            let gtCtx = RateContextLayout.gt &+ (neg ? 1 : 0)
+            let gtCtx = ContextLayout.gtBase &+ (neg ? 1 : 0)
             var j = 0
             while true {
                 let flag = target > cur ? 1 : 0
@@ -211,7 +195,7 @@ final class RateTables {
             repeat {
                 m &+= 1
                 g = target >= cur &+ (Int64(1) << n) ? 1 : 0
-                bin(layout.remainder &+ m, g)
+                bin(layout.remainderBase &+ m, g)
                 if g == 1 && (unbounded || cur < maxAbs) {
                     cur &+= Int64(1) << n
                     n &+= 1
@@ -223,10 +207,4 @@ final class RateTables {
     }
 }
 
-/// Bounds of the profile-1 codebook binarization: indices k run from −zeroOffset to
-/// size − 1 − zeroOffset.
-struct CodebookBounds: Sendable {
-    var size: Int
-    var zeroOffset: Int
-    var signInferred: Bool { zeroOffset == 0 || zeroOffset == size - 1 }
-}
+

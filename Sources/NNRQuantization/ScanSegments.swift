@@ -16,43 +16,22 @@ struct ScanSegment: Sendable, Equatable {
 }
 
 extension TensorGeometry {
-    /// The scan of the payload as segments, in coding order. With `splitRows` false and
-    /// scan_order 0 the whole tensor is one segment (no row can be skipped).
+    /// The scan of the payload as segments, in coding order (`forEachSegment`). With `splitRows`
+    /// false and scan_order 0 the whole tensor is one segment (no row can be skipped).
     func scanSegments(splitRows: Bool) -> [ScanSegment] {
-        let h = height, w = width
-        guard h > 0, w > 0 else { return [] }
-        if scanOrder == 0 {
-            if !splitRows { return [ScanSegment(start: 0, length: h * w, row: 0, startsBlockRow: false)] }
-            var out: [ScanSegment] = []
-            out.reserveCapacity(h)
-            for r in 0..<h { out.append(ScanSegment(start: r * w, length: w, row: r, startsBlockRow: false)) }
-            return out
+        guard height > 0, width > 0 else { return [] }
+        if scanOrder == 0 && !splitRows {
+            return [ScanSegment(start: 0, length: count, row: 0, startsBlockRow: false)]
         }
-        let b = blockSize
         var out: [ScanSegment] = []
-        out.reserveCapacity(h * ((w + b - 1) / b))
-        var r0 = 0
-        while r0 < h {
-            let r1 = Swift.min(r0 + b, h)
-            var c0 = 0
-            var first = r0 > 0
-            while c0 < w {
-                let c1 = Swift.min(c0 + b, w)
-                for r in r0..<r1 {
-                    out.append(ScanSegment(start: r * w + c0, length: c1 - c0, row: r, startsBlockRow: first))
-                    first = false
-                }
-                c0 = c1
-            }
-            r0 = r1
+        let b = scanOrder > 0 ? blockSize : width
+        out.reserveCapacity(height * ((width + b - 1) / b))
+        forEachSegment { r, c0, c1 in
+            let first = scanOrder > 0 && r > 0 && c0 == 0 && r % b == 0
+            out.append(ScanSegment(start: r * width + c0, length: c1 - c0, row: r, startsBlockRow: first))
         }
         return out
     }
-
-    /// Whether the payload carries row_skip_flags for this tensor when the encoder enables row
-    /// skipping (profile 1, w > 1, more than one row; spec 4.3 item 3). Codebooks of size 1 are the
-    /// caller's concern.
-    public var supportsRowSkipping: Bool { width > 1 && height > 1 }
 }
 
 /// The DQ state permutation applied by one skipped segment: `width` transitions with parity 0.
@@ -62,13 +41,7 @@ struct SkipPermutation {
     var backward: [Int] = Array(0..<8)
 
     init(width: Int) {
-        // T[.][0] is a permutation whose cycles have lengths 1, 4, 2, 1, so width mod 4 suffices.
-        let steps = width & 3
-        for s in 0..<8 {
-            var t = s
-            for _ in 0..<steps { t = DependentQuantization.nextState(t, parity: 0) }
-            forward[s] = t
-        }
+        forward = DependentQuantization.stateAfterSkippedSegment(width: width)
         for s in 0..<8 { backward[forward[s]] = s }
     }
 }

@@ -1,22 +1,8 @@
 import NNRBitIO
+import NNRCoding
 
-/// codebook(): integer codebook entries (multiples of the step size), strictly increasing.
-public struct NNRCodebook: Sendable, Equatable {
-    /// codebook_egk u(4): Exp-Golomb order of the deltas.
-    public var codebookEgk: Int = 0
-    /// The entries; codebook_size = entries.count.
-    public var entries: [Int] = [0]
-    /// CbZeroOffset = (codebook_size >> 1) + codebook_center_offset.
-    public var cbZeroOffset: Int = 0
-
-    public init(codebookEgk: Int = 0, entries: [Int] = [0], cbZeroOffset: Int = 0) {
-        self.codebookEgk = codebookEgk
-        self.entries = entries
-        self.cbZeroOffset = cbZeroOffset
-    }
-
-    public var codebookSize: Int { entries.count }
-
+/// codebook() (the type is the payload coder's `NNRCodebook`, which this syntax reads and writes).
+extension NNRCodebook {
     /// `suffix` distinguishes the second codebook of a decomposed block ("_dc").
     public mutating func visit<V: SyntaxVisitor>(_ v: inout V, suffix: String = "") throws {
         try v.u("codebook_egk" + suffix, 4, &codebookEgk)
@@ -57,21 +43,6 @@ public struct NNRCodebook: Sendable, Equatable {
             entries[j] = b
             j += 1
         }
-    }
-}
-
-/// One entry of the CABAC entry-point list of a block-scanned tensor.
-public struct NNREntryPoint: Sendable, Equatable {
-    /// Bits between this block-row start and the previous one (the first: from block row 0).
-    public var bitOffsetDelta: Int
-    /// ep_value u(8): the arithmetic decoder's value >> 7 at the block-row start.
-    public var value: Int
-    /// ep_dq_state u(3) (dq_flag only).
-    public var dqState: Int
-    public init(bitOffsetDelta: Int, value: Int, dqState: Int) {
-        self.bitOffsetDelta = bitOffsetDelta
-        self.value = value
-        self.dqState = dqState
     }
 }
 
@@ -139,7 +110,7 @@ public struct NDUHeader: Sendable, Equatable {
     /// scan_order u(4).
     public var scanOrder = 0
     /// cabac_entry_point_list.
-    public var entryPoints: [NNREntryPoint] = []
+    public var entryPoints: [EntryPoint] = []
 
     public init() {}
 
@@ -155,8 +126,7 @@ public struct NDUHeader: Sendable, Equatable {
     /// The number of entry points the header carries (NumBlockRowsMinus1, spec 3.5 item 12c).
     public func entryPointCount() -> Int {
         guard scanOrder > 0, let d0 = tensorDimensions.first else { return 0 }
-        let b = 4 << scanOrder
-        func rows(_ h: Int) -> Int { (h + b - 1) >> (2 + scanOrder) }
+        func rows(_ h: Int) -> Int { TensorGeometry.blockRowCount(rows: h, scanOrder: scanOrder) }
         if hasDecomposition {
             if isBlock {
                 return (rows(gNumberOfRows) - 1) + (rows(decompositionRank) - 1)
@@ -296,7 +266,7 @@ public struct NDUHeader: Sendable, Equatable {
                 }
                 let n = Swift.max(0, entryPointCount())
                 try v.checkCount(n, "NumBlockRowsMinus1", limit: v.limits.maxListEntries, bitsPerEntry: 9, freeEntries: 1)
-                if v.isReading { entryPoints = Array(repeating: NNREntryPoint(bitOffsetDelta: 0, value: 0, dqState: 0), count: n) }
+                if v.isReading { entryPoints = Array(repeating: EntryPoint(bitOffsetDelta: 0, value: 0, dqState: 0), count: n) }
                 guard entryPoints.count == n else {
                     throw v.error(.invalidValue("\(entryPoints.count) entry points given, \(n) needed"), "cabac_entry_point_list")
                 }

@@ -188,7 +188,7 @@ public struct DumpTensor: Sendable {
     public var elementCount: Int
     public var codebook: NNRCodebook?
     /// This tensor's entries of the header's cabac_entry_point_list.
-    public var entryPoints: [NNREntryPoint] = []
+    public var entryPoints: [EntryPoint] = []
     public var payloadTypeCode: Int
     public var payloadType: String { NNRPayloadType.name(of: payloadTypeCode) }
     /// QP of the MPS (or LPS) the tensor's qp_offset is added to.

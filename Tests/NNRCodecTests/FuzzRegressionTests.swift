@@ -107,7 +107,7 @@ final class FuzzRegressionTests: XCTestCase {
     func testPayloadParameterBlockRoundTrip() throws {
         var p = TensorPayloadParameters(dims: [40, 24], scanOrder: 1, dqFlag: true, cabacUnaryLengthMinus1: 3,
                                         codesQPOffset: true, qpDensity: 2,
-                                        codebook: CodebookInfo(size: 49, zeroOffset: 24))
+                                        codebook: NNRCodebook(entries: Array(0..<49), cbZeroOffset: 24))
         // 40 rows in blocks of 8: 5 block rows, 4 entry points
         p.entryPoints = [EntryPoint(bitOffsetDelta: 70_000, value: 200, dqState: 5),
                          EntryPoint(bitOffsetDelta: 3, value: 1, dqState: 0),

@@ -4,6 +4,7 @@
 import Foundation
 import NNRBitIO
 import NNRCoding
+import NNRSyntax
 import NNRModelIO
 import NNRTestSupport
 
@@ -159,7 +160,7 @@ enum ReferenceStream {
             p.cabacUnaryLengthMinus1 = unary
             p.codesQPOffset = payloadType == 1 || payloadType == 3
             p.qpDensity = qpDensity
-            if let cb = it.codebook { p.codebook = CodebookInfo(size: cb.count, zeroOffset: it.zero) }
+            if let cb = it.codebook { p.codebook = NNRCodebook(entries: Array(0..<cb.count), cbZeroOffset: it.zero) }
             p.parentNodeIdPresent = parentPresent
             if tcaFlag && profile == 1, let base = state.previousLevels[it.name] { p.tcaBase = base }
             if parentPresent, let h = state.history[it.name] { p.hdspHistory = h }

@@ -79,7 +79,7 @@ final class EncoderRoundTripTests: XCTestCase {
         if kind == 1 || kind == 2 {
             let size = g.chance(0.1) ? 1 : g.int(2...40)
             let zo = g.chance(0.2) ? (g.chance(0.5) ? 0 : size - 1) : g.int(0...(size - 1))
-            p.codebook = CodebookInfo(size: size, zeroOffset: zo)
+            p.codebook = NNRCodebook(entries: Array(0..<size), cbZeroOffset: zo)
         } else if kind != 0 {
             p.dqFlag = g.chance(0.6)
         }
@@ -114,7 +114,7 @@ final class EncoderRoundTripTests: XCTestCase {
                 if g.chance(sparsity) { continue }
                 var v: Int
                 if let cb = p.codebook {
-                    v = g.int(-cb.zeroOffset...(cb.size - 1 - cb.zeroOffset))
+                    v = g.int(-cb.cbZeroOffset...(cb.codebookSize - 1 - cb.cbZeroOffset))
                 } else if g.chance(0.01) {
                     v = g.int(-(1 << 29)...(1 << 29))
                 } else {
@@ -301,7 +301,7 @@ final class EncoderRoundTripTests: XCTestCase {
         try roundTrip([Case(params: p, options: TensorEncodeOptions(), levels: [2, -4, 3, 0, 0, 0])])
 
         var cb = TensorPayloadParameters(dims: [2, 2])
-        cb.codebook = CodebookInfo(size: 5, zeroOffset: 1)
+        cb.codebook = NNRCodebook(entries: Array(0..<5), cbZeroOffset: 1)
         expectInvalid({ try enc.encodeTensor(levels: [-2, 0, 0, 0], parameters: cb, options: TensorEncodeOptions()) },
                       "codebook below range")
         expectInvalid({ try enc.encodeTensor(levels: [4, 0, 0, 0], parameters: cb, options: TensorEncodeOptions()) },
@@ -318,8 +318,11 @@ final class EncoderRoundTripTests: XCTestCase {
                       "count mismatch")
         var bad = TensorPayloadParameters(dims: [2, 2])
         bad.scanOrder = 5
-        expectInvalid({ try enc.encodeTensor(levels: [0, 0, 0, 0], parameters: bad, options: TensorEncodeOptions()) },
-                      "scan order")
+        // the decoder's rule (TensorCodingSetup): scan orders above 4 are unsupported
+        XCTAssertThrowsError(try enc.encodeTensor(levels: [0, 0, 0, 0], parameters: bad, options: TensorEncodeOptions())) {
+            XCTAssertEqual(($0 as? NNRError)?.reasonCode, "unsupported")
+            XCTAssertEqual(($0 as? NNRError)?.element, "scan_order")
+        }
         XCTAssertEqual(enc.bitPosition, 0, "nothing written on error")
 
         // After finish: no more tensors.
@@ -443,7 +446,7 @@ extension EncoderRoundTripTests {
             let layout = ContextLayout(cabacUnaryLengthMinus1: p.cabacUnaryLengthMinus1)
             var rec = BinRecorder(contextCount: layout.count)
             defer { rec.deallocate() }
-            PayloadEncoder.recordPseudoBins(&rec, plan: plan, prepared: prepared, layout: layout, hdspOn: false,
+            PayloadEncoder.recordPseudoBins(&rec, plan: plan, prepared: prepared, hdspOn: false,
                                             windows: windows)
             let sigBins = (0..<24).reduce(0) { $0 + rec.counts[$1] }
             let expected = windows.reduce(0) { sum, r in sum + r.filter { !zeroRows.contains($0 / w) }.count }

@@ -4,6 +4,7 @@
 import Foundation
 import NNRBitIO
 import NNRCoding
+import NNRSyntax
 import NNRModelIO
 import NNRTestSupport
 
@@ -125,7 +126,7 @@ enum ReferenceEncoderJobs {
                 p.cabacUnaryLengthMinus1 = unary
                 p.codesQPOffset = payloadType == 1 || payloadType == 3
                 p.qpDensity = qpDensity
-                if let c = it.codebook { p.codebook = CodebookInfo(size: c.count, zeroOffset: cbZero) }
+                if let c = it.codebook { p.codebook = NNRCodebook(entries: Array(0..<c.count), cbZeroOffset: cbZero) }
                 p.parentNodeIdPresent = parent
                 if tca && profile == 1 { p.tcaBase = previous[it.name] }
                 if parent { p.hdspHistory = history[it.name] }

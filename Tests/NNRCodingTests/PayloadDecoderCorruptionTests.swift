@@ -112,7 +112,7 @@ final class PayloadDecoderCorruptionTests: XCTestCase {
             p.qpDensity = Int(rng.next() % 8)
             if rng.next() % 3 == 0 {
                 let size = 1 + Int(rng.next() % 20)
-                p.codebook = CodebookInfo(size: size, zeroOffset: Int(rng.next() % UInt64(size)))
+                p.codebook = NNRCodebook(entries: Array(0..<size), cbZeroOffset: Int(rng.next() % UInt64(size)))
             }
             p.parentNodeIdPresent = rng.next() % 2 == 0
             let count = p.dims.reduce(1, *)

@@ -288,24 +288,6 @@ final class PayloadDecoderEngineTests: XCTestCase {
         XCTAssertThrowsError(try Reconstruction.codebookFloat64(levels: [Int32.min], codebook: [0], zeroOffset: 0, stepSize: 1))
     }
 
-    func testBlockLayout() throws {
-        let all = try BlockLayout.tensors(compressedParameterTypes: 0x2 | 0x4 | 0x8, dims: [16, 3, 3, 3],
-                                          decompositionRank: nil, gNumberOfRows: nil)
-        XCTAssertEqual(all.map(\.role), [.localScaling, .bias, .batchNormBeta, .batchNormGamma, .batchNormMean,
-                                         .batchNormVariance, .weight])
-        XCTAssertEqual(all.map(\.topologyIndex), [1, 6, 2, 3, 4, 5, 0])
-        XCTAssertEqual(all.map(\.dims), [[16], [16], [16], [16], [16], [16], [16, 3, 3, 3]])
-        XCTAssertEqual(BlockLayout.topologyElementCount(compressedParameterTypes: 0xE), 7)
-        let dc = try BlockLayout.tensors(compressedParameterTypes: 0x1 | 0x8, dims: [8, 10],
-                                         decompositionRank: 3, gNumberOfRows: 4)
-        XCTAssertEqual(dc.map(\.role), [.bias, .decompositionG, .decompositionH])
-        XCTAssertEqual(dc.map(\.topologyIndex), [2, 0, 1])
-        XCTAssertEqual(dc.map(\.dims), [[8], [4, 3], [3, 20]])
-        XCTAssertEqual(dc.map(\.codebookIndex), [nil, 0, 1])
-        XCTAssertThrowsError(try BlockLayout.tensors(compressedParameterTypes: 1, dims: [4], decompositionRank: nil, gNumberOfRows: 2))
-        XCTAssertThrowsError(try BlockLayout.tensors(compressedParameterTypes: 16, dims: [4], decompositionRank: nil, gNumberOfRows: nil))
-    }
-
     // MARK: crafted payloads: level limits
 
     /// One 1-D tensor [1], L = 1, no DQ: sig 1, sign, gt 1, remainder with `prefixOnes` context bins 1
@@ -430,7 +412,7 @@ final class PayloadDecoderEngineTests: XCTestCase {
         expect(TensorPayloadParameters(dims: [4, 4], scanOrder: 5), "unsupported")
         expect(TensorPayloadParameters(dims: [4, 4], cabacUnaryLengthMinus1: 256), "invalid_value")
         expect(TensorPayloadParameters(dims: [4, 4], qpDensity: 8), "invalid_value")
-        expect(TensorPayloadParameters(dims: [4, 4], codebook: CodebookInfo(size: 3, zeroOffset: 3)), "invalid_value")
+        expect(TensorPayloadParameters(dims: [4, 4], codebook: NNRCodebook(entries: Array(0..<3), cbZeroOffset: 3)), "invalid_value")
         expect(TensorPayloadParameters(dims: [4, 4], tcaBase: [1, 2]), "invalid_value")
         expect(TensorPayloadParameters(dims: [4, 4], hdspHistory: [1]), "invalid_value")
     }
@@ -442,7 +424,7 @@ final class PayloadDecoderEngineTests: XCTestCase {
         w.enc.encodeTerminate(1)
         let bytes = w.enc.finish()
         var d = try PayloadDecoder(payload: bytes, fileOffset: 0)
-        let r = try d.decodeTensor(TensorPayloadParameters(dims: [64, 64], codebook: CodebookInfo(size: 1, zeroOffset: 0)))
+        let r = try d.decodeTensor(TensorPayloadParameters(dims: [64, 64], codebook: NNRCodebook(entries: Array(0..<1), cbZeroOffset: 0)))
         XCTAssertEqual(r.qpOffset, 5)
         XCTAssertEqual(r.levels.count, 4096)
         XCTAssertTrue(r.levels.allSatisfy { $0 == 0 })

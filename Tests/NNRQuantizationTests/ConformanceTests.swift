@@ -132,25 +132,25 @@ final class ConformanceTests: XCTestCase {
             let rec = t.reconstructedDouble()
             XCTAssertEqual(rec, decoded, name)
             if let cb = t.codebook {
-                let refEntries = try XCTUnwrap(fields["codebook__"] as? [Int]).map(Int32.init)
+                let refEntries = try XCTUnwrap(fields["codebook__"] as? [Int])
                 let refOffset = try XCTUnwrap(fields["CbZeroOffset__"] as? Int)
                 let refEgk = try XCTUnwrap(fields["codebook_egk__"] as? Int)
                 XCTAssertEqual(cb.entries, refEntries, name)
-                XCTAssertEqual(cb.egk, refEgk, name)
+                XCTAssertEqual(cb.codebookEgk, refEgk, name)
                 var same = 0
                 for i in 0..<levels.count where levels[i] == t.q[i] { same += 1 }
                 // Coded size of our indices vs NNCodec's (same codebook, its offset) with the real
                 // payload encoder.
                 func codedBytes(_ k: [Int32], _ offset: Int) throws -> Int {
                     var enc = PayloadEncoder()
-                    let p = TensorPayloadParameters(dims: input.shape, codebook: CodebookInfo(size: cb.entries.count, zeroOffset: offset))
+                    let p = TensorPayloadParameters(dims: input.shape, codebook: NNRCodebook(entries: cb.entries, cbZeroOffset: offset))
                     try enc.encodeTensor(levels: k, parameters: p, options: TensorEncodeOptions(qpOffset: t.qp, rowSkipping: true))
                     return enc.finish().count
                 }
-                let ours = try codedBytes(t.q, cb.zeroOffset), theirs = try codedBytes(levels, refOffset)
+                let ours = try codedBytes(t.q, cb.cbZeroOffset), theirs = try codedBytes(levels, refOffset)
                 print("[quant-conformance] \(name): payload bytes with our offset \(ours), with NNCodec's \(theirs)")
                 XCTAssertLessThanOrEqual(ours, theirs + theirs / 100, name)
-                print("[quant-conformance] \(name): codebook \(cb.entries.count) entries (NNCodec \(refEntries.count)), CbZeroOffset \(cb.zeroOffset) (NNCodec \(refOffset)), egk \(cb.egk) (NNCodec \(refEgk)), qp \(t.qp), indices equal \(same)/\(levels.count), reconstruction equal: \(rec == decoded)")
+                print("[quant-conformance] \(name): codebook \(cb.entries.count) entries (NNCodec \(refEntries.count)), CbZeroOffset \(cb.cbZeroOffset) (NNCodec \(refOffset)), egk \(cb.codebookEgk) (NNCodec \(refEgk)), qp \(t.qp), indices equal \(same)/\(levels.count), reconstruction equal: \(rec == decoded)")
             } else {
                 print("[quant-conformance] \(name): uniform chosen (as NNCodec), reconstruction equal: \(rec == decoded)")
             }

@@ -87,7 +87,7 @@ final class PayloadRoundTripTests: XCTestCase {
         let t = try Quantizer(options: o).quantizeWithCodebook(values: v, geometry: g, qp: -32, qpDensity: 2, mode: .always)
         let cb = try XCTUnwrap(t.codebook)
         let p = TensorPayloadParameters(dims: [g.height, g.width], scanOrder: g.scanOrder,
-                                        codebook: CodebookInfo(size: cb.entries.count, zeroOffset: cb.zeroOffset))
+                                        codebook: cb)
         var enc = PayloadEncoder()
         try enc.encodeTensor(levels: t.q, parameters: p, options: TensorEncodeOptions(qpOffset: t.qp, rowSkipping: true))
         let payload = enc.finish()

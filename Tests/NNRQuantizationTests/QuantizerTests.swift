@@ -88,7 +88,7 @@ final class QuantizerTests: XCTestCase {
                     XCTAssertTrue(t.dependentQuantization)
                     let k = decoderIndices(t, g)
                     XCTAssertNotNil(k, "geometry \(gi) lambda \(lambda) skip \(skip)")
-                    if skip && g.supportsRowSkipping {
+                    if skip && g.hasRowSkipSyntax(profile1: true, codebookSize: 0) {
                         let flags = try XCTUnwrap(t.rowSkipFlags)
                         XCTAssertEqual(flags.count, g.height)
                         for r in 0..<g.height where r % 3 == 1 { XCTAssertTrue(flags[r], "exact-zero row \(r) must be skipped") }
@@ -283,7 +283,7 @@ final class QuantizerTests: XCTestCase {
                 let cb = try XCTUnwrap(t.codebook, "clustered data should pick the codebook")
                 XCTAssertFalse(t.dependentQuantization)
                 for i in 1..<cb.entries.count { XCTAssertLessThan(cb.entries[i - 1], cb.entries[i]) }
-                let range = -Int32(cb.zeroOffset)...Int32(cb.entries.count - 1 - cb.zeroOffset)
+                let range = -Int32(cb.cbZeroOffset)...Int32(cb.entries.count - 1 - cb.cbZeroOffset)
                 XCTAssertTrue(t.q.allSatisfy { range.contains($0) })
                 // Reconstruction = the uniform level's multiple of Δ.
                 let rec = t.reconstructedDouble()
@@ -291,7 +291,7 @@ final class QuantizerTests: XCTestCase {
                 for i in 0..<v.count {
                     XCTAssertEqual(rec[i], Double(Int32((s * v[i]).rounded(.toNearestOrAwayFromZero))) * Double(t.stepSize))
                 }
-                XCTAssertEqual(cb.syntaxBits, Codebook.syntaxBits(entries: cb.entries, zeroOffset: cb.zeroOffset, egk: cb.egk))
+                XCTAssertEqual(cb.syntaxBits, NNRCodebook.syntaxBits(entries: cb.entries, zeroOffset: cb.cbZeroOffset, egk: cb.codebookEgk))
             }
         }
         // Gaussian data at a fine QP: uniform is cheaper than a codebook with many entries.
@@ -302,8 +302,8 @@ final class QuantizerTests: XCTestCase {
         let d = try Quantizer(options: QuantizerOptions(method: .dependent)).quantizeWithCodebook(values: v, geometry: g, qp: -32, qpDensity: 2, mode: .always)
         XCTAssertEqual(d.qp, -36)
         XCTAssertFalse(d.dependentQuantization)
-        XCTAssertThrowsError(try Codebook(entries: [1, 1, 2], zeroOffset: 0))
-        XCTAssertThrowsError(try Codebook(entries: [], zeroOffset: 0))
+        XCTAssertThrowsError(try NNRCodebook(choosingEgk: [1, 1, 2], cbZeroOffset: 0))
+        XCTAssertThrowsError(try NNRCodebook(choosingEgk: [], cbZeroOffset: 0))
     }
 
     func testSNRHelpers() {

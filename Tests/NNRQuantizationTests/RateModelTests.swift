@@ -53,7 +53,7 @@ final class RateModelTests: XCTestCase {
             let mag = Int32.random(in: 0...3, using: &g) == 0 ? Int32.random(in: 0...5000, using: &g) : Int32.random(in: 0...6, using: &g)
             let k = Bool.random(using: &g) ? mag : -mag
             let c = RateTables.neighbourClass(neighbour)
-            let sig = RateContextLayout.sig + c
+            let sig = ContextLayout.sigContext(state: 0, neighbour: c, parent: 0, history: false)
             var expected = UInt64(t.cost(a, sig, k != 0 ? 1 : 0))
             if k != 0 { expected += UInt64(t.costNonZeroTail(a, k: k, neighbour: c)) }
             t.updateLevel(a, k: k, sigCtx: sig, neighbour: c)
@@ -79,20 +79,20 @@ final class RateModelTests: XCTestCase {
 
     func testExpGolombLengths() {
         // ue(0): 0 → "1", 1,2 → 3 bits, 3…6 → 5 bits.
-        XCTAssertEqual(Codebook.expGolombLength(0, order: 0), 1)
-        XCTAssertEqual(Codebook.expGolombLength(2, order: 0), 3)
-        XCTAssertEqual(Codebook.expGolombLength(3, order: 0), 5)
-        XCTAssertEqual(Codebook.expGolombLength(6, order: 0), 5)
-        XCTAssertEqual(Codebook.expGolombLength(7, order: 0), 7)
+        XCTAssertEqual(NNRCodebook.expGolombLength(0, order: 0), 1)
+        XCTAssertEqual(NNRCodebook.expGolombLength(2, order: 0), 3)
+        XCTAssertEqual(NNRCodebook.expGolombLength(3, order: 0), 5)
+        XCTAssertEqual(NNRCodebook.expGolombLength(6, order: 0), 5)
+        XCTAssertEqual(NNRCodebook.expGolombLength(7, order: 0), 7)
         // ue(2): 0…3 → 3 bits, 4…11 → 5 bits.
-        XCTAssertEqual(Codebook.expGolombLength(3, order: 2), 3)
-        XCTAssertEqual(Codebook.expGolombLength(4, order: 2), 5)
-        XCTAssertEqual(Codebook.expGolombLength(11, order: 2), 5)
-        XCTAssertEqual(Codebook.expGolombLength(12, order: 2), 7)
-        XCTAssertEqual(Codebook.signedExpGolombLength(0, order: 0), 1)
-        XCTAssertEqual(Codebook.signedExpGolombLength(1, order: 0), 3)
-        XCTAssertEqual(Codebook.signedExpGolombLength(-1, order: 0), 3)
-        XCTAssertEqual(Codebook.signedExpGolombLength(-2, order: 0), 5)
+        XCTAssertEqual(NNRCodebook.expGolombLength(3, order: 2), 3)
+        XCTAssertEqual(NNRCodebook.expGolombLength(4, order: 2), 5)
+        XCTAssertEqual(NNRCodebook.expGolombLength(11, order: 2), 5)
+        XCTAssertEqual(NNRCodebook.expGolombLength(12, order: 2), 7)
+        XCTAssertEqual(NNRCodebook.signedExpGolombLength(0, order: 0), 1)
+        XCTAssertEqual(NNRCodebook.signedExpGolombLength(1, order: 0), 3)
+        XCTAssertEqual(NNRCodebook.signedExpGolombLength(-1, order: 0), 3)
+        XCTAssertEqual(NNRCodebook.signedExpGolombLength(-2, order: 0), 5)
     }
 
     func testScanSegmentsCoverScanOrder() {

@@ -2,6 +2,7 @@ import XCTest
 import NNRBitIO
 import NNRContainer
 import NNRSyntax
+import NNRCoding
 
 /// NDU headers as long as the limits allow parse through NNRUnitParser, whose 4 KiB header probe
 /// grows: entry-point lists of tensors with 2^31 elements (the element limit) at scan orders 0–4,
@@ -14,7 +15,7 @@ final class LongHeaderParseTests: XCTestCase {
         h.tensorDimensions = dimensions
         h.scanOrder = scanOrder
         h.entryPoints = (0..<h.entryPointCount()).map {
-            NNREntryPoint(bitOffsetDelta: 100 + ($0 * 7919) % 5000, value: ($0 * 31) & 0xFF, dqState: 0)
+            EntryPoint(bitOffsetDelta: 100 + ($0 * 7919) % 5000, value: ($0 * 31) & 0xFF, dqState: 0)
         }
         if codebookSize > 0 {
             h.codebookPresentFlag = true

@@ -3,6 +3,7 @@ import XCTest
 import NNRBitIO
 import NNRContainer
 import NNRSyntax
+import NNRCoding
 import NNRTestSupport
 
 /// Units the reference never writes (LPS, QNT, AGG, partial data counter, performance maps,
@@ -105,9 +106,9 @@ final class SyntheticUnitsTests: XCTestCase {
         block.nnrDecompressedDataFormat = 1
         block.scanOrder = 1
         block.dqFlag = false
-        block.entryPoints = [NNREntryPoint(bitOffsetDelta: 1000, value: 17, dqState: 0),
-                             NNREntryPoint(bitOffsetDelta: 990, value: 200, dqState: 0),
-                             NNREntryPoint(bitOffsetDelta: 1100, value: 3, dqState: 0)]
+        block.entryPoints = [EntryPoint(bitOffsetDelta: 1000, value: 17, dqState: 0),
+                             EntryPoint(bitOffsetDelta: 990, value: 200, dqState: 0),
+                             EntryPoint(bitOffsetDelta: 1100, value: 3, dqState: 0)]
 
         return [
             (NNRUnitCommonHeader(type: 0), .start(NNRStartUnitHeader(generalProfileIdc: 1)), []),

@@ -115,7 +115,7 @@ public enum FuzzEntries {
         public var description: String {
             let t = tensors.map { p in
                 "dims \(p.dims) profile \(p.generalProfileIdc) scan \(p.scanOrder) dq \(p.dqFlag) L-1 \(p.cabacUnaryLengthMinus1) "
-                    + "qpOffset \(p.codesQPOffset) d \(p.qpDensity) cb \(p.codebook.map { "\($0.size)/\($0.zeroOffset)" } ?? "-") "
+                    + "qpOffset \(p.codesQPOffset) d \(p.qpDensity) cb \(p.codebook.map { "\($0.codebookSize)/\($0.cbZeroOffset)" } ?? "-") "
                     + "parent \(p.parentNodeIdPresent) tca \(p.tcaBase != nil) hdsp \(p.hdspHistory != nil) eps \(p.entryPoints.count)"
             }
             return "[\(t.joined(separator: "; "))] payload \(payload.count) bytes concurrent \(concurrent) traced \(traced)"
@@ -212,7 +212,7 @@ public enum FuzzEntries {
         p.codesQPOffset = flags & 2 != 0
         p.qpDensity = qpDensity
         if flags & 0x40 != 0 {
-            p.codebook = CodebookInfo(size: cbSize, zeroOffset: cbZeroRaw >= 0xF000 ? cbSize : cbZeroRaw % cbSize)
+            p.codebook = NNRCodebook(entries: Array(0..<cbSize), cbZeroOffset: cbZeroRaw >= 0xF000 ? cbSize : cbZeroRaw % cbSize)
         }
         p.parentNodeIdPresent = flags & 8 != 0
         if flags & 0x10 != 0 && bounded {
@@ -271,8 +271,8 @@ public enum FuzzEntries {
         out.append(UInt8(p.scanOrder))
         out.append(UInt8(p.cabacUnaryLengthMinus1))
         out.append(UInt8(p.qpDensity))
-        u16(((p.codebook?.size ?? 1) - 1) % 4096)
-        u16((p.codebook?.zeroOffset ?? 0) % 0xF000)
+        u16(((p.codebook?.codebookSize ?? 1) - 1) % 4096)
+        u16((p.codebook?.cbZeroOffset ?? 0) % 0xF000)
         out.append(0)
         for ep in p.entryPoints {
             out.append(UInt8(ep.value & 0xFF))

@@ -31,13 +31,13 @@ public struct BlockTensor: Sendable, Equatable {
     }
 }
 
-/// The tensors of an NNR_PT_BLOCK payload (spec 3.6).
+/// The tensors of an NNR_PT_BLOCK payload (spec 3.6), from compressed_parameter_types
+/// (`NNRCompressedParameterType` bits).
 public enum BlockLayout {
-    /// compressed_parameter_types bits.
-    public static let decomposition = 0x1
-    public static let localScaling = 0x2
-    public static let batchNorm = 0x4
-    public static let bias = 0x8
+    static let decomposition = NNRCompressedParameterType.dc
+    static let localScaling = NNRCompressedParameterType.ls
+    static let batchNorm = NNRCompressedParameterType.bn
+    static let bias = NNRCompressedParameterType.bi
 
     /// Number of entries topology_elem_id_list must have: (DC ? 2 : 1) + [LS] + [BI] + 4·[BN].
     public static func topologyElementCount(compressedParameterTypes cpt: Int) -> Int {
