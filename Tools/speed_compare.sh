@@ -5,6 +5,7 @@
 #   Tools/setup_nncodec.sh                 # once: venv with nncodec==2.1.3 (NNC_VENV, default /tmp/nnc-venv)
 #   swift build -c release --product nnr   # or Tools/build_release.sh
 #   Tools/speed_compare.sh [--core N] [--repeat N] [--encode-repeat N] [--no-encode] [--no-whole-model]
+#                          [--nnr LABEL=PATH ...]   (several binaries: one column each, e.g. before/after)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 venv="${NNC_VENV:-/tmp/nnc-venv}"
