@@ -9,7 +9,8 @@ Decode rows: `nnr decode FILE -o OUT.safetensors --sequential --quiet` timed as 
 (spawn to exit: start-up, file reading and writing included) against NNCodec's in-process
 `nnc.decompress(bytearray)` (torch.set_num_threads(1); no file I/O). Best of N each, the runs of
 the two alternating so that the load of a shared machine hits both alike; one warm-up run each
-(except for the whole model).
+(except for the whole model). Wall time and CPU time (user + system) are both reported; on a
+shared machine the CPU-time ratio is the steadier one.
 Encode row: `nnr encode MODEL.safetensors -o OUT.nnr --qp=-32 --sequential` (DQ on) as a whole
 process against in-process `nnc.compress(params, qp=-32, use_dq=True)` on the same float32 params.
 
@@ -72,40 +73,49 @@ def prepare_minilm(workdir):
 
 
 def process_seconds(cmd):
-    """Wall time of `cmd` as a whole process (spawn to exit)."""
+    """(wall, CPU) seconds of `cmd` as a whole process (spawn to exit; CPU = user + system)."""
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} exited with {p.returncode}")
+    return wall, ru.ru_utime + ru.ru_stime
 
 
 def reference_decode_seconds(path):
     from nncodec import nnc
     buf = bytearray(open(path, "rb").read())
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     out = nnc.decompress(buf, verbose=False)
-    return time.perf_counter() - t0, sum(getattr(v, "size", 0) * 4 for v in out.values())
+    return (time.perf_counter() - t0, time.process_time() - c0), sum(getattr(v, "size", 0) * 4 for v in out.values())
 
 
 def reference_encode_seconds(params, path):
     from nncodec import nnc
     p = {k: v.copy() for k, v in params.items()}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     nnc.compress(p, bitstream_path=path, qp=-32, use_dq=True, verbose=False)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def best_of_interleaved(runs, reference, ours, warmup=True):
     """Best of `runs` of the reference and of each of `ours`, all alternating (a shared machine's
-    load hits them alike). Returns (best reference, [best of each of ours], reference's extra)."""
+    load hits them alike). Times are (wall, CPU) pairs, each minimised on its own.
+    Returns (best reference, [best of each of ours], reference's extra)."""
+    def best(a, b):
+        return (min(a[0], b[0]), min(a[1], b[1]))
     if warmup:
         reference()
         for o in ours:
             o()
-    best_ref, best_ours, extra = float("inf"), [float("inf")] * len(ours), None
+    inf = (float("inf"), float("inf"))
+    best_ref, best_ours, extra = inf, [inf] * len(ours), None
     for _ in range(runs):
         t, extra = reference()
-        best_ref = min(best_ref, t)
-        best_ours = [min(b, o()) for b, o in zip(best_ours, ours)]
+        best_ref = best(best_ref, t)
+        best_ours = [best(b, o()) for b, o in zip(best_ours, ours)]
     return best_ref, best_ours, extra
 
 
@@ -159,11 +169,15 @@ def main():
           f"NNCodec 2.1.3 in-process, torch threads 1; best of {args.repeat} (decode) / {args.encode_repeat} (encode), "
           "all alternating")
     print()
-    print("| operation | float32 | NNCodec s | " + " | ".join(f"{l} s | {l} ratio" for l, _ in bins) + " |")
-    print("|---|---:|---:|" + "---:|---:|" * len(bins))
+    print("Wall: spawn to exit for nnr, the call for NNCodec. CPU: user + system time (nnr: rusage of the "
+          "process; NNCodec: process_time around the call), less sensitive to other load on the core.")
+    print()
+    print("| operation | float32 | NNCodec wall s | NNCodec CPU s | "
+          + " | ".join(f"{l} wall s | {l} CPU s | {l} ratio (wall) | {l} ratio (CPU)" for l, _ in bins) + " |")
+    print("|---|---:|---:|---:|" + "---:|---:|---:|---:|" * len(bins))
     for label, nbytes, ref_t, ours_t in table:
-        print(f"| {label} | {nbytes / 1e6:.1f} MB | {ref_t:.4f} | "
-              + " | ".join(f"{t:.4f} | {ref_t / t:.2f}x" for t in ours_t) + " |")
+        print(f"| {label} | {nbytes / 1e6:.1f} MB | {ref_t[0]:.4f} | {ref_t[1]:.4f} | "
+              + " | ".join(f"{t[0]:.4f} | {t[1]:.4f} | {ref_t[0] / t[0]:.2f}x | {ref_t[1] / t[1]:.2f}x" for t in ours_t) + " |")
 
 
 if __name__ == "__main__":
