@@ -4,6 +4,7 @@ import NNRKit
 
 struct Dump: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "dump",  // spelled out: deriving it from the type name costs ~1 ms at start-up
         abstract: "Show what is inside NNR bitstreams: units, headers, every field down to its bits, tensors, payload bins.",
         discussion: """
             Without options: every unit with its offset and size, each syntax structure, and one \
