@@ -49,6 +49,16 @@ let package = Package(
         .testTarget(name: "NNRModelIOTests", dependencies: ["NNRModelIO", "NNRTestSupport"]),
         .testTarget(name: "NNRCodecTests", dependencies: ["NNRCodec", "NNRTestSupport"]),
         .testTarget(name: "NNRToolsTests", dependencies: ["NNRTools", "NNRTestSupport"]),
+        // Tools/ConformanceGenerator: builds Conformance/negative/*.nnc and Conformance/manifest.json
+        // (Tools/make-conformance-vectors.sh --negative runs the executable; the test checks the
+        // stored files are up to date).
+        .target(name: "NNRConformanceGenerator",
+                dependencies: ["NNRBitIO", "NNRContainer", "NNRSyntax", "NNRCoding", "NNRModelIO", "NNRTools"],
+                path: "Tools/ConformanceGenerator/Sources/NNRConformanceGenerator"),
+        .executableTarget(name: "nnr-conformance-generator", dependencies: ["NNRConformanceGenerator"],
+                          path: "Tools/ConformanceGenerator/Sources/nnr-conformance-generator"),
+        .testTarget(name: "NNRConformanceGeneratorTests", dependencies: ["NNRConformanceGenerator", "NNRTestSupport"],
+                    path: "Tools/ConformanceGenerator/Tests/NNRConformanceGeneratorTests"),
     ],
     swiftLanguageModes: [.v5]
 )
