@@ -67,7 +67,7 @@ extension ConformanceSuiteBuilder {
                 ("sha256", .object([])),
                 ("features", .array([.string(rule?.group.rawValue ?? "")])),
                 ("what", .string(rule?.statement ?? "")),
-                ("origin", .string("built by Tests/NNRToolsTests/ConformanceSuiteGeneratorTests.swift from \(n.base): \(n.mutation)")),
+                ("origin", .string("built by Tools/ConformanceGenerator (nnr-conformance-generator) from \(n.base): \(n.mutation)")),
             ]))
         }
         let doc: JSONValue = .object([
