@@ -14,6 +14,8 @@ import Foundation
 // encoder); NNRTools (check, dump) uses the codec and the syntax below it, NNRQuantization only
 // through NNRCodec.
 // System libraries: zlib (CZlib) under NNRModelIO, libxml2 (CLibXML2) under NNRTools.
+// Tools/ConformanceGenerator (NNRConformanceGenerator, nnr-conformance-generator) sits beside NNRKit:
+// it uses NNRTools (the checker) and the layers below; nothing in Sources/ depends on it.
 let package = Package(
     name: "swift-nnr",
     platforms: [.macOS(.v14)],
