@@ -46,6 +46,25 @@ extension ConformanceSuiteBuilder {
     var hdspStep0: String { "vectors/gen_inc_hdsp_48x32/step0.nnc" }
     var hdspStep1: String { "vectors/gen_inc_hdsp_48x32/step1.nnc" }
 
+    /// The bytes of `base` with the header of its first NDU changed by `edit` (payload kept).
+    func editedNDU(_ base: String, _ edit: (inout NDUHeader) throws -> Void) throws -> [UInt8] {
+        var s = try stream(base)
+        let i = try s.index(of: .compressedData)
+        var h = try s.ndu(i)
+        try edit(&h)
+        try s.setNDU(i, h)
+        return s.bytes
+    }
+
+    /// The bytes of `base` with its NNR_MPS changed by `edit`.
+    func editedMPS(_ base: String, _ edit: (inout NNRModelParameterSet) throws -> Void) throws -> [UInt8] {
+        var s = try stream(base)
+        var m = try s.mps()
+        try edit(&m)
+        try s.setMPS(m)
+        return s.bytes
+    }
+
     /// Every negative vector, one or more per rule of Spec/conformance-rules.md.
     public func negativeVectors() throws -> [NegativeVector] {
         var list = NegativeVectorList()
@@ -152,17 +171,12 @@ extension ConformanceSuiteBuilder {
             list.add(CheckRules.indexedReferenceList, tiny,
                 "mps_topology_indexed_reference_flag = 1 and the NDU refers to element index 0, but the NNR_TPL is NNR_TPL_UNREC (no REFLIST)", s.bytes)
         }
-        do {
-            var s = try stream(tiny)
-            let i = try s.index(of: .compressedData)
-            var h = try s.ndu(i)
+        list.add(CheckRules.decompositionPairing, tiny, "the NDU marked as decomposition G (NNR_CPT_DC, name tiny_G, rank 1, 1 row) with no _H NDU after it", try editedNDU(tiny) { h in
             h.topologyElemId += "_G"
             h.compressedParameterTypes |= NNRCompressedParameterType.dc
             h.decompositionRank = 1
             h.gNumberOfRows = 1
-            try s.setNDU(i, h)
-            list.add(CheckRules.decompositionPairing, tiny, "the NDU marked as decomposition G (NNR_CPT_DC, name tiny_G, rank 1, 1 row) with no _H NDU after it", s.bytes)
-        }
+        })
         do {
             var s = try stream(tiny)
             let i = try s.index(of: .compressedData)
@@ -173,13 +187,7 @@ extension ConformanceSuiteBuilder {
 
     /// Header rules.
     func headerVectors(_ list: inout NegativeVectorList) throws {
-        do {
-            var s = try stream(tiny)
-            var m = try s.mps()
-            m.nnrReservedZero2Bits = 1
-            try s.setMPS(m)
-            list.add(CheckRules.reservedBits, tiny, "NNR_MPS nnr_reserved_zero_2bits = 1", s.bytes)
-        }
+        list.add(CheckRules.reservedBits, tiny, "NNR_MPS nnr_reserved_zero_2bits = 1", try editedMPS(tiny) { $0.nnrReservedZero2Bits = 1 })
         do {
             var s = try stream(tiny)
             let i = try s.index(of: .modelParameterSet)
@@ -200,23 +208,11 @@ extension ConformanceSuiteBuilder {
             list.add(CheckRules.profile, tiny1D,
                 "general_profile_idc = 2; NNR_MPS and the NDU header re-written in the profile-0 form (the 1-D payload is the same in both profiles)", s.bytes)
         }
-        do {
-            var s = try stream(tiny)
-            let i = try s.index(of: .compressedData)
-            var h = try s.ndu(i)
-            h.nnrCompressedDataUnitPayloadType = 9
-            try s.setNDU(i, h)
-            list.add(CheckRules.payloadType, tiny, "nnr_compressed_data_unit_payload_type = 9", s.bytes)
-        }
-        do {
-            var s = try stream(tiny)
-            let i = try s.index(of: .compressedData)
-            var h = try s.ndu(i)
+        list.add(CheckRules.payloadType, tiny, "nnr_compressed_data_unit_payload_type = 9", try editedNDU(tiny) { $0.nnrCompressedDataUnitPayloadType = 9 })
+        list.add(CheckRules.decompressedDataFormat, tiny, "nnr_decompressed_data_format_present_flag = 1, nnr_decompressed_data_format = 12", try editedNDU(tiny) { h in
             h.nnrDecompressedDataFormatPresentFlag = true
             h.nnrDecompressedDataFormat = 12
-            try s.setNDU(i, h)
-            list.add(CheckRules.decompressedDataFormat, tiny, "nnr_decompressed_data_format_present_flag = 1, nnr_decompressed_data_format = 12", s.bytes)
-        }
+        })
         do {
             var s = try stream(incStep1)
             let i = try s.index(of: .compressedData)
@@ -226,56 +222,18 @@ extension ConformanceSuiteBuilder {
             s.pieces[i] = p
             list.add(CheckRules.parentNodeIdType, incStep1, "parent_node_id_type bits set to 3", s.bytes)
         }
-        do {
-            var s = try stream(tiny)
-            let i = try s.index(of: .compressedData)
-            var h = try s.ndu(i)
-            h.scanOrder = 7
-            try s.setNDU(i, h)
-            list.add(CheckRules.scanOrder, tiny, "scan_order = 7", s.bytes)
-        }
-        do {
-            var s = try stream(blocks)
-            let i = try s.index(of: .compressedData)
-            var h = try s.ndu(i)
+        list.add(CheckRules.scanOrder, tiny, "scan_order = 7", try editedNDU(tiny) { $0.scanOrder = 7 })
+        list.add(CheckRules.multipleTopologyElements, blocks, "first NNR_PT_BLOCK NDU with nnr_multiple_topology_elements_present_flag = 0 (one element name)", try editedNDU(blocks) { h in
             h.nnrMultipleTopologyElementsPresentFlag = false
             h.topologyElemId = h.topologyElemIdList.first ?? ""
-            try s.setNDU(i, h)
-            list.add(CheckRules.multipleTopologyElements, blocks, "first NNR_PT_BLOCK NDU with nnr_multiple_topology_elements_present_flag = 0 (one element name)", s.bytes)
-        }
-        do {
-            var s = try stream(blocks)
-            let i = try s.index(of: .compressedData)
-            var h = try s.ndu(i)
-            h.topologyElemIdList.removeLast()
-            try s.setNDU(i, h)
-            list.add(CheckRules.blockElementCount, blocks, "first NNR_PT_BLOCK NDU: the last topology element name removed", s.bytes)
-        }
-        do {
-            var s = try stream(tiny)
-            let i = try s.index(of: .compressedData)
-            var h = try s.ndu(i)
+        })
+        list.add(CheckRules.blockElementCount, blocks, "first NNR_PT_BLOCK NDU: the last topology element name removed", try editedNDU(blocks) { $0.topologyElemIdList.removeLast() })
+        list.add(CheckRules.dimensionsInBand, tiny, "tensor_dimensions_flag = 0 (dimensions out of band)", try editedNDU(tiny) { h in
             h.tensorDimensionsFlag = false
             h.tensorDimensions = []
-            try s.setNDU(i, h)
-            list.add(CheckRules.dimensionsInBand, tiny, "tensor_dimensions_flag = 0 (dimensions out of band)", s.bytes)
-        }
-        do {
-            var s = try stream(tiny)
-            let i = try s.index(of: .compressedData)
-            var h = try s.ndu(i)
-            h.tensorDimensions = [1, 0]
-            try s.setNDU(i, h)
-            list.add(CheckRules.dimensionValues, tiny, "tensor_dimensions = [1, 0]", s.bytes)
-        }
-        do {
-            var s = try stream(tiny)
-            let i = try s.index(of: .compressedData)
-            var h = try s.ndu(i)
-            h.tensorDimensions = [65536, 65536]
-            try s.setNDU(i, h)
-            list.add(CheckRules.limits, tiny, "tensor_dimensions = [65536, 65536] (2^32 elements, above the 2^31 limit)", s.bytes)
-        }
+        })
+        list.add(CheckRules.dimensionValues, tiny, "tensor_dimensions = [1, 0]", try editedNDU(tiny) { $0.tensorDimensions = [1, 0] })
+        list.add(CheckRules.limits, tiny, "tensor_dimensions = [65536, 65536] (2^32 elements, above the 2^31 limit)", try editedNDU(tiny) { $0.tensorDimensions = [65536, 65536] })
         do {
             var s = try stream(codebook)
             let i = try s.index(of: .compressedData)
@@ -291,36 +249,10 @@ extension ConformanceSuiteBuilder {
             }
             list.add(CheckRules.codebook, codebook, "codebook_delta_right of the last entry re-coded so that the entry is 2^31 + 4 (beyond int32)", s.bytes)
         }
-        do {
-            var s = try stream(codebook)
-            let i = try s.index(of: .compressedData)
-            var h = try s.ndu(i)
-            h.dqFlag = true
-            try s.setNDU(i, h)
-            list.add(CheckRules.codebookWithoutDQ, codebook, "dq_flag = 1 in a codebook NDU", s.bytes)
-        }
-        do {
-            var s = try stream(int16)
-            let i = try s.index(of: .compressedData)
-            var h = try s.ndu(i)
-            h.dqFlag = true
-            try s.setNDU(i, h)
-            list.add(CheckRules.integerWithoutDQ, int16, "dq_flag = 1 in an NNR_PT_INT NDU", s.bytes)
-        }
-        do {
-            var s = try stream(tiny)
-            var m = try s.mps()
-            m.mpsQuantizationMethodFlags = 0
-            try s.setMPS(m)
-            list.add(CheckRules.quantizationParameters, tiny, "mps_quantization_method_flags = 0 (no qp_density / quantization_parameter) with an NNR_PT_FLOAT NDU", s.bytes)
-        }
-        do {
-            var s = try stream(tiny)
-            var m = try s.mps()
-            m.mpsQuantizationMethodFlags = 5
-            try s.setMPS(m)
-            list.add(CheckRules.quantizationMethodFlags, tiny, "mps_quantization_method_flags = 5 (the reserved bit 4 set)", s.bytes)
-        }
+        list.add(CheckRules.codebookWithoutDQ, codebook, "dq_flag = 1 in a codebook NDU", try editedNDU(codebook) { $0.dqFlag = true })
+        list.add(CheckRules.integerWithoutDQ, int16, "dq_flag = 1 in an NNR_PT_INT NDU", try editedNDU(int16) { $0.dqFlag = true })
+        list.add(CheckRules.quantizationParameters, tiny, "mps_quantization_method_flags = 0 (no qp_density / quantization_parameter) with an NNR_PT_FLOAT NDU", try editedMPS(tiny) { $0.mpsQuantizationMethodFlags = 0 })
+        list.add(CheckRules.quantizationMethodFlags, tiny, "mps_quantization_method_flags = 5 (the reserved bit 4 set)", try editedMPS(tiny) { $0.mpsQuantizationMethodFlags = 5 })
         do {
             var s = try stream(tiny)
             let i = try s.index(of: .compressedData)
@@ -330,17 +262,12 @@ extension ConformanceSuiteBuilder {
             s.pieces[i] = p
             list.add(CheckRules.strings, tiny, "the first byte of topology_elem_id set to 0xFF (not UTF-8)", s.bytes)
         }
-        do {
-            var s = try stream(blocks)
-            let i = try s.index(of: .compressedData)
-            var h = try s.ndu(i)
+        list.add(CheckRules.decompositionParameters, blocks, "first NNR_PT_BLOCK NDU given NNR_CPT_DC (and a second element name) with decomposition_rank = 0", try editedNDU(blocks) { h in
             h.compressedParameterTypes |= NNRCompressedParameterType.dc
             h.topologyElemIdList.insert((h.topologyElemIdList.first ?? "w") + "_H", at: 1)
             h.decompositionRank = 0
             h.gNumberOfRows = 1
-            try s.setNDU(i, h)
-            list.add(CheckRules.decompositionParameters, blocks, "first NNR_PT_BLOCK NDU given NNR_CPT_DC (and a second element name) with decomposition_rank = 0", s.bytes)
-        }
+        })
         do {
             var s = try stream(tiny)
             let t = try s.index(of: .topology)
@@ -349,14 +276,7 @@ extension ConformanceSuiteBuilder {
             s.pieces[t] = p
             list.add(CheckRules.topologyFormats, tiny, "topology_storage_format = 9", s.bytes)
         }
-        do {
-            var s = try stream(tiny)
-            let i = try s.index(of: .compressedData)
-            var h = try s.ndu(i)
-            h.topologyElemId = "../" + h.topologyElemId
-            try s.setNDU(i, h)
-            list.add(CheckRules.tensorNameUnsafe, tiny, "topology_elem_id prefixed with '../'", s.bytes)
-        }
+        list.add(CheckRules.tensorNameUnsafe, tiny, "topology_elem_id prefixed with '../'", try editedNDU(tiny) { $0.topologyElemId = "../" + $0.topologyElemId })
     }
 
     /// Payload rules.
@@ -439,22 +359,11 @@ extension ConformanceSuiteBuilder {
             try s.setNDU(i, h, payload: [0x00, 0x00, 0x80, 0x3F, 0x00])
             list.add(CheckRules.rawFloatSize, tiny, "NNR_PT_RAW_FLOAT [1, 1] with a 5-byte payload (4 expected)", s.bytes)
         }
-        do {
-            var s = try stream(tiny)
-            var m = try s.mps()
-            m.mpsQuantizationParameter = 4000
-            try s.setMPS(m)
-            list.add(CheckRules.stepSize, tiny, "mps_quantization_parameter = 4000 (the float32 step size overflows)", s.bytes)
-        }
-        do {
-            var s = try stream(int16)
-            let i = try s.index(of: .compressedData)
-            var h = try s.ndu(i)
+        list.add(CheckRules.stepSize, tiny, "mps_quantization_parameter = 4000 (the float32 step size overflows)", try editedMPS(tiny) { $0.mpsQuantizationParameter = 4000 })
+        list.add(CheckRules.declaredIntegerFormat, int16, "nnr_decompressed_data_format = 5 (TENSOR_INT8) on int16-range values", try editedNDU(int16) { h in
             h.nnrDecompressedDataFormatPresentFlag = true
             h.nnrDecompressedDataFormat = 5
-            try s.setNDU(i, h)
-            list.add(CheckRules.declaredIntegerFormat, int16, "nnr_decompressed_data_format = 5 (TENSOR_INT8) on int16-range values", s.bytes)
-        }
+        })
     }
 
     /// Incremental rules.
