@@ -14,6 +14,8 @@ import Foundation
 // encoder); NNRTools (check, dump) uses the codec and the syntax below it, NNRQuantization only
 // through NNRCodec.
 // System libraries: zlib (CZlib) under NNRModelIO, libxml2 (CLibXML2) under NNRTools.
+// Tools/ConformanceGenerator (NNRConformanceGenerator, nnr-conformance-generator) sits beside NNRKit:
+// it uses NNRTools (the checker) and the layers below; nothing in Sources/ depends on it.
 let package = Package(
     name: "swift-nnr",
     platforms: [.macOS(.v14)],
@@ -49,6 +51,16 @@ let package = Package(
         .testTarget(name: "NNRModelIOTests", dependencies: ["NNRModelIO", "NNRTestSupport"]),
         .testTarget(name: "NNRCodecTests", dependencies: ["NNRCodec", "NNRTestSupport"]),
         .testTarget(name: "NNRToolsTests", dependencies: ["NNRTools", "NNRTestSupport"]),
+        // Tools/ConformanceGenerator: builds Conformance/negative/*.nnc and Conformance/manifest.json
+        // (Tools/make-conformance-vectors.sh --negative runs the executable; the test checks the
+        // stored files are up to date).
+        .target(name: "NNRConformanceGenerator",
+                dependencies: ["NNRBitIO", "NNRContainer", "NNRSyntax", "NNRCoding", "NNRModelIO", "NNRTools"],
+                path: "Tools/ConformanceGenerator/Sources/NNRConformanceGenerator"),
+        .executableTarget(name: "nnr-conformance-generator", dependencies: ["NNRConformanceGenerator"],
+                          path: "Tools/ConformanceGenerator/Sources/nnr-conformance-generator"),
+        .testTarget(name: "NNRConformanceGeneratorTests", dependencies: ["NNRConformanceGenerator", "NNRTestSupport"],
+                    path: "Tools/ConformanceGenerator/Tests/NNRConformanceGeneratorTests"),
     ],
     swiftLanguageModes: [.v5]
 )

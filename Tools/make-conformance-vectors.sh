@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds Conformance/: the positive vectors (NNCodec 2.1.3, through Python) and then the
-# negative vectors and Conformance/manifest.json (Swift, through a test-side generator).
+# negative vectors and Conformance/manifest.json (Swift: the nnr-conformance-generator executable of
+# Tools/ConformanceGenerator; `swift run nnr-conformance-generator --check` only compares).
 #
 #   Tools/make-conformance-vectors.sh              # both
 #   Tools/make-conformance-vectors.sh --negative   # negative vectors + manifest only (no Python)
@@ -36,8 +37,7 @@ positive() {
 }
 
 negative() {
-    NNR_REGENERATE=1 swift test --scratch-path "$scratch" \
-        --filter 'NNRToolsTests.ConformanceSuiteGeneratorTests'
+    swift run --scratch-path "$scratch" nnr-conformance-generator --root Conformance
 }
 
 case "$mode" in

@@ -74,53 +74,65 @@ enum ZipSignature {
 }
 
 enum ZipReader {
+    /// Where the central directory lies, from the end of central directory record (and its ZIP64
+    /// counterpart when present).
+    struct CentralDirectory {
+        var entryCount: UInt64
+        var size: UInt64
+        var offset: UInt64
+        /// The central directory (and every member) must end before this offset.
+        var end: Int
+    }
+
+    /// One central directory record, its ZIP64 fields resolved.
+    struct CentralEntry {
+        var name: String
+        var nameBytes: UnsafeRawBufferPointer
+        var flags: UInt16
+        var method: UInt16
+        var crc32: UInt32
+        var compressedSize: UInt64
+        var uncompressedSize: UInt64
+        var localHeaderOffset: UInt64
+    }
+
     /// Parses the central directory and resolves each member's data offset.
     static func entries(_ raw: UnsafeRawBufferPointer, file: String, limits: ModelIOLimits) throws -> [ZipEntry] {
+        let directory = try centralDirectory(raw, file: file, limits: limits)
+        var entries: [ZipEntry] = []
+        entries.reserveCapacity(Int(directory.entryCount))
+        var cd = ByteCursor(raw, at: Int(directory.offset), file: file, what: "ZIP central directory")
+        let cdEnd = Int(directory.offset) + Int(directory.size)
+        for index in 0..<Int(directory.entryCount) {
+            let entry = try centralEntry(&cd, index: index, end: cdEnd, file: file, limits: limits)
+            let dataOffset = try localDataOffset(raw, entry, directoryEnd: directory.end, file: file)
+            entries.append(ZipEntry(name: entry.name, method: entry.method, flags: entry.flags, crc32: entry.crc32,
+                                    compressedSize: entry.compressedSize, uncompressedSize: entry.uncompressedSize,
+                                    localHeaderOffset: entry.localHeaderOffset, dataOffset: dataOffset))
+        }
+        return entries
+    }
+
+    /// The end of central directory record (ZIP64 values replacing the classic ones when the
+    /// locator is present), checked against the archive and the limits before anything is reserved.
+    private static func centralDirectory(_ raw: UnsafeRawBufferPointer, file: String, limits: ModelIOLimits) throws -> CentralDirectory {
         let eocd = try findEndOfCentralDirectory(raw, file: file)
         var c = ByteCursor(raw, at: eocd + 4, file: file, what: "ZIP end of central directory record")
         let diskNumber = try c.u16()
         let cdDisk = try c.u16()
         _ = try c.u16()  // entries on this disk
-        var entryCount = UInt64(try c.u16())
-        var cdSize = UInt64(try c.u32())
-        var cdOffset = UInt64(try c.u32())
+        var directory = CentralDirectory(entryCount: UInt64(try c.u16()), size: UInt64(try c.u32()), offset: UInt64(try c.u32()),
+                                         end: eocd)
         guard diskNumber == 0 || diskNumber == 0xFFFF, cdDisk == 0 || cdDisk == 0xFFFF else {
             throw ModelIOError.malformedArchive(file: file, message: "multi-disk (spanned) archives are not supported")
         }
-        var directoryEnd = eocd  // the central directory must end before this
-        // ZIP64 end of central directory locator sits just before the classic record.
-        if eocd >= 20 {
-            var l = ByteCursor(raw, at: eocd - 20, file: file, what: "ZIP64 end of central directory locator")
-            if try l.u32() == ZipSignature.zip64Locator {
-                _ = try l.u32()  // disk with the zip64 record
-                let zip64Offset = try l.u64()
-                guard zip64Offset <= UInt64(eocd - 20), zip64Offset <= UInt64(Int.max) else {
-                    throw ModelIOError.malformedArchive(file: file, message: "ZIP64 end of central directory offset \(zip64Offset) is out of range")
-                }
-                var z = ByteCursor(raw, at: Int(zip64Offset), file: file, what: "ZIP64 end of central directory record")
-                guard try z.u32() == ZipSignature.zip64EndOfCentralDirectory else {
-                    throw ModelIOError.malformedArchive(file: file, message: "ZIP64 end of central directory record has a bad signature")
-                }
-                _ = try z.u64()  // record size
-                _ = try z.u16()  // version made by
-                _ = try z.u16()  // version needed
-                let disk64 = try z.u32()
-                let cdDisk64 = try z.u32()
-                guard disk64 == 0, cdDisk64 == 0 else {
-                    throw ModelIOError.malformedArchive(file: file, message: "multi-disk (spanned) archives are not supported")
-                }
-                _ = try z.u64()  // entries on this disk
-                entryCount = try z.u64()
-                cdSize = try z.u64()
-                cdOffset = try z.u64()
-                directoryEnd = Int(zip64Offset)
-            }
-        }
+        try readZip64EndOfCentralDirectory(raw, eocd: eocd, file: file, into: &directory)
+        let (entryCount, cdSize, cdOffset) = (directory.entryCount, directory.size, directory.offset)
         guard entryCount <= UInt64(max(0, limits.maxTensors)) else {
             throw ModelIOError.limitExceeded(file: file, tensor: nil, limit: "maxTensors",
                                              value: entryCount, maximum: UInt64(max(0, limits.maxTensors)))
         }
-        guard cdOffset <= UInt64(directoryEnd), cdSize <= UInt64(directoryEnd) - cdOffset else {
+        guard cdOffset <= UInt64(directory.end), cdSize <= UInt64(directory.end) - cdOffset else {
             throw ModelIOError.malformedArchive(file: file,
                                                 message: "central directory (offset \(cdOffset), \(cdSize) bytes) lies outside the archive")
         }
@@ -129,94 +141,132 @@ enum ZipReader {
             throw ModelIOError.malformedArchive(file: file,
                                                 message: "central directory of \(cdSize) bytes cannot hold \(entryCount) entries")
         }
-        var entries: [ZipEntry] = []
-        entries.reserveCapacity(Int(entryCount))
-        var cd = ByteCursor(raw, at: Int(cdOffset), file: file, what: "ZIP central directory")
-        let cdEnd = Int(cdOffset) + Int(cdSize)
-        for index in 0..<Int(entryCount) {
-            guard try cd.u32() == ZipSignature.centralHeader else {
-                throw ModelIOError.malformedArchive(file: file, message: "central directory entry \(index) has a bad signature")
-            }
-            _ = try cd.u16()  // version made by
-            _ = try cd.u16()  // version needed
-            let flags = try cd.u16()
-            let method = try cd.u16()
-            _ = try cd.u16()  // time
-            _ = try cd.u16()  // date
-            let crc = try cd.u32()
-            var compressed = UInt64(try cd.u32())
-            var uncompressed = UInt64(try cd.u32())
-            let nameLength = Int(try cd.u16())
-            let extraLength = Int(try cd.u16())
-            let commentLength = Int(try cd.u16())
-            let startDisk = try cd.u16()
-            _ = try cd.u16()  // internal attributes
-            _ = try cd.u32()  // external attributes
-            var localOffset = UInt64(try cd.u32())
-            let nameBytes = try cd.bytes(nameLength)
-            let extra = try cd.bytes(extraLength)
-            try cd.skip(commentLength)
-            guard cd.offset <= cdEnd else {
-                throw ModelIOError.malformedArchive(file: file, message: "central directory entry \(index) runs past the directory's end")
-            }
-            guard nameLength <= limits.maxNameBytes else {
-                throw ModelIOError.limitExceeded(file: file, tensor: nil, limit: "maxNameBytes",
-                                                 value: UInt64(nameLength), maximum: UInt64(max(0, limits.maxNameBytes)))
-            }
-            let name = String(validating: nameBytes, as: UTF8.self) ?? String(decoding: nameBytes, as: UTF8.self)
-            // ZIP64 extended information: present fields follow the order usize, csize, offset, disk.
-            var startDisk32 = UInt32(startDisk)
-            if uncompressed == 0xFFFF_FFFF || compressed == 0xFFFF_FFFF || localOffset == 0xFFFF_FFFF || startDisk == 0xFFFF {
-                guard let z = try zip64Extra(extra, file: file, member: name) else {
-                    throw ModelIOError.malformedArchive(file: file, message: "member '\(name)': 32-bit size or offset is 0xFFFFFFFF but there is no ZIP64 extra field")
-                }
-                var zc = ByteCursor(z, at: 0, file: file, what: "ZIP64 extra field of member '\(name)'")
-                if uncompressed == 0xFFFF_FFFF { uncompressed = try zc.u64() }
-                if compressed == 0xFFFF_FFFF { compressed = try zc.u64() }
-                if localOffset == 0xFFFF_FFFF { localOffset = try zc.u64() }
-                if startDisk == 0xFFFF { startDisk32 = try zc.u32() }
-            }
-            guard startDisk32 == 0 else {
-                throw ModelIOError.malformedArchive(file: file, message: "multi-disk (spanned) archives are not supported")
-            }
-            if flags & 0x1 != 0 || flags & 0x40 != 0 {
-                throw ModelIOError.unsupportedCompression(file: file, member: name, method: method)
-            }
-            guard method == 0 || method == 8 else {
-                throw ModelIOError.unsupportedCompression(file: file, member: name, method: method)
-            }
-            if method == 0 && compressed != uncompressed {
-                throw ModelIOError.malformedArchive(file: file, message: "stored member '\(name)' has compressed size \(compressed) != uncompressed size \(uncompressed)")
-            }
-            // Local header: only its name and extra lengths matter (sizes may be 0 or 0xFFFFFFFF).
-            guard localOffset < UInt64(directoryEnd) else {
-                throw ModelIOError.malformedArchive(file: file, message: "member '\(name)': local header offset \(localOffset) is out of range")
-            }
-            var local = ByteCursor(raw, at: Int(localOffset), file: file, what: "ZIP local header of member '\(name)'")
-            guard try local.u32() == ZipSignature.localHeader else {
-                throw ModelIOError.malformedArchive(file: file, message: "member '\(name)': bad local header signature at offset \(localOffset)")
-            }
-            try local.skip(22)
-            let localNameLength = Int(try local.u16())
-            let localExtraLength = Int(try local.u16())
-            let localName = try local.bytes(localNameLength)
-            try local.skip(localExtraLength)
-            guard localName.elementsEqual(nameBytes) else {
-                throw ModelIOError.malformedArchive(file: file, message: "member '\(name)': local header names a different member")
-            }
-            let dataOffset = local.offset
-            guard dataOffset <= directoryEnd else {
-                throw ModelIOError.truncated(file: file, tensor: name, what: "ZIP local header of member '\(name)' (runs into the central directory)")
-            }
-            guard compressed <= UInt64(directoryEnd - dataOffset) else {
-                throw ModelIOError.truncated(file: file, tensor: name,
-                                             what: "ZIP member data (\(compressed) bytes declared, \(max(0, directoryEnd - dataOffset)) available)")
-            }
-            entries.append(ZipEntry(name: name, method: method, flags: flags, crc32: crc,
-                                    compressedSize: compressed, uncompressedSize: uncompressed,
-                                    localHeaderOffset: localOffset, dataOffset: dataOffset))
+        return directory
+    }
+
+    /// The ZIP64 end of central directory record, when its locator sits just before the classic
+    /// record at `eocd`: its count, size and offset replace the classic ones.
+    private static func readZip64EndOfCentralDirectory(_ raw: UnsafeRawBufferPointer, eocd: Int, file: String,
+                                                       into directory: inout CentralDirectory) throws {
+        guard eocd >= 20 else { return }
+        var l = ByteCursor(raw, at: eocd - 20, file: file, what: "ZIP64 end of central directory locator")
+        guard try l.u32() == ZipSignature.zip64Locator else { return }
+        _ = try l.u32()  // disk with the zip64 record
+        let zip64Offset = try l.u64()
+        guard zip64Offset <= UInt64(eocd - 20), zip64Offset <= UInt64(Int.max) else {
+            throw ModelIOError.malformedArchive(file: file, message: "ZIP64 end of central directory offset \(zip64Offset) is out of range")
         }
-        return entries
+        var z = ByteCursor(raw, at: Int(zip64Offset), file: file, what: "ZIP64 end of central directory record")
+        guard try z.u32() == ZipSignature.zip64EndOfCentralDirectory else {
+            throw ModelIOError.malformedArchive(file: file, message: "ZIP64 end of central directory record has a bad signature")
+        }
+        _ = try z.u64()  // record size
+        _ = try z.u16()  // version made by
+        _ = try z.u16()  // version needed
+        let disk64 = try z.u32()
+        let cdDisk64 = try z.u32()
+        guard disk64 == 0, cdDisk64 == 0 else {
+            throw ModelIOError.malformedArchive(file: file, message: "multi-disk (spanned) archives are not supported")
+        }
+        _ = try z.u64()  // entries on this disk
+        directory.entryCount = try z.u64()
+        directory.size = try z.u64()
+        directory.offset = try z.u64()
+        directory.end = Int(zip64Offset)
+    }
+
+    /// The central directory record `index` at the cursor (which must stay before `end`), its
+    /// ZIP64 extra field applied and its flags and method checked.
+    private static func centralEntry(_ cd: inout ByteCursor, index: Int, end cdEnd: Int, file: String,
+                                     limits: ModelIOLimits) throws -> CentralEntry {
+        guard try cd.u32() == ZipSignature.centralHeader else {
+            throw ModelIOError.malformedArchive(file: file, message: "central directory entry \(index) has a bad signature")
+        }
+        _ = try cd.u16()  // version made by
+        _ = try cd.u16()  // version needed
+        let flags = try cd.u16()
+        let method = try cd.u16()
+        _ = try cd.u16()  // time
+        _ = try cd.u16()  // date
+        let crc = try cd.u32()
+        var compressed = UInt64(try cd.u32())
+        var uncompressed = UInt64(try cd.u32())
+        let nameLength = Int(try cd.u16())
+        let extraLength = Int(try cd.u16())
+        let commentLength = Int(try cd.u16())
+        let startDisk = try cd.u16()
+        _ = try cd.u16()  // internal attributes
+        _ = try cd.u32()  // external attributes
+        var localOffset = UInt64(try cd.u32())
+        let nameBytes = try cd.bytes(nameLength)
+        let extra = try cd.bytes(extraLength)
+        try cd.skip(commentLength)
+        guard cd.offset <= cdEnd else {
+            throw ModelIOError.malformedArchive(file: file, message: "central directory entry \(index) runs past the directory's end")
+        }
+        guard nameLength <= limits.maxNameBytes else {
+            throw ModelIOError.limitExceeded(file: file, tensor: nil, limit: "maxNameBytes",
+                                             value: UInt64(nameLength), maximum: UInt64(max(0, limits.maxNameBytes)))
+        }
+        let name = String(validating: nameBytes, as: UTF8.self) ?? String(decoding: nameBytes, as: UTF8.self)
+        // ZIP64 extended information: present fields follow the order usize, csize, offset, disk.
+        var startDisk32 = UInt32(startDisk)
+        if uncompressed == 0xFFFF_FFFF || compressed == 0xFFFF_FFFF || localOffset == 0xFFFF_FFFF || startDisk == 0xFFFF {
+            guard let z = try zip64Extra(extra, file: file, member: name) else {
+                throw ModelIOError.malformedArchive(file: file, message: "member '\(name)': 32-bit size or offset is 0xFFFFFFFF but there is no ZIP64 extra field")
+            }
+            var zc = ByteCursor(z, at: 0, file: file, what: "ZIP64 extra field of member '\(name)'")
+            if uncompressed == 0xFFFF_FFFF { uncompressed = try zc.u64() }
+            if compressed == 0xFFFF_FFFF { compressed = try zc.u64() }
+            if localOffset == 0xFFFF_FFFF { localOffset = try zc.u64() }
+            if startDisk == 0xFFFF { startDisk32 = try zc.u32() }
+        }
+        guard startDisk32 == 0 else {
+            throw ModelIOError.malformedArchive(file: file, message: "multi-disk (spanned) archives are not supported")
+        }
+        if flags & 0x1 != 0 || flags & 0x40 != 0 {
+            throw ModelIOError.unsupportedCompression(file: file, member: name, method: method)
+        }
+        guard method == 0 || method == 8 else {
+            throw ModelIOError.unsupportedCompression(file: file, member: name, method: method)
+        }
+        if method == 0 && compressed != uncompressed {
+            throw ModelIOError.malformedArchive(file: file, message: "stored member '\(name)' has compressed size \(compressed) != uncompressed size \(uncompressed)")
+        }
+        return CentralEntry(name: name, nameBytes: nameBytes, flags: flags, method: method, crc32: crc,
+                            compressedSize: compressed, uncompressedSize: uncompressed, localHeaderOffset: localOffset)
+    }
+
+    /// The offset of a member's data after its local header. Only the local header's name and
+    /// extra lengths matter (its sizes may be 0 or 0xFFFFFFFF); the data must end before the
+    /// central directory.
+    private static func localDataOffset(_ raw: UnsafeRawBufferPointer, _ entry: CentralEntry, directoryEnd: Int,
+                                        file: String) throws -> Int {
+        let name = entry.name, localOffset = entry.localHeaderOffset, compressed = entry.compressedSize
+        guard localOffset < UInt64(directoryEnd) else {
+            throw ModelIOError.malformedArchive(file: file, message: "member '\(name)': local header offset \(localOffset) is out of range")
+        }
+        var local = ByteCursor(raw, at: Int(localOffset), file: file, what: "ZIP local header of member '\(name)'")
+        guard try local.u32() == ZipSignature.localHeader else {
+            throw ModelIOError.malformedArchive(file: file, message: "member '\(name)': bad local header signature at offset \(localOffset)")
+        }
+        try local.skip(22)
+        let localNameLength = Int(try local.u16())
+        let localExtraLength = Int(try local.u16())
+        let localName = try local.bytes(localNameLength)
+        try local.skip(localExtraLength)
+        guard localName.elementsEqual(entry.nameBytes) else {
+            throw ModelIOError.malformedArchive(file: file, message: "member '\(name)': local header names a different member")
+        }
+        let dataOffset = local.offset
+        guard dataOffset <= directoryEnd else {
+            throw ModelIOError.truncated(file: file, tensor: name, what: "ZIP local header of member '\(name)' (runs into the central directory)")
+        }
+        guard compressed <= UInt64(directoryEnd - dataOffset) else {
+            throw ModelIOError.truncated(file: file, tensor: name,
+                                         what: "ZIP member data (\(compressed) bytes declared, \(max(0, directoryEnd - dataOffset)) available)")
+        }
+        return dataOffset
     }
 
     private static func zip64Extra(_ extra: UnsafeRawBufferPointer, file: String, member: String) throws -> UnsafeRawBufferPointer? {

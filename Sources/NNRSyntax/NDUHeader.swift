@@ -157,52 +157,15 @@ public struct NDUHeader: Sendable, Equatable {
         try v.flag("input_parameters_present_flag", &inputParametersPresentFlag)
         let indexed = context.mpsTopologyIndexedReferenceFlag
         if nnrMultipleTopologyElementsPresentFlag {
-            // topology_elements_ids_list(mps_topology_indexed_reference_flag)
-            var countMinus2 = Swift.max(0, (indexed ? topologyElemIdIndexList.count : topologyElemIdList.count) - 2)
-            try v.ue("count_topology_elements_minus2", 7, &countMinus2)
-            let n = countMinus2 + 2
-            try v.checkCount(n, "count_topology_elements_minus2", limit: v.limits.maxListEntries, bitsPerEntry: 8, freeEntries: 2)
-            if !indexed {
-                try v.byteAlignment()
-                if v.isReading { topologyElemIdList = Array(repeating: "", count: n) }
-                for j in 0..<n { try v.st("topology_elem_id_list[\(j)]", &topologyElemIdList[j]) }
-            } else {
-                if v.isReading { topologyElemIdIndexList = Array(repeating: 0, count: n) }
-                for j in 0..<n { try v.ue("topology_elem_id_index_list[\(j)]", 7, &topologyElemIdIndexList[j]) }
-                try v.byteAlignment()
-            }
+            try visitTopologyElementsIdsList(&v, indexed: indexed)
         } else if !indexed {
             try v.st("topology_elem_id", &topologyElemId)
         } else {
             try v.ue("topology_elem_id_index", 7, &topologyElemIdIndex)
         }
-
         if context.isProfile1 {
-            try v.flag("node_id_present_flag", &nodeIdPresentFlag)
-            if nodeIdPresentFlag {
-                try v.ue("device_id", 1, &deviceId)
-                try v.ue("parameter_id", 5, &parameterId)
-                try v.ue("put_node_depth", 4, &putNodeDepth)
-            }
-            if context.mpsParentSignallingEnabledFlag {
-                try v.flag("parent_node_id_present_flag", &parentNodeIdPresentFlag)
-                if parentNodeIdPresentFlag {
-                    try v.u("parent_node_id_type", 2, &parentNodeIdType)
-                    try v.flag("temporal_context_modeling_flag", &temporalContextModelingFlag)
-                    switch parentNodeIdType {
-                    case 0:
-                        try v.ue("parent_device_id", 1, &parentDeviceId)
-                        if !nodeIdPresentFlag {
-                            try v.ue("parameter_id", 5, &parameterId)
-                            try v.ue("put_node_depth", 4, &putNodeDepth)
-                        }
-                    case 1: try v.bits("parent_node_payload_sha256", 256, &parentNodePayloadSHA)
-                    case 2: try v.bits("parent_node_payload_sha512", 512, &parentNodePayloadSHA)
-                    default:
-                        throw v.error(.invalidValue("parent_node_id_type 3 is reserved"), "parent_node_id_type")
-                    }
-                }
-            }
+            try visitNodeId(&v)
+            if context.mpsParentSignallingEnabledFlag { try visitParentNodeId(&v) }
         }
 
         let pt = nnrCompressedDataUnitPayloadType
@@ -217,33 +180,7 @@ public struct NDUHeader: Sendable, Equatable {
             try v.u("nnr_decompressed_data_format", 7, &nnrDecompressedDataFormat)
         }
         if inputParametersPresentFlag {
-            try v.flag("tensor_dimensions_flag", &tensorDimensionsFlag)
-            try v.flag("cabac_unary_length_flag", &cabacUnaryLengthFlag)
-            try v.u("compressed_parameter_types", 4, &compressedParameterTypes)
-            if hasDecomposition {
-                try v.ue("decomposition_rank", 3, &decompositionRank)
-                try v.ue("g_number_of_rows", 3, &gNumberOfRows)
-            }
-            if tensorDimensionsFlag {
-                var count = tensorDimensions.count
-                try v.ue("count_tensor_dimensions", 1, &count)
-                try v.checkCount(count, "count_tensor_dimensions", limit: v.limits.maxDimensions)
-                if v.isReading { tensorDimensions = Array(repeating: 0, count: count) }
-                for j in 0..<count { try v.ue("tensor_dimensions[\(j)]", 7, &tensorDimensions[j]) }
-                if v.isReading {
-                    guard NDUHeader.elementCount(tensorDimensions, limit: v.limits.maxTensorElements) != nil else {
-                        throw v.error(.limitExceeded("tensor_dimensions \(tensorDimensions) multiply to more than \(v.limits.maxTensorElements) elements"), "tensor_dimensions")
-                    }
-                }
-            }
-            if !isBlock && nnrMultipleTopologyElementsPresentFlag {
-                throw v.error(.unsupported("topology_tensor_dimension_mapping() (tensor split across elements)"), "topology_tensor_dimension_mapping")
-            }
-            if cabacUnaryLengthFlag {
-                try v.u("cabac_unary_length_minus1", 8, &cabacUnaryLengthMinus1)
-            } else if v.isReading {
-                cabacUnaryLengthMinus1 = 9
-            }
+            try visitInputParameters(&v)
         } else if v.isReading {
             // Out-of-band parameters: NNCodec's defaults.
             compressedParameterTypes = 0
@@ -257,34 +194,123 @@ public struct NDUHeader: Sendable, Equatable {
                 try v.ue("first_tensor_dimension_shift", 1, &firstTensorDimensionShift)
             }
             try v.u("scan_order", 4, &scanOrder)
-            if scanOrder > 0 {
-                if !isBlock && hasDecomposition && indexed {
-                    throw v.error(.unsupported("entry points of a decomposed tensor referenced by index (G/H unknown)"), "cabac_entry_point_list")
-                }
-                if hasDecomposition && (gNumberOfRows < 1 || decompositionRank < 1) {
-                    throw v.error(.invalidValue("g_number_of_rows and decomposition_rank must be ≥ 1"), "cabac_entry_point_list")
-                }
-                let n = Swift.max(0, entryPointCount())
-                try v.checkCount(n, "NumBlockRowsMinus1", limit: v.limits.maxListEntries, bitsPerEntry: 9, freeEntries: 1)
-                if v.isReading { entryPoints = Array(repeating: EntryPoint(bitOffsetDelta: 0, value: 0, dqState: 0), count: n) }
-                guard entryPoints.count == n else {
-                    throw v.error(.invalidValue("\(entryPoints.count) entry points given, \(n) needed"), "cabac_entry_point_list")
-                }
-                for j in 0..<n {
-                    try v.u("ep_value[\(j)]", 8, &entryPoints[j].value)
-                    if dqFlag { try v.u("ep_dq_state[\(j)]", 3, &entryPoints[j].dqState) }
-                    if j == 0 {
-                        try v.ue("ep_bit_offset_delta", 11, &entryPoints[j].bitOffsetDelta)
-                    } else {
-                        var diff = entryPoints[j].bitOffsetDelta - entryPoints[j - 1].bitOffsetDelta
-                        try v.ie("ep_bit_offset_delta_diff[\(j)]", 7, &diff)
-                        let (s, o) = entryPoints[j - 1].bitOffsetDelta.addingReportingOverflow(diff)
-                        guard !o else { throw v.error(.overflow("entry point offset"), "ep_bit_offset_delta_diff") }
-                        entryPoints[j].bitOffsetDelta = s
-                    }
-                }
-            }
+            if scanOrder > 0 { try visitCabacEntryPointList(&v, indexed: indexed) }
         }
         try v.byteAlignment()
+    }
+
+    /// topology_elements_ids_list(mps_topology_indexed_reference_flag): the names (or indices)
+    /// of the elements a multi-element NDU carries.
+    mutating func visitTopologyElementsIdsList<V: SyntaxVisitor>(_ v: inout V, indexed: Bool) throws {
+        var countMinus2 = Swift.max(0, (indexed ? topologyElemIdIndexList.count : topologyElemIdList.count) - 2)
+        try v.ue("count_topology_elements_minus2", 7, &countMinus2)
+        let n = countMinus2 + 2
+        try v.checkCount(n, "count_topology_elements_minus2", limit: v.limits.maxListEntries, bitsPerEntry: 8, freeEntries: 2)
+        if !indexed {
+            try v.byteAlignment()
+            if v.isReading { topologyElemIdList = Array(repeating: "", count: n) }
+            for j in 0..<n { try v.st("topology_elem_id_list[\(j)]", &topologyElemIdList[j]) }
+        } else {
+            if v.isReading { topologyElemIdIndexList = Array(repeating: 0, count: n) }
+            for j in 0..<n { try v.ue("topology_elem_id_index_list[\(j)]", 7, &topologyElemIdIndexList[j]) }
+            try v.byteAlignment()
+        }
+    }
+
+    /// Profile 1: node_id_present_flag and the node's identity (device_id, parameter_id, put_node_depth).
+    mutating func visitNodeId<V: SyntaxVisitor>(_ v: inout V) throws {
+        try v.flag("node_id_present_flag", &nodeIdPresentFlag)
+        if nodeIdPresentFlag {
+            try v.ue("device_id", 1, &deviceId)
+            try v.ue("parameter_id", 5, &parameterId)
+            try v.ue("put_node_depth", 4, &putNodeDepth)
+        }
+    }
+
+    /// Profile 1 with mps_parent_signalling_enabled_flag: parent_node_id_present_flag and the
+    /// parent's identity by parent_node_id_type (device and parameter ids, or a payload hash).
+    mutating func visitParentNodeId<V: SyntaxVisitor>(_ v: inout V) throws {
+        try v.flag("parent_node_id_present_flag", &parentNodeIdPresentFlag)
+        guard parentNodeIdPresentFlag else { return }
+        try v.u("parent_node_id_type", 2, &parentNodeIdType)
+        try v.flag("temporal_context_modeling_flag", &temporalContextModelingFlag)
+        switch parentNodeIdType {
+        case 0:
+            try v.ue("parent_device_id", 1, &parentDeviceId)
+            if !nodeIdPresentFlag {
+                try v.ue("parameter_id", 5, &parameterId)
+                try v.ue("put_node_depth", 4, &putNodeDepth)
+            }
+        case 1: try v.bits("parent_node_payload_sha256", 256, &parentNodePayloadSHA)
+        case 2: try v.bits("parent_node_payload_sha512", 512, &parentNodePayloadSHA)
+        default:
+            throw v.error(.invalidValue("parent_node_id_type 3 is reserved"), "parent_node_id_type")
+        }
+    }
+
+    /// The in-band input parameters (input_parameters_present_flag): tensor_dimensions_flag,
+    /// cabac_unary_length_flag, compressed_parameter_types, the decomposition's rank and rows,
+    /// the tensor dimensions and cabac_unary_length_minus1.
+    mutating func visitInputParameters<V: SyntaxVisitor>(_ v: inout V) throws {
+        try v.flag("tensor_dimensions_flag", &tensorDimensionsFlag)
+        try v.flag("cabac_unary_length_flag", &cabacUnaryLengthFlag)
+        try v.u("compressed_parameter_types", 4, &compressedParameterTypes)
+        if hasDecomposition {
+            try v.ue("decomposition_rank", 3, &decompositionRank)
+            try v.ue("g_number_of_rows", 3, &gNumberOfRows)
+        }
+        if tensorDimensionsFlag { try visitTensorDimensions(&v) }
+        if !isBlock && nnrMultipleTopologyElementsPresentFlag {
+            throw v.error(.unsupported("topology_tensor_dimension_mapping() (tensor split across elements)"), "topology_tensor_dimension_mapping")
+        }
+        if cabacUnaryLengthFlag {
+            try v.u("cabac_unary_length_minus1", 8, &cabacUnaryLengthMinus1)
+        } else if v.isReading {
+            cabacUnaryLengthMinus1 = 9
+        }
+    }
+
+    /// count_tensor_dimensions and tensor_dimensions[j], their product checked against the limit.
+    mutating func visitTensorDimensions<V: SyntaxVisitor>(_ v: inout V) throws {
+        var count = tensorDimensions.count
+        try v.ue("count_tensor_dimensions", 1, &count)
+        try v.checkCount(count, "count_tensor_dimensions", limit: v.limits.maxDimensions)
+        if v.isReading { tensorDimensions = Array(repeating: 0, count: count) }
+        for j in 0..<count { try v.ue("tensor_dimensions[\(j)]", 7, &tensorDimensions[j]) }
+        if v.isReading {
+            guard NDUHeader.elementCount(tensorDimensions, limit: v.limits.maxTensorElements) != nil else {
+                throw v.error(.limitExceeded("tensor_dimensions \(tensorDimensions) multiply to more than \(v.limits.maxTensorElements) elements"), "tensor_dimensions")
+            }
+        }
+    }
+
+    /// cabac_entry_point_list (scan_order > 0): NumBlockRowsMinus1 entry points, each with
+    /// ep_value, ep_dq_state (with DQ) and its bit offset (the first absolute, then differences).
+    mutating func visitCabacEntryPointList<V: SyntaxVisitor>(_ v: inout V, indexed: Bool) throws {
+        if !isBlock && hasDecomposition && indexed {
+            throw v.error(.unsupported("entry points of a decomposed tensor referenced by index (G/H unknown)"), "cabac_entry_point_list")
+        }
+        if hasDecomposition && (gNumberOfRows < 1 || decompositionRank < 1) {
+            throw v.error(.invalidValue("g_number_of_rows and decomposition_rank must be ≥ 1"), "cabac_entry_point_list")
+        }
+        let n = Swift.max(0, entryPointCount())
+        try v.checkCount(n, "NumBlockRowsMinus1", limit: v.limits.maxListEntries, bitsPerEntry: 9, freeEntries: 1)
+        if v.isReading { entryPoints = Array(repeating: EntryPoint(bitOffsetDelta: 0, value: 0, dqState: 0), count: n) }
+        guard entryPoints.count == n else {
+            throw v.error(.invalidValue("\(entryPoints.count) entry points given, \(n) needed"), "cabac_entry_point_list")
+        }
+        for j in 0..<n {
+            try v.u("ep_value[\(j)]", 8, &entryPoints[j].value)
+            if dqFlag { try v.u("ep_dq_state[\(j)]", 3, &entryPoints[j].dqState) }
+            if j == 0 {
+                try v.ue("ep_bit_offset_delta", 11, &entryPoints[j].bitOffsetDelta)
+            } else {
+                var diff = entryPoints[j].bitOffsetDelta - entryPoints[j - 1].bitOffsetDelta
+                try v.ie("ep_bit_offset_delta_diff[\(j)]", 7, &diff)
+                let (s, o) = entryPoints[j - 1].bitOffsetDelta.addingReportingOverflow(diff)
+                guard !o else { throw v.error(.overflow("entry point offset"), "ep_bit_offset_delta_diff") }
+                entryPoints[j].bitOffsetDelta = s
+            }
+        }
     }
 }
