@@ -232,6 +232,95 @@ struct LevelLoop {
         cursor.lastP = P
     }
 
+    /// Decodes the tensor a bounded chunk of rows at a time into one reusable buffer and hands each
+    /// chunk to `body` in row order (see `PayloadDecoder.decodeTensor(_:chunkElements:rows:)`):
+    /// whole block rows for block scan, rows for row-major scan. A chunk whose rows are all skipped
+    /// is not visited: its block-row starts are performed and the DQ state advanced once per row.
+    /// Sequential (no entry-point concurrency). Returns the observed entry points.
+    func runStreaming(chunkElements: Int, base: UnsafePointer<Int32>?, history: UnsafePointer<UInt8>?,
+                      skip: UnsafeBufferPointer<Bool>, reader: inout CABACReader,
+                      body: (Range<Int>, UnsafeBufferPointer<Int32>?) throws -> Void) throws -> [EntryPoint] {
+        let general = (tca && base != nil) || (hdsp && history != nil) || bounded || !codesLevels
+        switch (general, dq) {
+        case (false, false):
+            return try runStreaming(PlainMode.self, chunkElements: chunkElements, base: base, history: history, skip: skip, reader: &reader, body: body)
+        case (false, true):
+            return try runStreaming(PlainDQMode.self, chunkElements: chunkElements, base: base, history: history, skip: skip, reader: &reader, body: body)
+        case (true, false):
+            return try runStreaming(GeneralMode.self, chunkElements: chunkElements, base: base, history: history, skip: skip, reader: &reader, body: body)
+        case (true, true):
+            return try runStreaming(GeneralDQMode.self, chunkElements: chunkElements, base: base, history: history, skip: skip, reader: &reader, body: body)
+        }
+    }
+
+    func runStreaming<M: LevelLoopMode>(_ mode: M.Type, chunkElements: Int, base: UnsafePointer<Int32>?,
+                                        history: UnsafePointer<UInt8>?, skip: UnsafeBufferPointer<Bool>,
+                                        reader: inout CABACReader,
+                                        body: (Range<Int>, UnsafeBufferPointer<Int32>?) throws -> Void) throws -> [EntryPoint] {
+        let g = geometry
+        let width = g.width
+        let blockScan = g.scanOrder > 0
+        // a unit = one block row (block scan) or one row (row-major)
+        let unitRows = blockScan ? g.blockSize : 1
+        let unitCount = blockScan ? blockRows : g.height
+        let unitsPerChunk = Swift.max(1, chunkElements / Swift.max(1, unitRows &* width))
+        let chunkRows = Swift.min(g.height, unitsPerChunk &* unitRows)
+        let buffer = UnsafeMutablePointer<Int32>.allocate(capacity: Swift.max(1, chunkRows &* width))
+        defer { buffer.deallocate() }
+        let skipping = rowSkip && skip.count == g.height
+        // DQ state after one skipped row: one skipped-segment transition per segment of the row
+        let segments = (width &+ g.segmentWidth &- 1) / Swift.max(1, g.segmentWidth)
+        let rowAdvance = (0..<8).map { s0 in
+            var s = s0
+            for _ in 0..<segments { s = skipAdvance[s] }
+            return s
+        }
+        var eps: [EntryPoint] = []
+        var cursor = Cursor()
+        var none = NoTracer()
+        var u = 0
+        while u < unitCount {
+            let u1 = Swift.min(unitCount, u &+ unitsPerChunk)
+            let rows = blockScan ? (u &* unitRows)..<Swift.min(u1 &* unitRows, g.height) : u..<u1
+            var allSkipped = skipping
+            if skipping { for row in rows where !skip[row] { allSkipped = false; break } }
+            if allSkipped {
+                if blockScan && blockRows > 1 {
+                    for br in u..<u1 {
+                        startBlockRow(br, ctx: ctx, sets: store.sets, reader: &reader, cursor: &cursor, eps: &eps)
+                        if M.dq { for _ in g.rows(ofBlockRow: br) { cursor.state = rowAdvance[cursor.state] } }
+                    }
+                } else if M.dq {
+                    for _ in rows { cursor.state = rowAdvance[cursor.state] }
+                }
+                try body(rows, nil)
+            } else {
+                // the buffer holds `rows`: position p is stored at buffer[p - rows.lowerBound · width]
+                let biased = buffer - rows.lowerBound &* width
+                try decodeBlockRows(M.self, rows: blockScan ? u..<u1 : 0..<1, seeded: false, observeNext: false,
+                                    levels: biased, base: base, history: history, skip: skip.baseAddress, ctx: ctx,
+                                    sets: store.sets, reader: &reader, cursor: &cursor, eps: &eps, tracer: &none,
+                                    rowRange: blockScan ? nil : rows)
+                // hand over runs of decoded rows and runs of skipped rows
+                var a = rows.lowerBound
+                while a < rows.upperBound {
+                    let skipped = skipping && skip[a]
+                    var b = a &+ 1
+                    while b < rows.upperBound && (skipping && skip[b]) == skipped { b &+= 1 }
+                    if skipped {
+                        try body(a..<b, nil)
+                    } else {
+                        try body(a..<b, UnsafeBufferPointer(start: buffer + (a &- rows.lowerBound) &* width, count: (b &- a) &* width))
+                    }
+                    a = b
+                }
+            }
+            u = u1
+        }
+        if reader.overread { throw Failure.overread }
+        return eps
+    }
+
     /// Decodes block rows `rows` (spec 4.3 item 6). `seeded`: the reader, contexts and cursor are
     /// already at the start of the first row (entry point), so its block-row start is skipped.
     /// `observeNext`: after the last row, also performs the next row's start (context reset,
@@ -243,7 +332,7 @@ struct LevelLoop {
                                                              ctx: UnsafeMutablePointer<DecoderContext>,
                                                              sets: UnsafePointer<UInt8>, reader: inout CABACReader,
                                                              cursor: inout Cursor, eps: inout [EntryPoint],
-                                                             tracer: inout T) throws {
+                                                             tracer: inout T, rowRange: Range<Int>? = nil) throws {
         // everything the loop needs, as locals (no reloads through `self` after pointer stores)
         var r = reader
         defer { reader = r }
@@ -268,7 +357,7 @@ struct LevelLoop {
                 startBlockRow(br, ctx: ctx, sets: sets, reader: &r, cursor: &cursor, eps: &eps)
                 nb = cursor.nb
             }
-            try geometry.forEachSegment(inBlockRow: br) { row, c0, c1 in
+            try geometry.forEachSegment(rows: rowRange ?? geometry.rows(ofBlockRow: br)) { row, c0, c1 in
                 if rowSkip, let sk = skip, sk[row] {
                     if M.dq { state = skipAdvance[state] }
                     return
