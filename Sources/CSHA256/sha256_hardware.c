@@ -38,6 +38,7 @@ void nnr_sha256_hardware_blocks(uint32_t state[8], const uint8_t *data, size_t b
     while (blocks--) {
         const __m128i abef = s0, cdgh = s1;
         __m128i w[4];
+        _Pragma("clang loop unroll(full)")
         for (int i = 0; i < 16; i++) {
             __m128i m;
             if (i < 4) {

@@ -49,7 +49,8 @@ public struct SHA256 {
         if i < n { buffer += UnsafeRawBufferPointer(start: base + i, count: n - i) }
     }
 
-    /// Adds `count` zero bytes (the message schedule of a zero block is all zeros: no loads).
+    /// Adds `count` zero bytes without a buffer of them (with the SHA extensions, from one 64 KiB
+    /// block of zeros; otherwise by rounds without a message schedule, which is all zeros).
     public mutating func updateZeros(count: Int) {
         var left = count
         if !buffer.isEmpty {
@@ -60,7 +61,20 @@ public struct SHA256 {
         let blocks = left / 64
         if blocks > 0 {
             length &+= UInt64(blocks * 64)
-            compressZeroBlocks(blocks)
+            if SHA256.hardware {
+                // the SHA extensions are faster on zero bytes than the rounds without a schedule
+                SHA256.zeroBytes.withUnsafeBytes { z in
+                    guard let p = z.baseAddress else { return }
+                    var b = blocks
+                    while b > 0 {
+                        let k = Swift.min(b, SHA256.zeroBytes.count / 64)
+                        compressBlocks(p, count: k)
+                        b -= k
+                    }
+                }
+            } else {
+                compressZeroBlocks(blocks)
+            }
             left -= blocks * 64
         }
         if left > 0 { update([UInt8](repeating: 0, count: left)) }
@@ -92,6 +106,8 @@ public struct SHA256 {
         }
         st = (a, b, c, d, e, f, g, hh)
     }
+
+    static let zeroBytes = [UInt8](repeating: 0, count: 1 << 16)
 
     /// The processor has the SHA extensions.
     public static let hardware = nnr_sha256_hardware_available() == 1
