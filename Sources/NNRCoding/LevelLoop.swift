@@ -41,7 +41,8 @@ struct LevelLoop {
         case overflow(position: Int)
     }
 
-    let geometry: TensorGeometry
+    /// (A row-major tensor is streamed through a copy whose geometry is a chunk of its rows.)
+    var geometry: TensorGeometry
     let blockRows: Int
     let dq: Bool
     let tca: Bool
@@ -294,13 +295,28 @@ struct LevelLoop {
                     for _ in rows { cursor.state = rowAdvance[cursor.state] }
                 }
                 try body(rows, nil)
-            } else {
+            } else if blockScan {
                 // the buffer holds `rows`: position p is stored at buffer[p - rows.lowerBound · width]
                 let biased = buffer - rows.lowerBound &* width
-                try decodeBlockRows(M.self, rows: blockScan ? u..<u1 : 0..<1, seeded: false, observeNext: false,
-                                    levels: biased, base: base, history: history, skip: skip.baseAddress, ctx: ctx,
-                                    sets: store.sets, reader: &reader, cursor: &cursor, eps: &eps, tracer: &none,
-                                    rowRange: blockScan ? nil : rows)
+                try decodeBlockRows(M.self, rows: u..<u1, seeded: false, observeNext: false, levels: biased, base: base,
+                                    history: history, skip: skip.baseAddress, ctx: ctx, sets: store.sets, reader: &reader,
+                                    cursor: &cursor, eps: &eps, tracer: &none)
+            } else {
+                // row-major: the rows as a tensor of their own (positions, skip flags, bases and
+                // histories relative to the chunk's first row)
+                var part = self
+                part.geometry = TensorGeometry(height: rows.count, width: width, scanOrder: 0)
+                let first = rows.lowerBound &* width
+                do {
+                    try part.decodeBlockRows(M.self, rows: 0..<1, seeded: false, observeNext: false, levels: buffer,
+                                             base: base.map { $0 + first }, history: history.map { $0 + first },
+                                             skip: skip.baseAddress.map { $0 + rows.lowerBound }, ctx: ctx, sets: store.sets,
+                                             reader: &reader, cursor: &cursor, eps: &eps, tracer: &none)
+                } catch let Failure.overflow(position) {
+                    throw Failure.overflow(position: first &+ position)
+                }
+            }
+            if !allSkipped {
                 // hand over runs of decoded rows and runs of skipped rows
                 var a = rows.lowerBound
                 while a < rows.upperBound {
@@ -332,7 +348,7 @@ struct LevelLoop {
                                                              ctx: UnsafeMutablePointer<DecoderContext>,
                                                              sets: UnsafePointer<UInt8>, reader: inout CABACReader,
                                                              cursor: inout Cursor, eps: inout [EntryPoint],
-                                                             tracer: inout T, rowRange: Range<Int>? = nil) throws {
+                                                             tracer: inout T) throws {
         // everything the loop needs, as locals (no reloads through `self` after pointer stores)
         var r = reader
         defer { reader = r }
@@ -357,7 +373,7 @@ struct LevelLoop {
                 startBlockRow(br, ctx: ctx, sets: sets, reader: &r, cursor: &cursor, eps: &eps)
                 nb = cursor.nb
             }
-            try geometry.forEachSegment(rows: rowRange ?? geometry.rows(ofBlockRow: br)) { row, c0, c1 in
+            try geometry.forEachSegment(inBlockRow: br) { row, c0, c1 in
                 if rowSkip, let sk = skip, sk[row] {
                     if M.dq { state = skipAdvance[state] }
                     return

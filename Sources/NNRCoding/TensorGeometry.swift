@@ -61,13 +61,7 @@ public struct TensorGeometry: Sendable, Equatable {
     @inline(__always)
     public func forEachSegment(inBlockRow blockRow: Int,
                                _ body: (_ row: Int, _ c0: Int, _ c1: Int) throws -> Void) rethrows {
-        try forEachSegment(rows: rows(ofBlockRow: blockRow), body)
-    }
-
-    /// Calls `body(row, c0, c1)` for every row segment of `rows` (one block row, or any rows of a
-    /// row-major scan), in scan order.
-    @inline(__always)
-    public func forEachSegment(rows: Range<Int>, _ body: (_ row: Int, _ c0: Int, _ c1: Int) throws -> Void) rethrows {
+        let rows = rows(ofBlockRow: blockRow)
         let bw = segmentWidth
         var c0 = 0
         while c0 < width {

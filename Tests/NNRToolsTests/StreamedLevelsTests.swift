@@ -182,7 +182,7 @@ final class StreamedLevelsTests: XCTestCase {
     }
 
     /// Conformance vectors up to this size take part (the debug build decodes each twice).
-    static let vectorBytes = 40_000
+    static let vectorBytes = 20_000
 
     static func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
 }
