@@ -117,6 +117,16 @@ final class StreamedLevelsTests: XCTestCase {
         var sources = [try Self.encode([Tensor(name: "zeros", shape: [1024, 1024], float32: [Float](repeating: 0, count: 1024 * 1024))], scanOrder: 0),
                        try Self.encode([mixed], scanOrder: 0), try Self.encode([mixed], scanOrder: 2)]
         var paths = ["zeros", "mixed0", "mixed2"]
+        // damaged payloads: the same violations (overread, sizes, entry points) either way
+        let good = Array(sources[2].bytes(0..<sources[2].count))
+        for (k, at) in [good.count - 1, good.count - 9, good.count - 40, good.count / 2 + 40].enumerated() {
+            var bad = good
+            bad[at] ^= 0x5A
+            sources.append(NNRByteSource(bytes: bad))
+            paths.append("mutant\(k)")
+        }
+        sources.append(NNRByteSource(bytes: Array(good.dropLast(20))))
+        paths.append("truncated")
         for dir in Vectors.allSharedCases() {
             // first bitstream of each case (later steps need the earlier ones' state)
             if let f = CaseFiles.bitstreams(of: dir).first?.bitstream, let s = try? NNRByteSource(contentsOf: f), s.count <= Self.vectorBytes {
@@ -125,7 +135,7 @@ final class StreamedLevelsTests: XCTestCase {
             }
         }
         if Vectors.sharedConformance == nil { print(Vectors.skipReasonNoShared()) }
-        var streamedTensors = 0
+        var streamedTensors = 0, damaged = 0
         for (source, path) in zip(sources, paths) {
             var whole = CheckOptions(carryState: false)
             whole.streamMinimumElements = Int.max
@@ -135,8 +145,10 @@ final class StreamedLevelsTests: XCTestCase {
             let ra = a.check(source, path: path), rb = b.check(source, path: path)
             XCTAssertEqual(CheckRendering.json(ra), CheckRendering.json(rb), path)
             streamedTensors += rb.tensors.count
+            if path.hasPrefix("mutant") || path == "truncated" { damaged += rb.violations.isEmpty ? 0 : 1 }
         }
         XCTAssertGreaterThan(streamedTensors, 2)
+        XCTAssertGreaterThanOrEqual(damaged, 3, "the damaged payloads are reported")
         // the zero tensor's digest is the SHA-256 of 2^22 zero bytes
         var c = ConformanceChecker(options: CheckOptions(carryState: false))
         XCTAssertEqual(c.check(sources[0], path: "zeros").tensors.first?.sha256,
