@@ -6,7 +6,7 @@ import Foundation
 //
 //   NNRBitIO ─┬─ NNRContainer ──┬── NNRSyntax ─────────┐
 //             └─ NNRCoding ─────┴── NNRQuantization ───┼── NNRCodec ── NNRTools ── NNRKit ── nnr
-//   CZlib, CSHA256 ─ NNRModelIO ───────────────────────────┘
+//   CZlib, CSHA256 ─ NNRModelIO ───────────────────────┘
 //
 // The coder (NNRCoding: DeepCABAC, payload syntax) depends on NNRBitIO only; NNRSyntax uses it for
 // the one codebook type and the block-row count of entry-point lists. NNRModelIO
