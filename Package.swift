@@ -6,14 +6,15 @@ import Foundation
 //
 //   NNRBitIO ─┬─ NNRContainer ──┬── NNRSyntax ─────────┐
 //             └─ NNRCoding ─────┴── NNRQuantization ───┼── NNRCodec ── NNRTools ── NNRKit ── nnr
-//   CZlib ────── NNRModelIO ───────────────────────────┘
+//   CZlib, CSHA256 ─ NNRModelIO ───────────────────────┘
 //
 // The coder (NNRCoding: DeepCABAC, payload syntax) depends on NNRBitIO only; NNRSyntax uses it for
 // the one codebook type and the block-row count of entry-point lists. NNRModelIO
 // (npy/npz/safetensors) depends on nothing of NNR. NNRCodec joins them (the decoding session, the
 // encoder); NNRTools (check, dump) uses the codec and the syntax below it, NNRQuantization only
 // through NNRCodec.
-// System libraries: zlib (CZlib) under NNRModelIO, libxml2 (CLibXML2) under NNRTools.
+// System libraries: zlib (CZlib) under NNRModelIO, libxml2 (CLibXML2) under NNRTools. CSHA256 (C):
+// SHA-256 block compression with the x86 SHA extensions, under NNRModelIO's SHA256.
 // Tools/ConformanceGenerator (NNRConformanceGenerator, nnr-conformance-generator) sits beside NNRKit:
 // it uses NNRTools (the checker) and the layers below; nothing in Sources/ depends on it.
 let package = Package(
@@ -33,7 +34,8 @@ let package = Package(
         .target(name: "NNRCoding", dependencies: ["NNRBitIO"]),
         .target(name: "NNRQuantization", dependencies: ["NNRCoding"]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "NNRModelIO", dependencies: ["CZlib"]),
+        .target(name: "CSHA256"),
+        .target(name: "NNRModelIO", dependencies: ["CZlib", "CSHA256"]),
         .target(name: "NNRCodec", dependencies: ["NNRBitIO", "NNRContainer", "NNRSyntax", "NNRCoding", "NNRQuantization", "NNRModelIO"]),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .target(name: "NNRTools", dependencies: ["NNRBitIO", "NNRContainer", "NNRSyntax", "NNRCoding", "NNRModelIO", "NNRCodec", "CLibXML2"]),

@@ -42,6 +42,11 @@ FRESH=${KEEP:-$WORK/fresh}
 mkdir -p "$FRESH" "$WORK/out"
 echo "== writing fresh hostile files into $FRESH"
 python3 "$ROOT/Tools/make_hostile_files.py" "$FRESH" >/dev/null || exit 2
+# the valid zero bomb at 2^31 elements (exactly the default element limit)
+if [ -f "$ROOT/../shared/hostile/rowskip_valid_65536x4096.nnc" ]; then
+    python3 "$ROOT/Tools/make_zero_bomb.py" 32768 "$FRESH/rowskip_valid_65536x32768.nnc" \
+        "$ROOT/../shared/hostile/rowskip_valid_65536x4096.nnc" || exit 2
+fi
 
 FILES=()
 if [ -d "$ROOT/../shared/hostile" ]; then

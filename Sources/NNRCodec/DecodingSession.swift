@@ -38,6 +38,8 @@ public struct NDUDecodeOptions: Sendable {
     /// them a block at a time with `DecodedTensor.reconstructedBlocks`. Codebook tensors are
     /// reconstructed whole.
     public var inBlocks = false
+    /// Levels held at most by a streamed tensor (`NDUPlan.decode(…, stream:)`).
+    public var streamChunkElements = 1 << 18
 
     public init(limits: NNRLimits = .default, keepLevels: Bool = true, reconstruct: Bool = true) {
         self.limits = limits
@@ -45,6 +47,9 @@ public struct NDUDecodeOptions: Sendable {
         self.reconstruct = reconstruct
     }
 }
+
+/// Receives a streamed tensor's levels: `(qpOffset, rows, levels)`, levels nil for rows that are all 0.
+public typealias LevelRowsHandler = (_ qpOffset: Int, _ rows: Range<Int>, _ levels: UnsafeBufferPointer<Int32>?) throws -> Void
 
 /// One decoded NDU: its plan, its tensors in payload order and what decoding observed.
 public struct DecodedNDU: Sendable {
@@ -56,8 +61,14 @@ public struct DecodedNDU: Sendable {
 extension NDUPlan {
     /// Decodes the payload. `state`: the incremental state the bitstream started with.
     /// `tensorDone` sees each tensor as soon as it is decoded (also those before a later error).
+    /// `stream`: asked before each tensor (its index and plan); a handler it returns receives the
+    /// tensor's levels a chunk of rows at a time (`PayloadDecoder.decodeTensor(_:chunkElements:rows:)`)
+    /// and the `DecodedTensor` then holds neither levels nor values (its dtype and shape are set).
+    /// Streaming applies when the caller need not keep the levels (no later bitstream of the
+    /// sequence uses them as TCA bases or HDSP history) and no tracer is set.
     public func decode(_ source: NNRByteSource, state: IncrementalDecoderState, options: NDUDecodeOptions,
-                       tracer: NDUTracer? = nil, tensorDone: ((Int, DecodedTensor) -> Void)? = nil) throws -> DecodedNDU {
+                       tracer: NDUTracer? = nil, tensorDone: ((Int, DecodedTensor) -> Void)? = nil,
+                       stream: ((Int, NDUTensorPlan) -> LevelRowsHandler?)? = nil) throws -> DecodedNDU {
         if payloadType == .rawFloat { return try decodeRawFloat(source) }
         let u = unit
         let payload = source.bytes(u.payloadRange)
@@ -71,8 +82,12 @@ extension NDUPlan {
             let p = try payloadParameters(t, state: state)
             let before = dec.bitOffset
             let r: DecodedTensorPayload
+            var streamed = false
             do {
-                if let tr = tracer, tr.beginTensor(t, of: self) {
+                if tracer == nil, let handler = stream?(out.count, t) {
+                    r = try dec.decodeTensor(p, chunkElements: options.streamChunkElements, rows: handler)
+                    streamed = true
+                } else if let tr = tracer, tr.beginTensor(t, of: self) {
                     var adapter = NDUTracerAdapter(target: tr)
                     r = try dec.decodeTensor(p, tracer: &adapter)
                     tr.endTensor(t, of: self)
@@ -81,7 +96,13 @@ extension NDUPlan {
                 }
             } catch let e as NNRError { throw e.inUnit(u.location.index) }
             observed += r.observedEntryPoints
-            var d = try reconstruct(t, r, parameters: p, options: options)
+            var o = options
+            if streamed {
+                o.inBlocks = false
+                o.reconstruct = false
+                o.keepLevels = false
+            }
+            var d = try reconstruct(t, r, parameters: p, options: o)
             d.bits = dec.bitOffset - before
             tensorDone?(out.count, d)
             out.append(d)

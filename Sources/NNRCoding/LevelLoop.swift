@@ -41,7 +41,8 @@ struct LevelLoop {
         case overflow(position: Int)
     }
 
-    let geometry: TensorGeometry
+    /// (A row-major tensor is streamed through a copy whose geometry is a chunk of its rows.)
+    var geometry: TensorGeometry
     let blockRows: Int
     let dq: Bool
     let tca: Bool
@@ -230,6 +231,110 @@ struct LevelLoop {
             eps.append(EntryPoint(bitOffsetDelta: P &- cursor.lastP, value: r.value >> 7, dqState: cursor.state))
         }
         cursor.lastP = P
+    }
+
+    /// Decodes the tensor a bounded chunk of rows at a time into one reusable buffer and hands each
+    /// chunk to `body` in row order (see `PayloadDecoder.decodeTensor(_:chunkElements:rows:)`):
+    /// whole block rows for block scan, rows for row-major scan. A chunk whose rows are all skipped
+    /// is not visited: its block-row starts are performed and the DQ state advanced once per row.
+    /// Sequential (no entry-point concurrency). Returns the observed entry points.
+    func runStreaming(chunkElements: Int, base: UnsafePointer<Int32>?, history: UnsafePointer<UInt8>?,
+                      skip: UnsafeBufferPointer<Bool>, reader: inout CABACReader,
+                      body: (Range<Int>, UnsafeBufferPointer<Int32>?) throws -> Void) throws -> [EntryPoint] {
+        let general = (tca && base != nil) || (hdsp && history != nil) || bounded || !codesLevels
+        switch (general, dq) {
+        case (false, false):
+            return try runStreaming(PlainMode.self, chunkElements: chunkElements, base: base, history: history, skip: skip, reader: &reader, body: body)
+        case (false, true):
+            return try runStreaming(PlainDQMode.self, chunkElements: chunkElements, base: base, history: history, skip: skip, reader: &reader, body: body)
+        case (true, false):
+            return try runStreaming(GeneralMode.self, chunkElements: chunkElements, base: base, history: history, skip: skip, reader: &reader, body: body)
+        case (true, true):
+            return try runStreaming(GeneralDQMode.self, chunkElements: chunkElements, base: base, history: history, skip: skip, reader: &reader, body: body)
+        }
+    }
+
+    func runStreaming<M: LevelLoopMode>(_ mode: M.Type, chunkElements: Int, base: UnsafePointer<Int32>?,
+                                        history: UnsafePointer<UInt8>?, skip: UnsafeBufferPointer<Bool>,
+                                        reader: inout CABACReader,
+                                        body: (Range<Int>, UnsafeBufferPointer<Int32>?) throws -> Void) throws -> [EntryPoint] {
+        let g = geometry
+        let width = g.width
+        let blockScan = g.scanOrder > 0
+        // a unit = one block row (block scan) or one row (row-major)
+        let unitRows = blockScan ? g.blockSize : 1
+        let unitCount = blockScan ? blockRows : g.height
+        let unitsPerChunk = Swift.max(1, chunkElements / Swift.max(1, unitRows &* width))
+        let chunkRows = Swift.min(g.height, unitsPerChunk &* unitRows)
+        let buffer = UnsafeMutablePointer<Int32>.allocate(capacity: Swift.max(1, chunkRows &* width))
+        defer { buffer.deallocate() }
+        let skipping = rowSkip && skip.count == g.height
+        // DQ state after one skipped row: one skipped-segment transition per segment of the row
+        let segments = (width &+ g.segmentWidth &- 1) / Swift.max(1, g.segmentWidth)
+        let rowAdvance = (0..<8).map { s0 in
+            var s = s0
+            for _ in 0..<segments { s = skipAdvance[s] }
+            return s
+        }
+        var eps: [EntryPoint] = []
+        var cursor = Cursor()
+        var none = NoTracer()
+        var u = 0
+        while u < unitCount {
+            let u1 = Swift.min(unitCount, u &+ unitsPerChunk)
+            let rows = blockScan ? (u &* unitRows)..<Swift.min(u1 &* unitRows, g.height) : u..<u1
+            var allSkipped = skipping
+            if skipping { for row in rows where !skip[row] { allSkipped = false; break } }
+            if allSkipped {
+                if blockScan && blockRows > 1 {
+                    for br in u..<u1 {
+                        startBlockRow(br, ctx: ctx, sets: store.sets, reader: &reader, cursor: &cursor, eps: &eps)
+                        if M.dq { for _ in g.rows(ofBlockRow: br) { cursor.state = rowAdvance[cursor.state] } }
+                    }
+                } else if M.dq {
+                    for _ in rows { cursor.state = rowAdvance[cursor.state] }
+                }
+                try body(rows, nil)
+            } else if blockScan {
+                // the buffer holds `rows`: position p is stored at buffer[p - rows.lowerBound · width]
+                let biased = buffer - rows.lowerBound &* width
+                try decodeBlockRows(M.self, rows: u..<u1, seeded: false, observeNext: false, levels: biased, base: base,
+                                    history: history, skip: skip.baseAddress, ctx: ctx, sets: store.sets, reader: &reader,
+                                    cursor: &cursor, eps: &eps, tracer: &none)
+            } else {
+                // row-major: the rows as a tensor of their own (positions, skip flags, bases and
+                // histories relative to the chunk's first row)
+                var part = self
+                part.geometry = TensorGeometry(height: rows.count, width: width, scanOrder: 0)
+                let first = rows.lowerBound &* width
+                do {
+                    try part.decodeBlockRows(M.self, rows: 0..<1, seeded: false, observeNext: false, levels: buffer,
+                                             base: base.map { $0 + first }, history: history.map { $0 + first },
+                                             skip: skip.baseAddress.map { $0 + rows.lowerBound }, ctx: ctx, sets: store.sets,
+                                             reader: &reader, cursor: &cursor, eps: &eps, tracer: &none)
+                } catch let Failure.overflow(position) {
+                    throw Failure.overflow(position: first &+ position)
+                }
+            }
+            if !allSkipped {
+                // hand over runs of decoded rows and runs of skipped rows
+                var a = rows.lowerBound
+                while a < rows.upperBound {
+                    let skipped = skipping && skip[a]
+                    var b = a &+ 1
+                    while b < rows.upperBound && (skipping && skip[b]) == skipped { b &+= 1 }
+                    if skipped {
+                        try body(a..<b, nil)
+                    } else {
+                        try body(a..<b, UnsafeBufferPointer(start: buffer + (a &- rows.lowerBound) &* width, count: (b &- a) &* width))
+                    }
+                    a = b
+                }
+            }
+            u = u1
+        }
+        if reader.overread { throw Failure.overread }
+        return eps
     }
 
     /// Decodes block rows `rows` (spec 4.3 item 6). `seeded`: the reader, contexts and cursor are

@@ -161,7 +161,30 @@ public struct PayloadDecoder {
         }
     }
 
-    mutating func decodeTensorBody<T: PayloadTracer>(_ p: TensorPayloadParameters, tracer: inout T) throws -> DecodedTensorPayload {
+    /// Decodes the next tensor without holding its levels: `rows` receives them a bounded chunk of
+    /// rows at a time, in row order — `(rows, levels)` with the rows' levels row-major (q after the
+    /// DQ mapping, as `DecodedTensorPayload.levels`), or `(rows, nil)` for rows whose levels are all
+    /// 0 (rows skipped by row_skip_flag; a run of them costs O(1) per row). The buffer is reused:
+    /// copy what you keep. `chunkElements` bounds the levels held (at least one row, or one block
+    /// row for block scan). `qpOffset` is decoded before the first call. The returned payload has
+    /// no levels. Decoding is sequential (no entry-point concurrency); TCA bases and HDSP histories
+    /// are read from `p` as usual, so streaming fits any tensor whose levels the caller need not keep.
+    public mutating func decodeTensor(_ p: TensorPayloadParameters, chunkElements: Int = 1 << 18,
+                                      rows body: (_ qpOffset: Int, _ rows: Range<Int>, _ levels: UnsafeBufferPointer<Int32>?) throws -> Void) throws -> DecodedTensorPayload {
+        try checkUsable("tensor_payload")
+        do {
+            var t = NoTracer()
+            return try withoutActuallyEscaping(body) { b in
+                try decodeTensorBody(p, tracer: &t, streaming: chunkElements, rows: b)
+            }
+        } catch {
+            failed = true
+            throw error
+        }
+    }
+
+    mutating func decodeTensorBody<T: PayloadTracer>(_ p: TensorPayloadParameters, tracer: inout T, streaming chunkElements: Int? = nil,
+                                                     rows: ((Int, Range<Int>, UnsafeBufferPointer<Int32>?) throws -> Void)? = nil) throws -> DecodedTensorPayload {
         let s = try validate(p)
         var out = DecodedTensorPayload()
         var r = reader
@@ -228,10 +251,28 @@ public struct PayloadDecoder {
         out.estimatorSets = Array(UnsafeBufferPointer(start: store.sets, count: ctxCount))
 
         // 5./6. the levels (block rows concurrently from the entry points when worthwhile)
-        let parallel = concurrentBlockRows && s.count >= concurrencyMinimumElements
-        var levels = [Int32](repeating: 0, count: s.count)
         let loop = LevelLoop(setup: s, layout: layout, ctx: ctx, store: store, ctxCount: ctxCount,
                              codesLevels: s.codesValues, rowSkip: rowSkip, hdsp: hdsp)
+        if let chunkElements, let body = rows {
+            let qpOffset = out.qpOffset
+            do {
+                out.observedEntryPoints = try PayloadDecoder.withOptionalPointer(p.tcaBase) { base in
+                    try PayloadDecoder.withOptionalPointer(p.hdspHistory) { hist in
+                        try skipFlags.withUnsafeBufferPointer { sk in
+                            try loop.runStreaming(chunkElements: chunkElements, base: base, history: hist, skip: sk, reader: &r) {
+                                try body(qpOffset, $0, $1)
+                            }
+                        }
+                    }
+                }
+            } catch let e as LevelLoop.Failure {
+                throw levelFailure(e, reader: r)
+            }
+            tensorsDecoded += 1
+            return out
+        }
+        let parallel = concurrentBlockRows && s.count >= concurrencyMinimumElements
+        var levels = [Int32](repeating: 0, count: s.count)
         let eps: [EntryPoint]
         let concurrent: Bool
         do {
@@ -248,19 +289,23 @@ public struct PayloadDecoder {
                 }
             }
         } catch let e as LevelLoop.Failure {
-            switch e {
-            case .overread:
-                throw overreadError("quant_tensor")
-            case let .overflow(position):
-                throw NNRError(.overflow("level at position \(position) does not fit in int32"),
-                               element: "abs_remainder", position: r.filePosition(fileOffset: fileOffset))
-            }
+            throw levelFailure(e, reader: r)
         }
         out.levels = levels
         out.observedEntryPoints = eps
         tensorsDecoded += 1
         if concurrent { tensorsDecodedConcurrently += 1 }
         return out
+    }
+
+    func levelFailure(_ e: LevelLoop.Failure, reader r: CABACReader) -> NNRError {
+        switch e {
+        case .overread:
+            return overreadError("quant_tensor")
+        case let .overflow(position):
+            return NNRError(.overflow("level at position \(position) does not fit in int32"),
+                            element: "abs_remainder", position: r.filePosition(fileOffset: fileOffset))
+        }
     }
 
     /// The estimator-selection syntax (spec 5.3): a flag (and 3 bypass bins for the set) per present

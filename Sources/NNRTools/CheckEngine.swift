@@ -16,6 +16,10 @@ public struct CheckOptions: Sendable {
     /// Keep what a later bitstream of the sequence needs (the levels of every tensor); turn off for
     /// the last (or only) bitstream.
     public var carryState: Bool
+    /// Tensors of at least this many elements are hashed as they are decoded, a chunk of rows at a
+    /// time, when nothing needs their levels or values afterwards (no reference comparison, no
+    /// kept tensors, no later bitstream): memory stays bounded whatever the tensor's size.
+    public var streamMinimumElements = 1 << 22
 
     public init(limits: NNRLimits = .default, concurrent: Bool = true, keepTensors: Bool = false, carryState: Bool = true) {
         self.limits = limits
@@ -365,6 +369,8 @@ struct CheckRun {
     struct Outcome: Sendable {
         var result: DecodedNDU?
         var error: NNRError?
+        /// Digests of the tensors hashed while they were decoded, by tensor index.
+        var streamed: [Int: TensorDigest] = [:]
     }
 
     mutating func checkDataUnits() {
@@ -464,7 +470,7 @@ struct CheckRun {
                     continue
                 }
                 guard let r = outcome.result else { continue }
-                let digests = r.tensors.map(CheckRun.digest)
+                let digests = r.tensors.indices.map { outcome.streamed[$0] ?? CheckRun.digest(r.tensors[$0]) }
                 checkDecoded(r, unit: u, digests: digests)
                 for (t, d) in zip(r.tensors, digests) {
                     take(t, sha256: d.sha256)
@@ -476,12 +482,12 @@ struct CheckRun {
     }
 
     /// A tensor's SHA-256 and its first value that is not finite, a block at a time.
-    static func digest(_ t: DecodedTensor) -> (sha256: String, firstNonFinite: Int?) {
+    static func digest(_ t: DecodedTensor) -> TensorDigest {
         var sha = SHA256()
         var first: Int?
         var seen = 0
         t.reconstructedBlocks { raw in
-            sha.update(Array(raw))
+            sha.update(raw)
             if first == nil {
                 switch t.tensor.dtype {
                 case .float32: first = firstNonFinite(raw, Float.self).map { seen + $0 }
@@ -491,8 +497,7 @@ struct CheckRun {
             }
             seen += raw.count / Swift.max(1, t.tensor.dtype.byteWidth)
         }
-        let digits = Array("0123456789abcdef")
-        return (String(sha.finalize().flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }), first)
+        return TensorDigest(sha256: TensorDigest.hex(sha.finalize()), firstNonFinite: first)
     }
 
     /// Records a decoded tensor and compares it with the reference.
@@ -636,11 +641,16 @@ struct CheckRun {
         // hashed a block at a time unless the whole tensor is compared or kept
         o.inBlocks = reference == nil && !self.options.keepTensors
         let options = o
+        let streaming = o.inBlocks && !self.options.carryState
+        let minimum = self.options.streamMinimumElements
         let state = initialState
         let source = self.source
         let work: @Sendable (Job) -> Outcome = { job in
             do {
-                return Outcome(result: try job.plan.decode(source, state: state, options: options), error: nil)
+                let streamed = StreamingDigests()
+                let r = try job.plan.decode(source, state: state, options: options,
+                                            stream: streaming ? streamed.handlers(plan: job.plan, minimumElements: minimum) : nil)
+                return Outcome(result: r, error: nil, streamed: streamed.byTensor.mapValues(\.digest))
             } catch let e as NNRError {
                 return Outcome(result: nil, error: e)
             } catch {
@@ -658,7 +668,7 @@ struct CheckRun {
     }
 
     /// Payload rules that need the decoded result.
-    mutating func checkDecoded(_ r: DecodedNDU, unit u: NNRParsedUnit, digests: [(sha256: String, firstNonFinite: Int?)]) {
+    mutating func checkDecoded(_ r: DecodedNDU, unit u: NNRParsedUnit, digests: [TensorDigest]) {
         let idx = u.location.index
         guard let h = u.ndu else { return }
         do {
@@ -686,7 +696,7 @@ struct CheckRun {
             }
             if t.payloadType == .int && h.nnrDecompressedDataFormatPresentFlag,
                let range = CheckRun.integerRange(format: h.nnrDecompressedDataFormat),
-               let bad = (t.levels.isEmpty ? t.tensor.int32Values() : t.levels).first(where: { !range.contains(Int($0)) }) {
+               let bad = d.streamed ? d.outOfRange : (t.levels.isEmpty ? t.tensor.int32Values() : t.levels).first(where: { !range.contains(Int($0)) }) {
                 add(CheckRules.declaredIntegerFormat, unit: idx, at: position(of: "nnr_decompressed_data_format", in: u),
                     "nnr_decompressed_data_format",
                     "tensor \(t.name): value \(bad) does not fit \(NNRDecompressedDataFormat.name(of: h.nnrDecompressedDataFormat)) (\(range.lowerBound)…\(range.upperBound))")

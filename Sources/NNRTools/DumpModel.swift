@@ -32,6 +32,9 @@ public struct DumpOptions: Sendable {
     /// Reference tensors for the SNR (`--reference`), by name.
     public var reference: [String: Tensor]?
     public var limits: NNRLimits = .default
+    /// `--stats` counts the levels of tensors of at least this many elements as they are decoded,
+    /// a chunk of rows at a time (without `--reference` and when no later file needs the levels).
+    public var streamMinimumElements = 1 << 22
 
     public init(stats: Bool = false, trace: Bool = false, traceTensor: String? = nil, traceLimit: Int? = nil,
                 hex: Bool = false, hexAll: Bool = false, reference: [String: Tensor]? = nil, limits: NNRLimits = .default) {

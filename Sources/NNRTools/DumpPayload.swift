@@ -100,17 +100,54 @@ public struct DumpSession {
         if !wanted { return }
         let stats = options.stats, reference = options.reference
         var done: [(Int, DecodedTensor)] = []
+        let streamed = LevelStatsStreams()
         defer {
             for (k, t) in done where k < indices.count {
                 let i = indices[k]
                 if let o = t.qpOffset { file.tensors[i].qpOffset = o }
                 if !file.tensors[i].bitsExact { file.tensors[i].bits = t.bits }
-                if stats { file.tensors[i].stats = Self.stats(levels: t.levels, tensor: file.tensors[i], reference: reference) }
+                if stats {
+                    file.tensors[i].stats = streamed.byTensor[k]?.stats
+                        ?? Self.stats(levels: t.levels, tensor: file.tensors[i], reference: reference)
+                }
             }
         }
-        let decoded = try plan.decode(source, state: state, options: NDUDecodeOptions(limits: options.limits, keepLevels: true, reconstruct: false),
-                                      tracer: options.trace ? tracer : nil, tensorDone: { done.append(($0, $1)) })
+        let ndu = NDUDecodeOptions(limits: options.limits, keepLevels: true, reconstruct: false)
+        let tr = options.trace ? tracer : nil
+        // --stats without a reference counts large tensors' levels as they are decoded
+        if stats && reference == nil && !carryState {
+            _ = try plan.decode(source, state: state, options: ndu, tracer: tr, tensorDone: { done.append(($0, $1)) },
+                                stream: streamed.handlers(minimumElements: options.streamMinimumElements))
+            if !streamed.byTensor.values.contains(where: \.overflowed) { return }
+            // more distinct large levels than the counts hold: decode again with the levels
+            done = []
+            streamed.byTensor = [:]
+        }
+        let decoded = try plan.decode(source, state: state, options: ndu, tracer: tr, tensorDone: { done.append(($0, $1)) })
         if carryState { kept += decoded.tensors.map { ($0.name, $0.levels) } }
+    }
+
+    /// The 11 bins of the level histogram: 0, and five bins of `width` levels on each side, wide
+    /// enough for the largest |level|; `counts` gets the bin width and returns the 11 counts.
+    static func histogram(maxAbs: Int, counts: (_ width: Int) -> [Int]) -> [DumpTensorStats.Bin] {
+        let width = Swift.max(1, (maxAbs + 4) / 5)
+        let counts = counts(width)
+        var bins: [DumpTensorStats.Bin] = []
+        for (i, c) in counts.enumerated() {
+            let k = i - 5
+            let a = k == 0 ? 0 : (abs(k) - 1) * width + 1
+            let b = k == 0 ? 0 : abs(k) * width
+            let (low, high) = k < 0 ? (-b, -a) : (a, b)
+            bins.append(.init(label: low == high ? String(low) : "\(low)..\(high)", low: low, high: high, count: c))
+        }
+        return bins
+    }
+
+    /// The histogram bin (0…10) of level `v` for bins of `width` levels.
+    @inline(__always)
+    static func bin(_ v: Int, width: Int) -> Int {
+        let k = v == 0 ? 0 : Swift.min(5, (abs(v) - 1) / width + 1)
+        return v < 0 ? 5 - k : 5 + k
     }
 
     /// Level range, zeros, histogram and (with a reference) the SNR of the reconstruction.
@@ -123,22 +160,10 @@ public struct DumpSession {
             if v == 0 { zeros += 1 }
         }
         if levels.isEmpty { lo = 0; hi = 0 }
-        // 11 bins: 0, and five bins of `width` levels on each side, wide enough for the largest |level|.
-        let maxAbs = Swift.max(abs(lo), abs(hi))
-        let width = Swift.max(1, (maxAbs + 4) / 5)
-        var counts = [Int](repeating: 0, count: 11)
-        for l in levels {
-            let v = Int(l)
-            let k = v == 0 ? 0 : Swift.min(5, (abs(v) - 1) / width + 1)
-            counts[v < 0 ? 5 - k : 5 + k] += 1
-        }
-        var bins: [DumpTensorStats.Bin] = []
-        for (i, c) in counts.enumerated() {
-            let k = i - 5
-            let a = k == 0 ? 0 : (abs(k) - 1) * width + 1
-            let b = k == 0 ? 0 : abs(k) * width
-            let (low, high) = k < 0 ? (-b, -a) : (a, b)
-            bins.append(.init(label: low == high ? String(low) : "\(low)..\(high)", low: low, high: high, count: c))
+        let bins = histogram(maxAbs: Swift.max(abs(lo), abs(hi))) { width in
+            var counts = [Int](repeating: 0, count: 11)
+            for l in levels { counts[bin(Int(l), width: width)] += 1 }
+            return counts
         }
         var out = DumpTensorStats(count: levels.count, minLevel: lo, maxLevel: hi, zeros: zeros, histogram: bins)
         guard let refs = reference else { return out }
