@@ -236,6 +236,12 @@ public struct TensorNameRules: Sendable {
 /// Decodes bitstreams unit by unit. Feed the units of a bitstream (`feed`) between `begin` and
 /// `end`; give the bitstreams of an incremental sequence to the same session in order. Independent
 /// NDUs are decoded concurrently in a bounded window; the sink receives them in file order.
+///
+/// Concurrent decoding is a pipeline: each NDU starts as soon as it is fed and there is room in
+/// the pipeline (at most `pipelineDepth` NDUs and `pipelineElements` elements unless it is
+/// empty, decoding or waiting to be handed over); finished NDUs go to the sink in file order, each
+/// as soon as those before it are done. An NDU holds its place in the window until the sink has
+/// it, so memory is bounded by the window, never by the model.
 public struct DecodingSession {
     public var options: DecoderOptions
     /// The state the current bitstream started with (TCA bases, HDSP histories).
@@ -245,6 +251,13 @@ public struct DecodingSession {
     /// NDUs decoded together at most, and their elements at most.
     public var window = 16
     public var windowElements = 1 << 24
+    /// NDUs in flight at most in the concurrent pipeline (decoding or waiting for the sink): a
+    /// few more than the cores, so that a large NDU does not leave a core idle.
+    public var pipelineDepth = ProcessInfo.processInfo.activeProcessorCount + 2
+    /// Elements in flight at most in the pipeline (unless one NDU alone is larger): at about 9
+    /// bytes an element while decoded (levels, values, payload), 2^26 keeps it near 600 MB and
+    /// lets two tensors of 4096×4096 decode side by side.
+    public var pipelineElements = 1 << 26
 
     var sets = NNRParameterSets()
     var names = TensorNameRules()
@@ -253,6 +266,7 @@ public struct DecodingSession {
     var pending: [NDUPlan] = []
     var pendingElements = 0
     var carried: [(String, [Int32])] = []
+    var pipeline: DecodePipeline?
     /// Plan only (no payload is decoded): the manifest of the tensors the bitstream gives.
     var manifest: [TensorManifestEntry]?
 
@@ -275,6 +289,11 @@ public struct DecodingSession {
         pending = []
         pendingElements = 0
         carried = []
+        pipeline?.cancel()
+        pipeline = nil
+        if manifest == nil, tracer == nil, options.concurrent, ProcessInfo.processInfo.activeProcessorCount > 1 {
+            pipeline = DecodePipeline()
+        }
     }
 
     /// Takes the next top-level unit (with the units an NNR_AGG carries).
@@ -293,6 +312,12 @@ public struct DecodingSession {
             try admit(plan)
             if manifest != nil {
                 for t in plan.tensors { manifest?.append(TensorManifestEntry(name: t.name, shape: t.dims, dtype: plan.dtype(of: t))) }
+                break
+            }
+            if let p = pipeline {
+                let n = pendingElements
+                pendingElements = 0
+                try submit(plan, elements: n, to: p, source: source, sink: &sink)
                 break
             }
             pending.append(plan)
@@ -327,10 +352,57 @@ public struct DecodingSession {
         guard unitCount > 0 else {
             throw NNRError(.invalidValue("empty bitstream"), element: "nnr_unit", byteOffset: 0)
         }
+        if let p = pipeline {
+            while p.handedOver < p.submitted { try handOver(p, sink: &sink) }
+        }
         try flush(source: source, sink: &sink)
         let parentSignalling = sets.parentSignalling
         for (name, levels) in carried { state.carry(name, levels: levels, parentSignalling: parentSignalling) }
         carried = []
+    }
+
+    /// Starts decoding `plan` once there is room in the window, handing finished NDUs over in order.
+    mutating func submit<S: DecodedNDUSink>(_ plan: NDUPlan, elements: Int, to p: DecodePipeline, source: NNRByteSource,
+                                            sink: inout S) throws {
+        let depth = Swift.max(1, pipelineDepth)
+        while p.handedOver < p.submitted
+                && (p.submitted - p.handedOver >= depth || p.elementsInFlight > pipelineElements - Swift.min(elements, pipelineElements)) {
+            try handOver(p, sink: &sink)
+        }
+        let i = p.submitted
+        p.start(i, elements: elements)
+        let state = self.state, opts = ndu
+        p.group.enter()
+        DispatchQueue.global().async {
+            let r = Result { try plan.decode(source, state: state, options: opts) }
+            p.finish(i, r)
+            p.group.leave()
+        }
+        // whatever is already done goes to the sink now
+        while p.isDone(p.handedOver) { try handOver(p, sink: &sink) }
+    }
+
+    /// Waits for the next NDU in file order and hands it to the sink. On a failure (the NDU's or
+    /// the sink's), waits for the NDUs still decoding and throws.
+    mutating func handOver<S: DecodedNDUSink>(_ p: DecodePipeline, sink: inout S) throws {
+        let r = p.take(p.handedOver)
+        do {
+            try deliver(r.get(), sink: &sink)
+        } catch {
+            p.cancel()
+            pipeline = nil
+            throw error
+        }
+    }
+
+    /// Carries what the next bitstream needs, drops the levels nobody asked for, and hands over.
+    mutating func deliver<S: DecodedNDUSink>(_ decoded: DecodedNDU, sink: inout S) throws {
+        var d = decoded
+        if options.carryState || options.keepLevels {
+            for t in d.tensors where !t.levels.isEmpty { carried.append((t.name, t.levels)) }
+        }
+        if !options.keepLevels { for i in d.tensors.indices { d.tensors[i].levels = [] } }
+        try sink.consume(d)
     }
 
     /// Decodes the pending NDUs (concurrently when allowed) and hands them to the sink in order.
@@ -351,13 +423,9 @@ public struct DecodingSession {
             results = jobs.map { j in Result { try j.decode(source, state: state, options: opts, tracer: tracer) } }
         }
         for k in results.indices {
-            guard var d = try results[k]?.get() else { continue }
+            guard let d = try results[k]?.get() else { continue }
             results[k] = nil
-            if options.carryState || options.keepLevels {
-                for t in d.tensors where !t.levels.isEmpty { carried.append((t.name, t.levels)) }
-            }
-            if !options.keepLevels { for i in d.tensors.indices { d.tensors[i].levels = [] } }
-            try sink.consume(d)
+            try deliver(d, sink: &sink)
         }
     }
 
@@ -395,6 +463,63 @@ public struct DecodingSession {
 
     struct NoSink: DecodedNDUSink {
         func consume(_ ndu: DecodedNDU) throws {}
+    }
+}
+
+/// The concurrent pipeline of a session: NDUs numbered in file order, decoded on the global
+/// queue, their results kept until the session hands them over.
+final class DecodePipeline: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var results: [Int: Result<DecodedNDU, Error>] = [:]
+    private var elements: [Int: Int] = [:]
+    let group = DispatchGroup()
+    /// NDUs started, NDUs handed to the sink (both only changed by the session's thread).
+    private(set) var submitted = 0
+    private(set) var handedOver = 0
+    /// Elements of the NDUs started and not yet handed over.
+    private(set) var elementsInFlight = 0
+
+    func start(_ i: Int, elements n: Int) {
+        condition.lock()
+        elements[i] = n
+        elementsInFlight += n
+        submitted = i + 1
+        condition.unlock()
+    }
+
+    func finish(_ i: Int, _ r: Result<DecodedNDU, Error>) {
+        condition.lock()
+        results[i] = r
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func isDone(_ i: Int) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return i < submitted && results[i] != nil
+    }
+
+    /// Waits for NDU `i` and removes its result.
+    func take(_ i: Int) -> Result<DecodedNDU, Error> {
+        condition.lock()
+        while results[i] == nil { condition.wait() }
+        let r = results.removeValue(forKey: i) ?? .failure(CancellationError())
+        elementsInFlight -= elements.removeValue(forKey: i) ?? 0
+        handedOver = i + 1
+        condition.unlock()
+        return r
+    }
+
+    /// Waits for the NDUs still decoding and drops every result.
+    func cancel() {
+        group.wait()
+        condition.lock()
+        results = [:]
+        elements = [:]
+        elementsInFlight = 0
+        handedOver = submitted
+        condition.unlock()
     }
 }
 
