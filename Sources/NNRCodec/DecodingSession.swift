@@ -61,6 +61,7 @@ extension NDUPlan {
         if payloadType == .rawFloat { return try decodeRawFloat(source) }
         let u = unit
         let payload = source.bytes(u.payloadRange)
+        source.release(u.payloadRange)
         var dec: PayloadDecoder
         do {
             dec = try PayloadDecoder(payload: payload, fileOffset: u.payloadRange.lowerBound, limits: options.limits)

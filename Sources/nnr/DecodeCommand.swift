@@ -137,9 +137,9 @@ struct Decode: ParsableCommand {
                                                         sanitizeNames: sanitizeNames, quiet: quiet)
             if !quiet {
                 let seconds = Date().timeIntervalSince(started)
-                print(String(format: "%@: %d %@, %d bytes of bitstream → %d bytes in %@ (%.3f s)",
-                             file, written.tensors, written.tensors == 1 ? "tensor" : "tensors", source.count, written.bytes,
-                             url.lastPathComponent, seconds))
+                // sizes interpolated, not through %d (which takes 32 bits: a 2.3 GB output came out negative)
+                print("\(file): \(written.tensors) \(written.tensors == 1 ? "tensor" : "tensors"), \(source.count) bytes of bitstream → "
+                      + "\(written.bytes) bytes in \(url.lastPathComponent) (\(String(format: "%.3f", seconds)) s)")
             }
         }
     }
