@@ -434,11 +434,18 @@ public struct DecodingSession {
     public mutating func decode<S: DecodedNDUSink>(_ source: NNRByteSource, sink: inout S) throws {
         begin()
         var parser = NNRUnitParser(source: source, limits: options.limits)
-        for r in NNRUnitScanner(source: source, limits: options.limits) {
-            let u = try parser.parse(r.get())
-            try feed(u, source: source, sink: &sink)
+        do {
+            for r in NNRUnitScanner(source: source, limits: options.limits) {
+                let u = try parser.parse(r.get())
+                try feed(u, source: source, sink: &sink)
+            }
+            try end(source: source, sink: &sink)
+        } catch {
+            // NDUs still decoding are waited for and dropped: nothing runs on after an error
+            pipeline?.cancel()
+            pipeline = nil
+            throw error
         }
-        try end(source: source, sink: &sink)
     }
 
     /// The tensors a bitstream will give, from its headers only, with every verdict decode reaches
