@@ -198,6 +198,16 @@ extension DecodedTensor {
     }
 }
 
+extension DecodedNDU {
+    /// The NDU with its tensors converted as `policy` says (levels untouched).
+    func converted(_ policy: TensorDTypePolicy) -> DecodedNDU {
+        guard policy != .keep else { return self }
+        var d = self
+        for i in d.tensors.indices where !d.tensors[i].tensor.storage.isEmpty { d.tensors[i].tensor = policy.apply(d.tensors[i].tensor) }
+        return d
+    }
+}
+
 /// Receives decoded NDUs in file order.
 public protocol DecodedNDUSink {
     mutating func consume(_ ndu: DecodedNDU) throws
@@ -252,13 +262,17 @@ public struct DecodingSession {
     /// NDUs decoded together at most, and their elements at most.
     public var window = 16
     public var windowElements = 1 << 24
-    /// NDUs in flight at most in the concurrent pipeline (decoding or waiting for the sink): a
-    /// few more than the cores, so that a large NDU does not leave a core idle.
-    public var pipelineDepth = ProcessInfo.processInfo.activeProcessorCount + 2
+    /// NDUs in flight at most in the concurrent pipeline (decoding or waiting for the sink): four
+    /// per core, so that the NDU the sink waits for does not leave a core idle (cores + 2 gave
+    /// CPU/wall 1.7 on 2 cores, 4 per core 1.88; memory is bounded by `pipelineElements`).
+    public var pipelineDepth = 4 * ProcessInfo.processInfo.activeProcessorCount
     /// Elements in flight at most in the pipeline (unless one NDU alone is larger): at about 9
     /// bytes an element while decoded (levels, values, payload), 2^26 keeps it near 600 MB and
     /// lets two tensors of 4096×4096 decode side by side.
     public var pipelineElements = 1 << 26
+    /// The dtype each decoded tensor is converted to, on the thread that decoded it (so that a
+    /// writer's conversion does not run on the one thread that writes).
+    public var dtype = TensorDTypePolicy.keep
 
     var sets = NNRParameterSets()
     var names = TensorNameRules()
@@ -372,10 +386,10 @@ public struct DecodingSession {
         }
         let i = p.submitted
         p.start(i, elements: elements)
-        let state = self.state, opts = ndu
+        let state = self.state, opts = ndu, dtype = self.dtype
         p.group.enter()
         DispatchQueue.global().async {
-            let r = Result { try plan.decode(source, state: state, options: opts) }
+            let r = Result { try plan.decode(source, state: state, options: opts).converted(dtype) }
             p.finish(i, r)
             p.group.leave()
         }
@@ -412,16 +426,16 @@ public struct DecodingSession {
         pending = []
         pendingElements = 0
         guard !jobs.isEmpty else { return }
-        let state = self.state, opts = ndu, tracer = self.tracer
+        let state = self.state, opts = ndu, tracer = self.tracer, dtype = self.dtype
         var results: [Result<DecodedNDU, Error>?]
         if tracer == nil && options.concurrent && jobs.count > 1 && ProcessInfo.processInfo.activeProcessorCount > 1 {
             let box = ResultBox(count: jobs.count)
             DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
-                box.set(i, Result { try jobs[i].decode(source, state: state, options: opts) })
+                box.set(i, Result { try jobs[i].decode(source, state: state, options: opts).converted(dtype) })
             }
             results = box.values
         } else {
-            results = jobs.map { j in Result { try j.decode(source, state: state, options: opts, tracer: tracer) } }
+            results = jobs.map { j in Result { try j.decode(source, state: state, options: opts, tracer: tracer).converted(dtype) } }
         }
         for k in results.indices {
             guard let d = try results[k]?.get() else { continue }

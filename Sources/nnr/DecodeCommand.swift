@@ -123,6 +123,7 @@ struct Decode: ParsableCommand {
         limits.maxTensorElements = maxTensorElements
         let policy = dtype == .reference ? TensorDTypePolicy.keep : TensorDTypePolicy(floatingPoint: TensorDType(rawValue: dtype.rawValue))
         var session = DecodingSession(options: DecoderOptions(limits: limits, concurrent: !sequential, keepLevels: false, carryState: false, keepUnits: false))
+        session.dtype = policy
         for (index, file) in files.enumerated() {
             session.options.carryState = index + 1 < files.count
             let started = Date()
