@@ -199,12 +199,58 @@ extension DecodedTensor {
 }
 
 extension DecodedNDU {
-    /// The NDU with its tensors converted as `policy` says (levels untouched).
-    func converted(_ policy: TensorDTypePolicy) -> DecodedNDU {
+    /// The NDU with its tensors converted as `policy` says. Tensors left unreconstructed
+    /// (`NDUDecodeOptions.inBlocks`) are built in the target dtype a block at a time, so that no
+    /// whole-tensor float32 copy exists beside the levels and the result (at 10^9 parameters the
+    /// page faults of those copies cost more than a fifth of the time); their levels are then
+    /// dropped unless `keepLevels`.
+    func converted(_ policy: TensorDTypePolicy, keepLevels: Bool) -> DecodedNDU {
         guard policy != .keep else { return self }
         var d = self
-        for i in d.tensors.indices where !d.tensors[i].tensor.storage.isEmpty { d.tensors[i].tensor = policy.apply(d.tensors[i].tensor) }
+        for i in d.tensors.indices {
+            let t = d.tensors[i]
+            if t.tensor.storage.isEmpty && !t.levels.isEmpty {
+                let (dtype, bytes) = t.blocksConverted(to: policy.target(for: t.tensor.dtype))
+                d.tensors[i].tensor = Tensor(name: t.tensor.name, dtype: dtype, shape: t.tensor.shape, storage: bytes)
+                if !keepLevels { d.tensors[i].levels = [] }
+            }
+            d.tensors[i].tensor = policy.apply(d.tensors[i].tensor)
+        }
         return d
+    }
+}
+
+extension DecodedTensor {
+    /// The values of an unreconstructed tensor as bytes of `target` (its own dtype, or float16 or
+    /// bfloat16 for float32), converted from the levels a block at a time; other targets go
+    /// through the tensor's own dtype (the caller converts the result).
+    func blocksConverted(to target: TensorDType) -> (TensorDType, [UInt8]) {
+        let n = levels.count
+        let narrow: ((Float) -> UInt16)? = tensor.dtype != .float32 ? nil
+            : target == .bfloat16 ? { FloatBits.bfloat16Bits(from: $0) }
+            : target == .float16 ? { FloatBits.float16Bits(from: $0) } : nil
+        guard let narrow else {
+            return (tensor.dtype, [UInt8](unsafeUninitializedCapacity: n * 4) { out, initialized in
+                var at = 0
+                reconstructedBlocks { block in
+                    UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[at...]).copyMemory(from: block)
+                    at += block.count
+                }
+                initialized = at
+            })
+        }
+        return (target, [UInt8](unsafeUninitializedCapacity: n * 2) { out, initialized in
+            let raw = UnsafeMutableRawBufferPointer(out)
+            var at = 0
+            reconstructedBlocks { block in
+                for k in 0..<(block.count / 4) {
+                    let v = Float(bitPattern: UInt32(littleEndian: block.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self)))
+                    raw.storeBytes(of: narrow(v).littleEndian, toByteOffset: at, as: UInt16.self)
+                    at += 2
+                }
+            }
+            initialized = at
+        })
     }
 }
 
@@ -291,7 +337,10 @@ public struct DecodingSession {
     }
 
     var ndu: NDUDecodeOptions {
-        NDUDecodeOptions(limits: options.limits, keepLevels: options.keepLevels || options.carryState, reconstruct: true)
+        var o = NDUDecodeOptions(limits: options.limits, keepLevels: options.keepLevels || options.carryState, reconstruct: true)
+        // converting: values go from the levels to the target dtype a block at a time
+        o.inBlocks = dtype != .keep
+        return o
     }
 
     /// Starts a bitstream.
@@ -389,7 +438,7 @@ public struct DecodingSession {
         let state = self.state, opts = ndu, dtype = self.dtype
         p.group.enter()
         DispatchQueue.global().async {
-            let r = Result { try plan.decode(source, state: state, options: opts).converted(dtype) }
+            let r = Result { try plan.decode(source, state: state, options: opts).converted(dtype, keepLevels: opts.keepLevels) }
             p.finish(i, r)
             p.group.leave()
         }
@@ -431,11 +480,11 @@ public struct DecodingSession {
         if tracer == nil && options.concurrent && jobs.count > 1 && ProcessInfo.processInfo.activeProcessorCount > 1 {
             let box = ResultBox(count: jobs.count)
             DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
-                box.set(i, Result { try jobs[i].decode(source, state: state, options: opts).converted(dtype) })
+                box.set(i, Result { try jobs[i].decode(source, state: state, options: opts).converted(dtype, keepLevels: opts.keepLevels) })
             }
             results = box.values
         } else {
-            results = jobs.map { j in Result { try j.decode(source, state: state, options: opts, tracer: tracer).converted(dtype) } }
+            results = jobs.map { j in Result { try j.decode(source, state: state, options: opts, tracer: tracer).converted(dtype, keepLevels: opts.keepLevels) } }
         }
         for k in results.indices {
             guard let d = try results[k]?.get() else { continue }
