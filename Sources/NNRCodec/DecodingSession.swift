@@ -72,6 +72,7 @@ extension NDUPlan {
         if payloadType == .rawFloat { return try decodeRawFloat(source) }
         let u = unit
         let payload = source.bytes(u.payloadRange)
+        source.release(u.payloadRange)
         var dec: PayloadDecoder
         do {
             dec = try PayloadDecoder(payload: payload, fileOffset: u.payloadRange.lowerBound, limits: options.limits)
@@ -218,6 +219,62 @@ extension DecodedTensor {
     }
 }
 
+extension DecodedNDU {
+    /// The NDU with its tensors converted as `policy` says. Tensors left unreconstructed
+    /// (`NDUDecodeOptions.inBlocks`) are built in the target dtype a block at a time, so that no
+    /// whole-tensor float32 copy exists beside the levels and the result (at 10^9 parameters the
+    /// page faults of those copies cost more than a fifth of the time); their levels are then
+    /// dropped unless `keepLevels`.
+    func converted(_ policy: TensorDTypePolicy, keepLevels: Bool) -> DecodedNDU {
+        guard policy != .keep else { return self }
+        var d = self
+        for i in d.tensors.indices {
+            let t = d.tensors[i]
+            if t.tensor.storage.isEmpty && !t.levels.isEmpty {
+                let (dtype, bytes) = t.blocksConverted(to: policy.target(for: t.tensor.dtype))
+                d.tensors[i].tensor = Tensor(name: t.tensor.name, dtype: dtype, shape: t.tensor.shape, storage: bytes)
+                if !keepLevels { d.tensors[i].levels = [] }
+            }
+            d.tensors[i].tensor = policy.apply(d.tensors[i].tensor)
+        }
+        return d
+    }
+}
+
+extension DecodedTensor {
+    /// The values of an unreconstructed tensor as bytes of `target` (its own dtype, or float16 or
+    /// bfloat16 for float32), converted from the levels a block at a time; other targets go
+    /// through the tensor's own dtype (the caller converts the result).
+    func blocksConverted(to target: TensorDType) -> (TensorDType, [UInt8]) {
+        let n = levels.count
+        let narrow: ((Float) -> UInt16)? = tensor.dtype != .float32 ? nil
+            : target == .bfloat16 ? { FloatBits.bfloat16Bits(from: $0) }
+            : target == .float16 ? { FloatBits.float16Bits(from: $0) } : nil
+        guard let narrow else {
+            return (tensor.dtype, [UInt8](unsafeUninitializedCapacity: n * 4) { out, initialized in
+                var at = 0
+                reconstructedBlocks { block in
+                    UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[at...]).copyMemory(from: block)
+                    at += block.count
+                }
+                initialized = at
+            })
+        }
+        return (target, [UInt8](unsafeUninitializedCapacity: n * 2) { out, initialized in
+            let raw = UnsafeMutableRawBufferPointer(out)
+            var at = 0
+            reconstructedBlocks { block in
+                for k in 0..<(block.count / 4) {
+                    let v = Float(bitPattern: UInt32(littleEndian: block.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self)))
+                    raw.storeBytes(of: narrow(v).littleEndian, toByteOffset: at, as: UInt16.self)
+                    at += 2
+                }
+            }
+            initialized = at
+        })
+    }
+}
+
 /// Receives decoded NDUs in file order.
 public protocol DecodedNDUSink {
     mutating func consume(_ ndu: DecodedNDU) throws
@@ -257,6 +314,12 @@ public struct TensorNameRules: Sendable {
 /// Decodes bitstreams unit by unit. Feed the units of a bitstream (`feed`) between `begin` and
 /// `end`; give the bitstreams of an incremental sequence to the same session in order. Independent
 /// NDUs are decoded concurrently in a bounded window; the sink receives them in file order.
+///
+/// Concurrent decoding is a pipeline: each NDU starts as soon as it is fed and there is room in
+/// the pipeline (at most `pipelineDepth` NDUs and `pipelineElements` elements unless it is
+/// empty, decoding or waiting to be handed over); finished NDUs go to the sink in file order, each
+/// as soon as those before it are done. An NDU holds its place in the window until the sink has
+/// it, so memory is bounded by the window, never by the model.
 public struct DecodingSession {
     public var options: DecoderOptions
     /// The state the current bitstream started with (TCA bases, HDSP histories).
@@ -266,6 +329,17 @@ public struct DecodingSession {
     /// NDUs decoded together at most, and their elements at most.
     public var window = 16
     public var windowElements = 1 << 24
+    /// NDUs in flight at most in the concurrent pipeline (decoding or waiting for the sink): four
+    /// per core, so that the NDU the sink waits for does not leave a core idle (cores + 2 gave
+    /// CPU/wall 1.7 on 2 cores, 4 per core 1.88; memory is bounded by `pipelineElements`).
+    public var pipelineDepth = 4 * ProcessInfo.processInfo.activeProcessorCount
+    /// Elements in flight at most in the pipeline (unless one NDU alone is larger): at about 9
+    /// bytes an element while decoded (levels, values, payload), 2^26 keeps it near 600 MB and
+    /// lets two tensors of 4096×4096 decode side by side.
+    public var pipelineElements = 1 << 26
+    /// The dtype each decoded tensor is converted to, on the thread that decoded it (so that a
+    /// writer's conversion does not run on the one thread that writes).
+    public var dtype = TensorDTypePolicy.keep
 
     var sets = NNRParameterSets()
     var names = TensorNameRules()
@@ -274,6 +348,7 @@ public struct DecodingSession {
     var pending: [NDUPlan] = []
     var pendingElements = 0
     var carried: [(String, [Int32])] = []
+    var pipeline: DecodePipeline?
     /// Plan only (no payload is decoded): the manifest of the tensors the bitstream gives.
     var manifest: [TensorManifestEntry]?
 
@@ -283,7 +358,10 @@ public struct DecodingSession {
     }
 
     var ndu: NDUDecodeOptions {
-        NDUDecodeOptions(limits: options.limits, keepLevels: options.keepLevels || options.carryState, reconstruct: true)
+        var o = NDUDecodeOptions(limits: options.limits, keepLevels: options.keepLevels || options.carryState, reconstruct: true)
+        // converting: values go from the levels to the target dtype a block at a time
+        o.inBlocks = dtype != .keep
+        return o
     }
 
     /// Starts a bitstream.
@@ -296,6 +374,11 @@ public struct DecodingSession {
         pending = []
         pendingElements = 0
         carried = []
+        pipeline?.cancel()
+        pipeline = nil
+        if manifest == nil, tracer == nil, options.concurrent, ProcessInfo.processInfo.activeProcessorCount > 1 {
+            pipeline = DecodePipeline()
+        }
     }
 
     /// Takes the next top-level unit (with the units an NNR_AGG carries).
@@ -314,6 +397,12 @@ public struct DecodingSession {
             try admit(plan)
             if manifest != nil {
                 for t in plan.tensors { manifest?.append(TensorManifestEntry(name: t.name, shape: t.dims, dtype: plan.dtype(of: t))) }
+                break
+            }
+            if let p = pipeline {
+                let n = pendingElements
+                pendingElements = 0
+                try submit(plan, elements: n, to: p, source: source, sink: &sink)
                 break
             }
             pending.append(plan)
@@ -348,10 +437,57 @@ public struct DecodingSession {
         guard unitCount > 0 else {
             throw NNRError(.invalidValue("empty bitstream"), element: "nnr_unit", byteOffset: 0)
         }
+        if let p = pipeline {
+            while p.handedOver < p.submitted { try handOver(p, sink: &sink) }
+        }
         try flush(source: source, sink: &sink)
         let parentSignalling = sets.parentSignalling
         for (name, levels) in carried { state.carry(name, levels: levels, parentSignalling: parentSignalling) }
         carried = []
+    }
+
+    /// Starts decoding `plan` once there is room in the window, handing finished NDUs over in order.
+    mutating func submit<S: DecodedNDUSink>(_ plan: NDUPlan, elements: Int, to p: DecodePipeline, source: NNRByteSource,
+                                            sink: inout S) throws {
+        let depth = Swift.max(1, pipelineDepth)
+        while p.handedOver < p.submitted
+                && (p.submitted - p.handedOver >= depth || p.elementsInFlight > pipelineElements - Swift.min(elements, pipelineElements)) {
+            try handOver(p, sink: &sink)
+        }
+        let i = p.submitted
+        p.start(i, elements: elements)
+        let state = self.state, opts = ndu, dtype = self.dtype
+        p.group.enter()
+        DispatchQueue.global().async {
+            let r = Result { try plan.decode(source, state: state, options: opts).converted(dtype, keepLevels: opts.keepLevels) }
+            p.finish(i, r)
+            p.group.leave()
+        }
+        // whatever is already done goes to the sink now
+        while p.isDone(p.handedOver) { try handOver(p, sink: &sink) }
+    }
+
+    /// Waits for the next NDU in file order and hands it to the sink. On a failure (the NDU's or
+    /// the sink's), waits for the NDUs still decoding and throws.
+    mutating func handOver<S: DecodedNDUSink>(_ p: DecodePipeline, sink: inout S) throws {
+        let r = p.take(p.handedOver)
+        do {
+            try deliver(r.get(), sink: &sink)
+        } catch {
+            p.cancel()
+            pipeline = nil
+            throw error
+        }
+    }
+
+    /// Carries what the next bitstream needs, drops the levels nobody asked for, and hands over.
+    mutating func deliver<S: DecodedNDUSink>(_ decoded: DecodedNDU, sink: inout S) throws {
+        var d = decoded
+        if options.carryState || options.keepLevels {
+            for t in d.tensors where !t.levels.isEmpty { carried.append((t.name, t.levels)) }
+        }
+        if !options.keepLevels { for i in d.tensors.indices { d.tensors[i].levels = [] } }
+        try sink.consume(d)
     }
 
     /// Decodes the pending NDUs (concurrently when allowed) and hands them to the sink in order.
@@ -360,25 +496,21 @@ public struct DecodingSession {
         pending = []
         pendingElements = 0
         guard !jobs.isEmpty else { return }
-        let state = self.state, opts = ndu, tracer = self.tracer
+        let state = self.state, opts = ndu, tracer = self.tracer, dtype = self.dtype
         var results: [Result<DecodedNDU, Error>?]
         if tracer == nil && options.concurrent && jobs.count > 1 && ProcessInfo.processInfo.activeProcessorCount > 1 {
             let box = ResultBox(count: jobs.count)
             DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
-                box.set(i, Result { try jobs[i].decode(source, state: state, options: opts) })
+                box.set(i, Result { try jobs[i].decode(source, state: state, options: opts).converted(dtype, keepLevels: opts.keepLevels) })
             }
             results = box.values
         } else {
-            results = jobs.map { j in Result { try j.decode(source, state: state, options: opts, tracer: tracer) } }
+            results = jobs.map { j in Result { try j.decode(source, state: state, options: opts, tracer: tracer).converted(dtype, keepLevels: opts.keepLevels) } }
         }
         for k in results.indices {
-            guard var d = try results[k]?.get() else { continue }
+            guard let d = try results[k]?.get() else { continue }
             results[k] = nil
-            if options.carryState || options.keepLevels {
-                for t in d.tensors where !t.levels.isEmpty { carried.append((t.name, t.levels)) }
-            }
-            if !options.keepLevels { for i in d.tensors.indices { d.tensors[i].levels = [] } }
-            try sink.consume(d)
+            try deliver(d, sink: &sink)
         }
     }
 
@@ -386,11 +518,18 @@ public struct DecodingSession {
     public mutating func decode<S: DecodedNDUSink>(_ source: NNRByteSource, sink: inout S) throws {
         begin()
         var parser = NNRUnitParser(source: source, limits: options.limits)
-        for r in NNRUnitScanner(source: source, limits: options.limits) {
-            let u = try parser.parse(r.get())
-            try feed(u, source: source, sink: &sink)
+        do {
+            for r in NNRUnitScanner(source: source, limits: options.limits) {
+                let u = try parser.parse(r.get())
+                try feed(u, source: source, sink: &sink)
+            }
+            try end(source: source, sink: &sink)
+        } catch {
+            // NDUs still decoding are waited for and dropped: nothing runs on after an error
+            pipeline?.cancel()
+            pipeline = nil
+            throw error
         }
-        try end(source: source, sink: &sink)
     }
 
     /// The tensors a bitstream will give, from its headers only, with every verdict decode reaches
@@ -416,6 +555,63 @@ public struct DecodingSession {
 
     struct NoSink: DecodedNDUSink {
         func consume(_ ndu: DecodedNDU) throws {}
+    }
+}
+
+/// The concurrent pipeline of a session: NDUs numbered in file order, decoded on the global
+/// queue, their results kept until the session hands them over.
+final class DecodePipeline: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var results: [Int: Result<DecodedNDU, Error>] = [:]
+    private var elements: [Int: Int] = [:]
+    let group = DispatchGroup()
+    /// NDUs started, NDUs handed to the sink (both only changed by the session's thread).
+    private(set) var submitted = 0
+    private(set) var handedOver = 0
+    /// Elements of the NDUs started and not yet handed over.
+    private(set) var elementsInFlight = 0
+
+    func start(_ i: Int, elements n: Int) {
+        condition.lock()
+        elements[i] = n
+        elementsInFlight += n
+        submitted = i + 1
+        condition.unlock()
+    }
+
+    func finish(_ i: Int, _ r: Result<DecodedNDU, Error>) {
+        condition.lock()
+        results[i] = r
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func isDone(_ i: Int) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return i < submitted && results[i] != nil
+    }
+
+    /// Waits for NDU `i` and removes its result.
+    func take(_ i: Int) -> Result<DecodedNDU, Error> {
+        condition.lock()
+        while results[i] == nil { condition.wait() }
+        let r = results.removeValue(forKey: i) ?? .failure(CancellationError())
+        elementsInFlight -= elements.removeValue(forKey: i) ?? 0
+        handedOver = i + 1
+        condition.unlock()
+        return r
+    }
+
+    /// Waits for the NDUs still decoding and drops every result.
+    func cancel() {
+        group.wait()
+        condition.lock()
+        results = [:]
+        elements = [:]
+        elementsInFlight = 0
+        handedOver = submitted
+        condition.unlock()
     }
 }
 

@@ -1,21 +1,72 @@
 import Foundation
 import NNRBitIO
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A file (or buffer) of concatenated NNR units. Memory-mapped where possible; only the bytes a
 /// caller asks for are copied.
 public final class NNRByteSource: @unchecked Sendable {
     public let data: Data
+    /// The start of the file's mapping when this source mapped it itself (see `release`).
+    private let mapping: UnsafeMutableRawPointer?
 
-    public init(data: Data) { self.data = data }
-    public init(bytes: [UInt8]) { self.data = Data(bytes) }
+    public init(data: Data) {
+        self.data = data
+        mapping = nil
+    }
+    public init(bytes: [UInt8]) {
+        self.data = Data(bytes)
+        mapping = nil
+    }
+
+    private init(mapped data: Data, at base: UnsafeMutableRawPointer) {
+        self.data = data
+        mapping = base
+    }
 
     /// Maps the file (no read of bytes nobody asks for).
     public convenience init(contentsOf url: URL) throws {
+        if let (data, base) = NNRByteSource.map(url) {
+            self.init(mapped: data, at: base)
+            return
+        }
         do {
             self.init(data: try Data(contentsOf: url, options: .alwaysMapped))
         } catch {
             throw NNRError(.io("cannot read \(url.path): \(error.localizedDescription)"), element: "file", byteOffset: 0)
         }
+    }
+
+    /// A read-only private mapping of the whole file, or nil (the caller falls back to Foundation,
+    /// which reports the error).
+    private static func map(_ url: URL) -> (Data, UnsafeMutableRawPointer)? {
+        let fd = open(url.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 0, info.st_size <= Int.max else { return nil }
+        let size = Int(info.st_size)
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else { return nil }
+        let data = Data(bytesNoCopy: base, count: size, deallocator: .custom { p, n in munmap(p, n) })
+        // Data keeps the mapping itself (not a copy): only then may pages be let go.
+        guard data.withUnsafeBytes({ $0.baseAddress }) == UnsafeRawPointer(base) else { return nil }
+        return (data, base)
+    }
+
+    /// Lets the pages that lie wholly inside `range` leave memory (a hint: the bytes stay readable,
+    /// read again from the file if asked for). Decoding calls it once a payload is copied out, so
+    /// a bitstream larger than memory does not stay resident as it is read. Does nothing unless
+    /// the source mapped its file itself.
+    public func release(_ range: Range<Int>) {
+        guard let base = mapping else { return }
+        let page = Swift.max(1, Int(sysconf(Int32(_SC_PAGESIZE))))
+        let lo = (Swift.max(0, range.lowerBound) + page - 1) / page * page
+        let hi = Swift.min(range.upperBound, data.count) / page * page
+        guard hi > lo else { return }
+        _ = madvise(base + lo, hi - lo, Int32(MADV_DONTNEED))
     }
 
     public var count: Int { data.count }

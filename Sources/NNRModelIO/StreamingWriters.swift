@@ -28,11 +28,11 @@ public struct TensorDTypePolicy: Sendable, Equatable {
         return dtype
     }
 
-    func apply(_ entry: TensorManifestEntry) -> TensorManifestEntry {
+    public func apply(_ entry: TensorManifestEntry) -> TensorManifestEntry {
         TensorManifestEntry(name: entry.name, shape: entry.shape, dtype: target(for: entry.dtype))
     }
 
-    func apply(_ tensor: Tensor) -> Tensor {
+    public func apply(_ tensor: Tensor) -> Tensor {
         let t = target(for: tensor.dtype)
         return t == tensor.dtype ? tensor : tensor.converted(to: t)
     }

@@ -17,7 +17,14 @@ struct Decode: ParsableCommand {
             directory; each input gives OUTDIR/<input name>.<format>, holding the tensors that \
             bitstream carries.
 
-            Tensors keep the reference decoder's dtype (float32; float64 for codebook tensors; \
+            With --shard-size, -o is a folder that receives Hugging Face shards \
+            (model-00001-of-0000N.safetensors) plus model.safetensors.index.json, or one \
+            model.safetensors when the model fits one shard.
+
+            Decoding streams: the tensor names, shapes and dtypes are read from the unit headers \
+            first, then each tensor is written as soon as its unit is decoded; memory is bounded \
+            by the units decoded together, not by the model. The bitstream does not record a \
+            source dtype such as bfloat16: tensors keep the reference decoder's dtype (float32; float64 for codebook tensors; \
             int32 for NNR_PT_INT) unless --dtype converts floating-point tensors. NumPy files \
             cannot hold bfloat16: use .safetensors for it.
 
@@ -41,6 +48,9 @@ struct Decode: ParsableCommand {
     @Option(name: .long, help: "Maximum elements of one tensor (refused before allocation).")
     var maxTensorElements: Int = NNRLimits.default.maxTensorElements
 
+    @Option(name: .long, help: "Write Hugging Face shards of at most this much tensor data (5GB, 500MB, 2GiB) plus model.safetensors.index.json into the folder -o (one model.safetensors when the model fits one shard).")
+    var shardSize: String?
+
     @Flag(name: .long, help: "Decode NDUs one after another (no concurrency).")
     var sequential = false
 
@@ -53,9 +63,15 @@ struct Decode: ParsableCommand {
     @Option(name: .long, help: "Decode each input N times and print the fastest decode time (benchmarking; file reading and writing excluded).")
     var repeatCount: Int = 1
 
+    /// `--shard-size` in bytes.
+    var shardBytes: Int? { shardSize.flatMap(ByteSize.parse) }
+
     func validate() throws {
         if files.isEmpty { throw ValidationError("at least one bitstream is needed") }
         guard ["npz", "safetensors", "npy"].contains(format) else { throw ValidationError("--format must be npz or safetensors") }
+        if let size = shardSize, ByteSize.parse(size) == nil {
+            throw ValidationError("--shard-size must be a size such as 5GB, 500MB or 2GiB")
+        }
     }
 
     func run() throws {
@@ -65,7 +81,15 @@ struct Decode: ParsableCommand {
         let exists = FileManager.default.fileExists(atPath: output, isDirectory: &isDir)
         let toDirectory = files.count > 1 || output.hasSuffix("/") || (exists && isDir.boolValue)
         var outputs: [String] = []
-        if toDirectory {
+        if shardBytes != nil {
+            // -o is the folder of shards; several inputs: one folder each, OUTDIR/<input name>/
+            outputs = files.count == 1 ? [output] : files.map { (output as NSString).appendingPathComponent(URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent) }
+            if Set(outputs).count != outputs.count { throw failure("two inputs have the same name; their shards would go to the same folder") }
+            for path in outputs {
+                var dir: ObjCBool = false
+                if FileManager.default.fileExists(atPath: path, isDirectory: &dir), !dir.boolValue { throw failure("cannot write shards into \(path): it is not a directory") }
+            }
+        } else if toDirectory {
             var seen: [String: String] = [:]
             for file in files {
                 let stem = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
@@ -84,7 +108,7 @@ struct Decode: ParsableCommand {
         if dtype == .bfloat16, let numpy = outputs.first(where: { $0.hasSuffix(".npz") || $0.hasSuffix(".npy") }) {
             throw failure("cannot write \(numpy): NumPy files cannot hold bfloat16; use --dtype float32 or float16, or a .safetensors output")
         }
-        if toDirectory && !exists {
+        if (toDirectory || shardBytes != nil) && !exists {
             var parent = (output as NSString).standardizingPath
             while !parent.isEmpty && !FileManager.default.fileExists(atPath: parent) { parent = (parent as NSString).deletingLastPathComponent }
             try checkOutputDirectory(parent.isEmpty ? "." : parent, for: output)
@@ -94,47 +118,29 @@ struct Decode: ParsableCommand {
                 throw failure("cannot create the directory \(output)")
             }
         }
-        for path in outputs { try checkOutputFile(path, inputs: files) }
+        if shardBytes == nil { for path in outputs { try checkOutputFile(path, inputs: files) } }
         var limits = NNRLimits.default
         limits.maxTensorElements = maxTensorElements
-        var decoder = NNRDecoder(options: DecoderOptions(limits: limits, concurrent: !sequential, keepLevels: false, keepUnits: false))
+        let policy = dtype == .reference ? TensorDTypePolicy.keep : TensorDTypePolicy(floatingPoint: TensorDType(rawValue: dtype.rawValue))
+        var session = DecodingSession(options: DecoderOptions(limits: limits, concurrent: !sequential, keepLevels: false, carryState: false, keepUnits: false))
+        session.dtype = policy
         for (index, file) in files.enumerated() {
-            decoder.options.carryState = index + 1 < files.count
+            session.options.carryState = index + 1 < files.count
             let started = Date()
             let source = try openSource(file)
-            var result: DecodedBitstream? = nil
-            var fastest = Double.infinity
-            let before = decoder.state
-            for _ in 0..<Swift.max(1, repeatCount) {
-                decoder.state = before
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                do {
-                    result = try decoder.decode(source)
-                } catch {
-                    throw failure("\(file): \(error)", ExitStatus.invalidInput)
-                }
-                fastest = Swift.min(fastest, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-            }
-            guard let result else { throw ExitStatus.invalidInput }
             if repeatCount > 1 {
+                let fastest = try StreamingDecodeRun.fastestDecode(source, file: file, session: session, count: repeatCount)
                 print(String(format: "{\"file\": \"%@\", \"decode_seconds\": %.6f, \"repeat\": %d}", file, fastest, repeatCount))
             }
-            var tensors = try DecodeNames.apply(result.tensors.map(\.tensor), file: file, sanitize: sanitizeNames)
-            if dtype != .reference, let target = TensorDType(rawValue: dtype.rawValue) {
-                tensors = tensors.map { $0.dtype.isFloatingPoint ? $0.converted(to: target) : $0 }
-            }
             let url = URL(fileURLWithPath: outputs[index])
-            do {
-                try ModelFile.write(tensors, to: url)
-            } catch {
-                throw failure("cannot write \(outputs[index]): \(plainCause(error))")
-            }
+            let target = StreamingDecodeRun.Target(url: url, shardSize: shardBytes, dtype: policy)
+            let written = try StreamingDecodeRun.decode(source, file: file, session: &session, target: target,
+                                                        sanitizeNames: sanitizeNames, quiet: quiet)
             if !quiet {
-                let bytes = tensors.reduce(0) { $0 + $1.storage.count }
                 let seconds = Date().timeIntervalSince(started)
-                print(String(format: "%@: %d %@, %d bytes of bitstream → %d bytes in %@ (%.3f s)",
-                             file, tensors.count, tensors.count == 1 ? "tensor" : "tensors", source.count, bytes,
-                             url.lastPathComponent, seconds))
+                // sizes interpolated, not through %d (which takes 32 bits: a 2.3 GB output came out negative)
+                print("\(file): \(written.tensors) \(written.tensors == 1 ? "tensor" : "tensors"), \(source.count) bytes of bitstream → "
+                      + "\(written.bytes) bytes in \(url.lastPathComponent) (\(String(format: "%.3f", seconds)) s)")
             }
         }
     }
