@@ -389,7 +389,7 @@ struct TargetSearch {
                 let e = evaluate(pick, lambda: lam)
                 let repeated = !seen.insert(pick).inserted
                 let snr = 10 * log10(signal / max(e.sse, 1e-300))
-                search.progress?(String(format: "round %d: %d bytes, SNR %.3f dB", rounds, e.bytes, snr))
+                search.progress?(String(format: "round %ld: %ld bytes, SNR %.3f dB", rounds, e.bytes, snr))
                 if meets(e) {
                     if better(e, than: best) { best = e }
                     if closeEnough(e) || (repeated && jobs.isEmpty) { break }

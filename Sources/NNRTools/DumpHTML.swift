@@ -281,7 +281,7 @@ public final class DumpHTMLStream {
             let share = t.share ?? 0
             let w = Double(barW) * share / maxShare
             let label = t.name.count > 30 ? String(t.name.prefix(29)) + "…" : t.name
-            let value = String(format: "%.2f%% · %d B", 100 * share, t.bytes ?? 0)
+            let value = String(format: "%.2f%% · %ld B", 100 * share, t.bytes ?? 0)
             s += "<g><title>\(HTMLPage.text(t.name + ": " + value))</title>"
             s += "<text x=\"\(labelW - 6)\" y=\"\(y + 12)\" text-anchor=\"end\">\(HTMLPage.text(label))</text>"
             s += "<rect x=\"\(labelW)\" y=\"\(y)\" width=\"\(fmt(max(w, 1)))\" height=\"\(barH)\" rx=\"2\" fill=\"#3b6ea8\"></rect>"

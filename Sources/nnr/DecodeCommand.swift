@@ -130,7 +130,7 @@ struct Decode: ParsableCommand {
             let source = try openSource(file)
             if repeatCount > 1 {
                 let fastest = try StreamingDecodeRun.fastestDecode(source, file: file, session: session, count: repeatCount)
-                print(String(format: "{\"file\": \"%@\", \"decode_seconds\": %.6f, \"repeat\": %d}", file, fastest, repeatCount))
+                print(String(format: "{\"file\": \"%@\", \"decode_seconds\": %.6f, \"repeat\": %ld}", file, fastest, repeatCount))
             }
             let url = URL(fileURLWithPath: outputs[index])
             let target = StreamingDecodeRun.Target(url: url, shardSize: shardBytes, dtype: policy)

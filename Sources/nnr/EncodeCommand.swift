@@ -233,7 +233,7 @@ enum EncodeSummary {
                          + pad(String(format: "%.3g", r.maxAbsError), 12, right: true))
         }
         let ratio = e.outputBytes > 0 ? Double(inputBytes) / Double(e.outputBytes) : 0
-        lines.append(String(format: "%d tensors: %d bytes in, %d bytes out (%.2fx smaller) in %.2f s", e.tensors.count, inputBytes, e.outputBytes, ratio, seconds))
+        lines.append(String(format: "%ld tensors: %ld bytes in, %ld bytes out (%.2fx smaller) in %.2f s", e.tensors.count, inputBytes, e.outputBytes, ratio, seconds))
         return lines.joined(separator: "\n")
     }
 }

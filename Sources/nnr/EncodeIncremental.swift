@@ -172,7 +172,7 @@ enum IncrementalSummary {
                          + pad(snr(r.updateSNR), 11) + pad(snr(r.modelSNR), 10))
         }
         let total = steps.reduce(0) { $0 + $1.report.bytes }
-        lines.append(String(format: "%d steps, %d bytes in total in %.2f s (SNR in dB)", steps.count, total, seconds))
+        lines.append(String(format: "%ld steps, %ld bytes in total in %.2f s (SNR in dB)", steps.count, total, seconds))
         return lines.joined(separator: "\n")
     }
 

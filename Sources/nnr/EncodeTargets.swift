@@ -45,7 +45,7 @@ enum TargetSummary {
     static func text(_ r: TargetSearchResult) -> String {
         let qps = r.qpForTensor.values
         let range = (qps.min() ?? 0) == (qps.max() ?? 0) ? "\(qps.min() ?? 0)" : "\(qps.min() ?? 0)…\(qps.max() ?? 0)"
-        return String(format: "target %@: reached SNR %.3f dB, %d bytes, %.4f bits/parameter; chose QP %@ per tensor at equal RD slope (λ %.3g) in %d rounds, %d tensor codings",
+        return String(format: "target %@: reached SNR %.3f dB, %ld bytes, %.4f bits/parameter; chose QP %@ per tensor at equal RD slope (λ %.3g) in %ld rounds, %ld tensor codings",
                       r.target.description, r.snrDB, r.bytes, r.bitsPerParameter, range, r.lambda, r.rounds, r.tensorCodings)
     }
 }

@@ -88,7 +88,7 @@ struct RD: ParsableCommand {
             for d in settings {
                 o.dependentQuantization = d
                 points += try NNREncoder(options: o).rdSweep(tensors, qps: sweep?.qps ?? [], curve: "swift-nnr \(d ? "DQ" : "no DQ")") { p in
-                    if !quiet { printError(String(format: "%@ QP %d: %d bytes, %.4f bits/param, %.3f dB", p.curve, p.qp, p.bytes, p.bitsPerParameter, p.snrDB)) }
+                    if !quiet { printError(String(format: "%@ QP %ld: %ld bytes, %.4f bits/param, %.3f dB", p.curve, p.qp, p.bytes, p.bitsPerParameter, p.snrDB)) }
                 }
             }
         } catch {

@@ -53,7 +53,7 @@ struct ProgressLine {
         let seconds = Double(now - started) / 1e9
         let rate = seconds > 0 ? Double(bytesDone) / seconds : 0
         let left = rate > 0 ? Double(max(0, bytesTotal - bytesDone)) / rate : 0
-        let text = String(format: "[%d/%d tensors] %.2f of %.2f GB, %.1f MB/s, %@ left",
+        let text = String(format: "[%ld/%ld tensors] %.2f of %.2f GB, %.1f MB/s, %@ left",
                           done, count, Double(bytesDone) / 1e9, Double(bytesTotal) / 1e9, rate / 1e6, ProgressLine.clock(left))
         FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
         drawn = true
@@ -67,6 +67,6 @@ struct ProgressLine {
 
     static func clock(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+        return s >= 3600 ? String(format: "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60) : String(format: "%ld:%02ld", s / 60, s % 60)
     }
 }
