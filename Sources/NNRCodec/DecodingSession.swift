@@ -93,6 +93,10 @@ extension NDUPlan {
                     r = try dec.decodeTensor(p, tracer: &adapter)
                     tr.endTensor(t, of: self)
                 } else {
+                    // Levels (int32) and values (the output dtype) are held whole: ask first.
+                    let elements = t.dims.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
+                    try MemoryProbe.require(elements: elements, bytesPerElement: 4 + dtype(of: t).byteWidth, tensor: t.name,
+                                            unit: u.location.index, at: u.location.offset)
                     r = try dec.decodeTensor(p)
                 }
             } catch let e as NNRError { throw e.inUnit(u.location.index) }
