@@ -475,14 +475,9 @@ enum TensorStorage {
     /// instead of letting Array's allocation trap: a mapping of the same size is tried first.
     static func allocate(count: Int, file: String, tensor: String?,
                          _ fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws -> [UInt8] {
-        // An anonymous mapping of the size (what a large malloc does), released at once; a
-        // malloc/free pair would be optimised away.
-        let size = Swift.max(count, 1)
-        guard count >= 0, let probe = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-              probe != MAP_FAILED else {
+        guard MemoryProbe.canMap(bytes: count) else {
             throw ModelIOError.outOfMemory(file: file, tensor: tensor, bytes: count)
         }
-        munmap(probe, size)
         return try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             try fill(UnsafeMutableRawBufferPointer(buffer))
             initialized = count
