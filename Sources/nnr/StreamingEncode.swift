@@ -13,12 +13,12 @@ enum StreamingEncodeRun {
     static func encode(_ source: any TensorSource, output: String, options: EncoderOptions, quiet: Bool) throws -> StreamingEncodeResult {
         let outURL = URL(fileURLWithPath: output)
         var line = ProgressLine(enabled: !quiet)
-        // Not a terminal: one line per tensor, in model order (units are written in order).
-        let lines = !quiet && !line.enabled
+        // Not a terminal: one line per tensor, in model order, as the whole-model encode prints them.
+        let lines = !quiet && !line.enabled ? ProgressLines(names: source.manifest.map(\.name)) : nil
         do {
             let result = try NNRStreamingEncoder(options: options).encode(source, to: outURL) { p in
                 line.update(done: p.tensorsDone, count: p.tensorCount, bytesDone: p.inputBytesDone, bytesTotal: p.inputBytesTotal)
-                if lines { printError("[\(p.tensorsDone)/\(p.tensorCount)] \(p.name)") }
+                lines?.finished(p.name)
             }
             line.clear()
             return result
