@@ -29,6 +29,9 @@ public struct DecodedTensor: Sendable {
     public var scanOrder: Int
     /// Bits of the arithmetic-coded payload the tensor took (the whole payload for an NDU of one tensor).
     public var bits: Int
+    /// The tensor went to the sink in pieces as it was decoded (`DecodingSession.streamElements`):
+    /// `tensor` holds its name, shape and dtype but no data, and there are no levels.
+    public var streamed = false
 
     public var name: String { tensor.name }
     /// Δ in float32, as reconstruction uses it.

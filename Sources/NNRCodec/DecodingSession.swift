@@ -108,6 +108,7 @@ extension NDUPlan {
                 o.keepLevels = false
             }
             var d = try reconstruct(t, r, parameters: p, options: o)
+            d.streamed = streamed
             d.bits = dec.bitOffset - before
             tensorDone?(out.count, d)
             out.append(d)
@@ -281,7 +282,16 @@ extension DecodedTensor {
 
 /// Receives decoded NDUs in file order.
 public protocol DecodedNDUSink {
+    /// An NDU's tensors in order; those already written in pieces (`DecodedTensor.streamed`)
+    /// hold no data.
     mutating func consume(_ ndu: DecodedNDU) throws
+    /// Opens the next tensor's data in pieces, for a tensor of an NDU the session streams
+    /// (`DecodingSession.streamElements`). Nil (the default): the tensor is decoded whole.
+    mutating func beginPieces(_ entry: TensorManifestEntry) throws -> TensorPieceWriter?
+}
+
+extension DecodedNDUSink {
+    public mutating func beginPieces(_ entry: TensorManifestEntry) throws -> TensorPieceWriter? { nil }
 }
 
 /// Hands each decoded tensor to a `TensorSink` (file writers, hashers) and drops it.
@@ -289,7 +299,10 @@ public struct TensorSinkAdapter<S: TensorSink>: DecodedNDUSink {
     public var sink: S
     public init(_ sink: S) { self.sink = sink }
     public mutating func consume(_ ndu: DecodedNDU) throws {
-        for t in ndu.tensors { try sink.consume(t.tensor) }
+        for t in ndu.tensors where !t.streamed { try sink.consume(t.tensor) }
+    }
+    public mutating func beginPieces(_ entry: TensorManifestEntry) throws -> TensorPieceWriter? {
+        try sink.beginPieces(entry)
     }
 }
 
@@ -344,6 +357,11 @@ public struct DecodingSession {
     /// The dtype each decoded tensor is converted to, on the thread that decoded it (so that a
     /// writer's conversion does not run on the one thread that writes).
     public var dtype = TensorDTypePolicy.keep
+    /// An NDU with a tensor of at least this many elements is decoded as a stream when the sink
+    /// takes pieces and nobody needs the levels: its rows go to the writer a chunk at a time
+    /// (memory: one chunk, `NDUDecodeOptions.streamChunkElements`), on this thread, after the
+    /// NDUs before it. 0: never. 2^24 elements keep ordinary models on the concurrent path.
+    public var streamElements = 1 << 24
 
     var sets = NNRParameterSets()
     var names = TensorNameRules()
@@ -401,6 +419,11 @@ public struct DecodingSession {
             try admit(plan)
             if manifest != nil {
                 for t in plan.tensors { manifest?.append(TensorManifestEntry(name: t.name, shape: t.dims, dtype: plan.dtype(of: t))) }
+                break
+            }
+            if streams(plan) {
+                pendingElements = 0
+                try decodeStreamed(plan, source: source, sink: &sink)
                 break
             }
             if let p = pipeline {

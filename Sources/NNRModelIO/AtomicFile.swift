@@ -13,6 +13,8 @@ import Darwin
 /// Destination for bytes produced by the writers (a file being written atomically, or memory).
 protocol ByteSink {
     mutating func write(_ raw: UnsafeRawBufferPointer) throws
+    /// Overwrites bytes already written at `offset` (a header field known only at the end).
+    mutating func patch(_ bytes: [UInt8], at offset: UInt64) throws
 }
 
 extension ByteSink {
@@ -26,6 +28,12 @@ struct ByteArraySink: ByteSink {
     var bytes: [UInt8] = []
     mutating func write(_ raw: UnsafeRawBufferPointer) throws {
         bytes.append(contentsOf: raw)
+    }
+    mutating func patch(_ new: [UInt8], at offset: UInt64) throws {
+        guard offset <= UInt64(bytes.count), UInt64(new.count) <= UInt64(bytes.count) - offset else {
+            throw ModelIOError.invalidRequest(file: "<memory>", message: "patch outside the bytes written")
+        }
+        bytes.replaceSubrange(Int(offset)..<(Int(offset) + new.count), with: new)
     }
 }
 
@@ -155,6 +163,18 @@ public struct AtomicFileWriter: ByteSink {
     /// Appends bytes.
     public mutating func write(_ data: Data) throws {
         try data.withUnsafeBytes { try write($0) }
+    }
+
+    /// Overwrites bytes already written at `offset` of the temporary file.
+    mutating func patch(_ bytes: [UInt8], at offset: UInt64) throws {
+        guard offset <= bytesWritten, UInt64(bytes.count) <= bytesWritten - offset, fd >= 0 else {
+            throw ModelIOError.invalidRequest(file: target.path, message: "patch outside the bytes written")
+        }
+        try flush()
+        let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) }
+        if n != bytes.count {
+            throw ModelIOError.fileIO(file: target.path, operation: "write", errno: n < 0 ? errno : EIO)
+        }
     }
 
     private mutating func flush() throws {

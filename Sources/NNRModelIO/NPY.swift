@@ -219,14 +219,19 @@ public enum NPY {
     /// if ever needed for non-ASCII, which cannot occur here). Data is padded to a 64-byte boundary.
     public static func headerBytes(for tensor: Tensor, file: String = "<memory>") throws -> [UInt8] {
         try tensor.validate(file: file)
-        guard let descr = tensor.dtype.numpyDescr else {
-            throw ModelIOError.dtypeNotRepresentable(file: file, tensor: tensor.name, dtype: tensor.dtype, format: "NPY")
+        return try headerBytes(for: TensorManifestEntry(name: tensor.name, shape: tensor.shape, dtype: tensor.dtype), file: file)
+    }
+
+    /// The NPY preamble + header for a tensor of this name, shape and dtype.
+    public static func headerBytes(for entry: TensorManifestEntry, file: String = "<memory>") throws -> [UInt8] {
+        guard let descr = entry.dtype.numpyDescr else {
+            throw ModelIOError.dtypeNotRepresentable(file: file, tensor: entry.name, dtype: entry.dtype, format: "NPY")
         }
         let shapeText: String
-        switch tensor.shape.count {
+        switch entry.shape.count {
         case 0: shapeText = "()"
-        case 1: shapeText = "(\(tensor.shape[0]),)"
-        default: shapeText = "(" + tensor.shape.map(String.init).joined(separator: ", ") + ")"
+        case 1: shapeText = "(\(entry.shape[0]),)"
+        default: shapeText = "(" + entry.shape.map(String.init).joined(separator: ", ") + ")"
         }
         let dict = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
         var body = Array(dict.utf8)

@@ -52,6 +52,7 @@ public final class SafetensorsStreamWriter: TensorSink {
     private var next = 0
     private var sealed = false
     private var published = false
+    private var piecesOpen = false
 
     public init(url: URL, metadata: [String: String] = [:], dtype: TensorDTypePolicy = .keep) {
         self.url = url
@@ -80,27 +81,58 @@ public final class SafetensorsStreamWriter: TensorSink {
 
     public func consume(_ tensor: Tensor) throws {
         do {
-            guard var w = writer, !sealed else {
-                throw ModelIOError.invalidRequest(file: url.path, message: "tensor '\(tensor.name)' given before begin or after finish")
-            }
-            guard next < manifest.count else {
-                throw ModelIOError.invalidTensor(file: url.path, tensor: tensor.name, message: "more tensors than the manifest announced")
-            }
             let t = dtype.apply(tensor)
-            let e = manifest[next]
-            guard t.name == e.name, t.shape == e.shape, t.dtype == e.dtype else {
-                throw ModelIOError.invalidTensor(file: url.path, tensor: t.name,
-                                                 message: "is \(t.dtype.rawValue)\(t.shape) but the manifest announced '\(e.name)' \(e.dtype.rawValue)\(e.shape) here")
-            }
+            try admitNext(TensorManifestEntry(name: t.name, shape: t.shape, dtype: t.dtype))
             try t.validate(file: url.path)
-            writer = nil  // keep the writer's buffer uniquely referenced while writing
-            defer { writer = w }
-            try w.write(t.storage)
-            dataBytesWritten += t.storage.count
+            try append(t.storage)
             next += 1
         } catch {
             abandon()
             throw error
+        }
+    }
+
+    /// The next tensor's data in pieces (the entry's dtype must be the one written: the writer
+    /// converts whole tensors only, so a tensor it would convert gives nil).
+    public func beginPieces(_ entry: TensorManifestEntry) throws -> TensorPieceWriter? {
+        guard dtype.target(for: entry.dtype) == entry.dtype else { return nil }
+        do {
+            try admitNext(entry)
+            piecesOpen = true
+        } catch {
+            abandon()
+            throw error
+        }
+        return TensorPieceWriter(entry: entry, file: url.path, write: { [unowned self] raw in
+            do { try self.append(raw) } catch { self.abandon(); throw error }
+        }, end: { [unowned self] in
+            self.piecesOpen = false
+            self.next += 1
+        })
+    }
+
+    /// Checks that `e` is the next tensor the manifest announced and that the file is open.
+    private func admitNext(_ e: TensorManifestEntry) throws {
+        guard writer != nil, !sealed, !piecesOpen else {
+            throw ModelIOError.invalidRequest(file: url.path, message: "tensor '\(e.name)' given before begin, after finish or inside another tensor")
+        }
+        guard next < manifest.count else {
+            throw ModelIOError.invalidTensor(file: url.path, tensor: e.name, message: "more tensors than the manifest announced")
+        }
+        let m = manifest[next]
+        guard e.name == m.name, e.shape == m.shape, e.dtype == m.dtype else {
+            throw ModelIOError.invalidTensor(file: url.path, tensor: e.name,
+                                             message: "is \(e.dtype.rawValue)\(e.shape) but the manifest announced '\(m.name)' \(m.dtype.rawValue)\(m.shape) here")
+        }
+    }
+
+    private func append<B: ContiguousBytes>(_ bytes: B) throws {
+        guard var w = writer else { throw ModelIOError.invalidRequest(file: url.path, message: "the file is closed") }
+        writer = nil  // keep the writer's buffer uniquely referenced while writing
+        defer { writer = w }
+        try bytes.withUnsafeBytes { raw in
+            try w.write(raw)
+            dataBytesWritten += raw.count
         }
     }
 
@@ -153,6 +185,7 @@ public final class NPZStreamWriter: TensorSink {
     private var zip: ZipWriter<AtomicFileWriter>?
     private var names = Set<String>()
     private var done = false
+    private var piecesOpen = false
 
     public init(url: URL, dtype: TensorDTypePolicy = .keep, compression: NPZCompression = .stored) {
         self.url = url
@@ -169,15 +202,10 @@ public final class NPZStreamWriter: TensorSink {
 
     public func consume(_ tensor: Tensor) throws {
         do {
-            guard var z = zip, !done else {
-                throw ModelIOError.invalidRequest(file: url.path, message: "tensor '\(tensor.name)' given before begin or after finish")
-            }
             let t = dtype.apply(tensor)
-            guard names.insert(t.name).inserted else { throw ModelIOError.duplicateTensor(file: url.path, tensor: t.name) }
-            guard t.name.utf8.count + 4 <= 0xFFFF else {
-                throw ModelIOError.invalidTensor(file: url.path, tensor: t.name, message: "name is longer than a ZIP member name can be")
-            }
+            try admit(t.name)
             let header = try NPY.headerBytes(for: t, file: url.path)
+            guard var z = zip else { return }
             zip = nil
             defer { zip = z }
             do {
@@ -193,6 +221,53 @@ public final class NPZStreamWriter: TensorSink {
             abandon()
             throw error
         }
+    }
+
+    /// The next member's data in pieces: stored archives only (a deflated member is compressed
+    /// whole), and only in the dtype the writer writes.
+    public func beginPieces(_ entry: TensorManifestEntry) throws -> TensorPieceWriter? {
+        guard case .stored = compression, dtype.target(for: entry.dtype) == entry.dtype else { return nil }
+        do {
+            try admit(entry.name)
+            let header = try NPY.headerBytes(for: entry, file: url.path)
+            let (size, o) = entry.byteCount.addingReportingOverflow(header.count)
+            guard !o, entry.byteCount < Int.max else {
+                throw ModelIOError.invalidTensor(file: url.path, tensor: entry.name, message: "is too large for an archive member")
+            }
+            try withZip { z in
+                try z.beginStoredMember(name: entry.name + ".npy", size: UInt64(size))
+                try header.withUnsafeBytes { try z.appendStored($0) }
+            }
+            piecesOpen = true
+        } catch {
+            abandon()
+            throw error
+        }
+        return TensorPieceWriter(entry: entry, file: url.path, write: { [unowned self] raw in
+            do { try self.withZip { try $0.appendStored(raw) } } catch { self.abandon(); throw error }
+        }, end: { [unowned self] in
+            do { try self.withZip { try $0.endStoredMember() } } catch { self.abandon(); throw error }
+            self.piecesOpen = false
+        })
+    }
+
+    /// Checks that a member of this name can be added now.
+    private func admit(_ name: String) throws {
+        guard zip != nil, !done, !piecesOpen else {
+            throw ModelIOError.invalidRequest(file: url.path, message: "tensor '\(name)' given before begin, after finish or inside another tensor")
+        }
+        guard names.insert(name).inserted else { throw ModelIOError.duplicateTensor(file: url.path, tensor: name) }
+        guard name.utf8.count + 4 <= 0xFFFF else {
+            throw ModelIOError.invalidTensor(file: url.path, tensor: name, message: "name is longer than a ZIP member name can be")
+        }
+    }
+
+    /// Runs `body` on the archive, keeping its buffer uniquely referenced.
+    private func withZip(_ body: (inout ZipWriter<AtomicFileWriter>) throws -> Void) throws {
+        guard var z = zip else { throw ModelIOError.invalidRequest(file: url.path, message: "the archive is closed") }
+        zip = nil
+        defer { zip = z }
+        try body(&z)
     }
 
     public func finish() throws {
@@ -297,19 +372,34 @@ public final class ShardedSafetensorsWriter: TensorSink {
 
     public func consume(_ tensor: Tensor) throws {
         do {
-            while let w = current, w.isComplete {
-                try w.seal()
-                sealed.append(w)
-                try openNext()
-            }
-            guard let w = current else {
-                throw ModelIOError.invalidTensor(file: directory.path, tensor: tensor.name, message: "more tensors than the manifest announced")
-            }
-            try w.consume(dtype.apply(tensor))
+            try shardForNext(tensor.name).consume(dtype.apply(tensor))
         } catch {
             abandon()
             throw error
         }
+    }
+
+    public func beginPieces(_ entry: TensorManifestEntry) throws -> TensorPieceWriter? {
+        guard dtype.target(for: entry.dtype) == entry.dtype else { return nil }
+        do {
+            return try shardForNext(entry.name).beginPieces(entry)
+        } catch {
+            abandon()
+            throw error
+        }
+    }
+
+    /// The shard the next tensor goes to (shards whose tensors are all written are sealed).
+    private func shardForNext(_ name: String) throws -> SafetensorsStreamWriter {
+        while let w = current, w.isComplete {
+            try w.seal()
+            sealed.append(w)
+            try openNext()
+        }
+        guard let w = current else {
+            throw ModelIOError.invalidTensor(file: directory.path, tensor: name, message: "more tensors than the manifest announced")
+        }
+        return w
     }
 
     public func finish() throws {

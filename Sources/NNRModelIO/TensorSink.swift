@@ -34,7 +34,72 @@ public struct TensorManifestEntry: Sendable, Equatable {
 public protocol TensorSink {
     mutating func begin(manifest: [TensorManifestEntry]?) throws
     mutating func consume(_ tensor: Tensor) throws
+    /// Opens the next tensor for data that arrives in pieces (a decoder streaming a tensor too
+    /// large to hold): the returned writer takes exactly `entry.byteCount` bytes in order, then
+    /// `end()`. In place of `consume` for that tensor. Nil (the default): this sink takes whole
+    /// tensors only, and the caller builds the tensor first.
+    mutating func beginPieces(_ entry: TensorManifestEntry) throws -> TensorPieceWriter?
     mutating func finish() throws
+}
+
+extension TensorSink {
+    public mutating func beginPieces(_ entry: TensorManifestEntry) throws -> TensorPieceWriter? { nil }
+}
+
+/// The data of one tensor written in pieces (see `TensorSink.beginPieces`). Counts the bytes: more
+/// than the tensor holds, or fewer at `end()`, is an error, so a short stream never passes as a
+/// complete tensor.
+public final class TensorPieceWriter {
+    public let entry: TensorManifestEntry
+    public let file: String
+    public private(set) var bytesWritten = 0
+    private let expected: Int
+    private let body: (UnsafeRawBufferPointer) throws -> Void
+    private let close: () throws -> Void
+    private var ended = false
+
+    /// `file` names the output in errors; `write` appends bytes, `end` completes the tensor.
+    public init(entry: TensorManifestEntry, file: String, write: @escaping (UnsafeRawBufferPointer) throws -> Void,
+                end: @escaping () throws -> Void) {
+        self.entry = entry
+        self.file = file
+        self.expected = entry.byteCount
+        self.body = write
+        self.close = end
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        let (sum, o) = bytesWritten.addingReportingOverflow(bytes.count)
+        guard !ended, !o, sum <= expected else {
+            throw ModelIOError.invalidTensor(file: file, tensor: entry.name,
+                                             message: "more than its \(expected) bytes were written")
+        }
+        try body(bytes)
+        bytesWritten = sum
+    }
+
+    /// Writes `count` zero bytes.
+    public func writeZeros(_ count: Int) throws {
+        var left = count
+        let zeros = [UInt8](repeating: 0, count: Swift.min(count, 1 << 20))
+        try zeros.withUnsafeBytes { z in
+            while left > 0 {
+                let n = Swift.min(left, z.count)
+                try write(UnsafeRawBufferPointer(rebasing: z[0..<n]))
+                left -= n
+            }
+        }
+    }
+
+    public func end() throws {
+        guard !ended else { return }
+        guard bytesWritten == expected else {
+            throw ModelIOError.invalidTensor(file: file, tensor: entry.name,
+                                             message: "\(bytesWritten) of its \(expected) bytes were written")
+        }
+        ended = true
+        try close()
+    }
 }
 
 /// Collects every tensor in memory (for callers that want an array).

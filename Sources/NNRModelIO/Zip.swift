@@ -353,6 +353,8 @@ struct ZipWriter<Sink: ByteSink> {
     var sink: Sink
     private var offset: UInt64 = 0
     private var records: [CentralRecord] = []
+    /// The member being written in pieces and its data bytes so far.
+    private var open: (record: CentralRecord, written: UInt64)?
     /// Values at or above this use ZIP64 fields (0xFFFFFFFF per the ZIP spec; lowered in tests).
     var zip64Threshold: UInt64 = 0xFFFF_FFFF
     /// Always write ZIP64 extra fields in local headers. numpy.savez does (it streams members via
@@ -395,6 +397,18 @@ struct ZipWriter<Sink: ByteSink> {
         }
         let compressedSize = compressedData.map { UInt64($0.count) } ?? uncompressedSize
         let localOffset = offset
+        try emitLocalHeader(nameBytes: nameBytes, method: method, crc: crc, compressedSize: compressedSize, uncompressedSize: uncompressedSize)
+        if let compressedData {
+            try emit(compressedData)
+        } else {
+            for part in parts { try emit(part) }
+        }
+        records.append(CentralRecord(nameBytes: nameBytes, method: method, crc: crc, compressedSize: compressedSize,
+                                     uncompressedSize: uncompressedSize, localOffset: localOffset))
+    }
+
+    private mutating func emitLocalHeader(nameBytes: [UInt8], method: UInt16, crc: UInt32, compressedSize: UInt64,
+                                          uncompressedSize: UInt64) throws {
         let zip64 = forceZip64 || uncompressedSize >= zip64Threshold || compressedSize >= zip64Threshold
         var h = LittleEndianBuilder()
         h.u32(ZipSignature.localHeader)
@@ -416,13 +430,39 @@ struct ZipWriter<Sink: ByteSink> {
             h.u64(compressedSize)
         }
         try emit(h.bytes)
-        if let compressedData {
-            try emit(compressedData)
-        } else {
-            for part in parts { try emit(part) }
+    }
+
+    /// A stored member whose `size` bytes arrive in pieces (`appendStored`, then `endStoredMember`):
+    /// the local header is written first with a CRC-32 of 0 and patched in place at the end, so the
+    /// archive is byte-identical to `addMember` of the same content.
+    mutating func beginStoredMember(name: String, size: UInt64) throws {
+        guard open == nil else { throw ModelIOError.invalidRequest(file: "<zip writer>", message: "a member is still open") }
+        let nameBytes = Array(name.utf8)
+        let record = CentralRecord(nameBytes: nameBytes, method: 0, crc: 0, compressedSize: size, uncompressedSize: size, localOffset: offset)
+        try emitLocalHeader(nameBytes: nameBytes, method: 0, crc: 0, compressedSize: size, uncompressedSize: size)
+        open = (record, 0)
+    }
+
+    mutating func appendStored(_ raw: UnsafeRawBufferPointer) throws {
+        guard var m = open else { throw ModelIOError.invalidRequest(file: "<zip writer>", message: "no member is open") }
+        m.record.crc = Zlib.crc32(raw, initial: m.record.crc)
+        m.written &+= UInt64(raw.count)
+        guard m.written <= m.record.uncompressedSize else {
+            throw ModelIOError.invalidRequest(file: "<zip writer>", message: "member data longer than declared")
         }
-        records.append(CentralRecord(nameBytes: nameBytes, method: method, crc: crc, compressedSize: compressedSize,
-                                     uncompressedSize: uncompressedSize, localOffset: localOffset))
+        open = m
+        try emit(raw)
+    }
+
+    mutating func endStoredMember() throws {
+        guard let m = open, m.written == m.record.uncompressedSize else {
+            throw ModelIOError.invalidRequest(file: "<zip writer>", message: "member data shorter than declared")
+        }
+        var crc = LittleEndianBuilder()
+        crc.u32(m.record.crc)
+        try sink.patch(crc.bytes, at: m.record.localOffset + 14)
+        records.append(m.record)
+        open = nil
     }
 
     /// Writes the central directory and end records.

@@ -82,14 +82,29 @@ enum StreamingDecodeRun {
         lazy var bytesTotal = manifest.reduce(0) { $0 + $1.byteCount }
 
         mutating func consume(_ ndu: DecodedNDU) throws {
-            for d in ndu.tensors {
+            for d in ndu.tensors where !d.streamed {
                 var t = d.tensor
                 if next < names.count { t.name = names[next] }
-                if next < manifest.count { bytesDone += manifest[next].byteCount }
-                next += 1
+                advance()
                 do { try writer.consume(t) } catch { throw WriteFailure(error: error) }
-                progress.update(done: next, count: manifest.count, bytesDone: bytesDone, bytesTotal: bytesTotal)
             }
+        }
+
+        /// A tensor streamed in pieces (too large to hold decoded) goes to the writer under its
+        /// output name; progress counts it once its pieces are opened.
+        mutating func beginPieces(_ entry: TensorManifestEntry) throws -> TensorPieceWriter? {
+            var e = entry
+            if next < names.count { e.name = names[next] }
+            let pieces: TensorPieceWriter?
+            do { pieces = try writer.beginPieces(e) } catch { throw WriteFailure(error: error) }
+            if pieces != nil { advance() }
+            return pieces
+        }
+
+        private mutating func advance() {
+            if next < manifest.count { bytesDone += manifest[next].byteCount }
+            next += 1
+            progress.update(done: next, count: manifest.count, bytesDone: bytesDone, bytesTotal: bytesTotal)
         }
     }
 

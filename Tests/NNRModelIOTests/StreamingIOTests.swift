@@ -314,3 +314,89 @@ final class ModelSinkTests: XCTestCase {
         }
     }
 }
+
+/// Writes every tensor in pieces of `piece` bytes (the path a decoder takes for tensors too
+/// large to hold), the sink's whole-tensor path for a sink that gives no piece writer.
+private func writeInPieces<S: TensorSink>(_ tensors: [Tensor], to sink: inout S, piece: Int) throws {
+    try sink.begin(manifest: manifest(tensors))
+    for t in tensors {
+        guard let w = try sink.beginPieces(TensorManifestEntry(name: t.name, shape: t.shape, dtype: t.dtype)) else {
+            try sink.consume(t)
+            continue
+        }
+        try t.storage.withUnsafeBytes { raw in
+            var at = 0
+            while at < raw.count {
+                let n = min(piece, raw.count - at)
+                try w.write(UnsafeRawBufferPointer(rebasing: raw[at..<(at + n)]))
+                at += n
+            }
+        }
+        try w.end()
+    }
+    try sink.finish()
+}
+
+final class PieceWriterTests: XCTestCase {
+    /// Safetensors, npz (stored: the CRC is patched in the local header) and shards written in
+    /// pieces are byte-identical to the same tensors written whole.
+    func testPiecesGiveTheSameFilesAsWholeTensors() throws {
+        let dir = try makeTemporaryDirectory(self)
+        let all = sampleTensors()
+        let plain = all.filter { $0.dtype != .bfloat16 }
+        for piece in [1, 5, 1 << 20] {
+            var a = SafetensorsStreamWriter(url: dir.appendingPathComponent("a.safetensors"), metadata: ["format": "pt"])
+            try writeInPieces(all, to: &a, piece: piece)
+            XCTAssertEqual(Array(try Data(contentsOf: a.url)), try Safetensors.encode(all, metadata: ["format": "pt"]), "piece \(piece)")
+            var n = NPZStreamWriter(url: dir.appendingPathComponent("n.npz"))
+            try writeInPieces(plain, to: &n, piece: piece)
+            XCTAssertEqual(Array(try Data(contentsOf: n.url)), try NPZ.encode(plain), "piece \(piece)")
+            let shardDir = dir.appendingPathComponent("shards-\(piece)")
+            try FileManager.default.createDirectory(at: shardDir, withIntermediateDirectories: true)
+            var s = ShardedSafetensorsWriter(directory: shardDir, maxShardBytes: 30)
+            try writeInPieces(all, to: &s, piece: piece)
+            var whole = ShardedSafetensorsWriter(directory: dir.appendingPathComponent("whole-\(piece)"), maxShardBytes: 30)
+            try FileManager.default.createDirectory(at: whole.directory, withIntermediateDirectories: true)
+            try write(all, to: &whole)
+            XCTAssertEqual(try listing(shardDir), try listing(whole.directory))
+            for f in try listing(shardDir) {
+                XCTAssertEqual(try Data(contentsOf: shardDir.appendingPathComponent(f)), try Data(contentsOf: whole.directory.appendingPathComponent(f)), f)
+            }
+        }
+        // a deflating npz writer and a writer that would convert the dtype take whole tensors only
+        var d = NPZStreamWriter(url: dir.appendingPathComponent("d.npz"), compression: .deflate(level: 6))
+        try d.begin(manifest: nil)
+        XCTAssertNil(try d.beginPieces(TensorManifestEntry(name: "x", shape: [2], dtype: .float32)))
+        var c = SafetensorsStreamWriter(url: dir.appendingPathComponent("c.safetensors"), dtype: TensorDTypePolicy(floatingPoint: .float16))
+        try c.begin(manifest: [TensorManifestEntry(name: "x", shape: [2], dtype: .float32)])
+        XCTAssertNil(try c.beginPieces(TensorManifestEntry(name: "x", shape: [2], dtype: .float32)))
+    }
+
+    /// A tensor given more or fewer bytes than its shape holds is an error and leaves nothing.
+    func testWrongByteCountIsAnErrorAndLeavesNothing() throws {
+        let dir = try makeTemporaryDirectory(self)
+        let entry = TensorManifestEntry(name: "w", shape: [2, 2], dtype: .float32)
+        let sixteen = [UInt8](repeating: 1, count: 16)
+        do {
+            var w = SafetensorsStreamWriter(url: dir.appendingPathComponent("long.safetensors"))
+            try w.begin(manifest: [entry])
+            let p = try XCTUnwrap(try w.beginPieces(entry))
+            try sixteen.withUnsafeBytes { try p.write($0) }
+            assertThrows(.invalidTensor(file: w.url.path, tensor: "w", message: "more than its 16 bytes were written")) {
+                try [UInt8(0)].withUnsafeBytes { try p.write($0) }
+            }
+        }
+        do {
+            var w = NPZStreamWriter(url: dir.appendingPathComponent("short.npz"))
+            try w.begin(manifest: nil)
+            let p = try XCTUnwrap(try w.beginPieces(entry))
+            try sixteen.withUnsafeBytes { try p.write(UnsafeRawBufferPointer(rebasing: $0[0..<8])) }
+            assertThrows(.invalidTensor(file: w.url.path, tensor: "w", message: "8 of its 16 bytes were written")) { try p.end() }
+            // another tensor while one is open in pieces is refused
+            assertThrows(.invalidRequest(file: w.url.path, message: "tensor 'v' given before begin, after finish or inside another tensor")) {
+                try w.consume(Tensor(name: "v", shape: [1], float32: [1]))
+            }
+        }
+        XCTAssertEqual(try listing(dir), [])
+    }
+}
