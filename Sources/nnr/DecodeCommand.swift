@@ -51,6 +51,9 @@ struct Decode: ParsableCommand {
     @Option(name: .long, help: "Write Hugging Face shards of at most this much tensor data (5GB, 500MB, 2GiB) plus model.safetensors.index.json into the folder -o (one model.safetensors when the model fits one shard).")
     var shardSize: String?
 
+    @Option(name: .long, help: "Refuse a bitstream whose decoded tensors would take more than this (64GiB, 500MB; per output, checked on the headers before anything is written).")
+    var maxOutputSize = "64GiB"
+
     @Flag(name: .long, help: "Decode NDUs one after another (no concurrency).")
     var sequential = false
 
@@ -71,6 +74,9 @@ struct Decode: ParsableCommand {
         guard ["npz", "safetensors", "npy"].contains(format) else { throw ValidationError("--format must be npz or safetensors") }
         if let size = shardSize, ByteSize.parse(size) == nil {
             throw ValidationError("--shard-size must be a size such as 5GB, 500MB or 2GiB")
+        }
+        if ByteSize.parse(maxOutputSize) == nil {
+            throw ValidationError("--max-output-size must be a size such as 64GiB, 500MB or 2GB")
         }
     }
 
@@ -133,7 +139,8 @@ struct Decode: ParsableCommand {
                 print(String(format: "{\"file\": \"%@\", \"decode_seconds\": %.6f, \"repeat\": %ld}", file, fastest, repeatCount))
             }
             let url = URL(fileURLWithPath: outputs[index])
-            let target = StreamingDecodeRun.Target(url: url, shardSize: shardBytes, dtype: policy)
+            let target = StreamingDecodeRun.Target(url: url, shardSize: shardBytes, dtype: policy,
+                                                       maxOutputBytes: ByteSize.parse(maxOutputSize) ?? Int.max)
             let written = try StreamingDecodeRun.decode(source, file: file, session: &session, target: target,
                                                         sanitizeNames: sanitizeNames, quiet: quiet)
             if !quiet {

@@ -13,6 +13,8 @@ enum StreamingDecodeRun {
         /// Hugging Face shards + index into the folder `url`.
         var shardSize: Int?
         var dtype: TensorDTypePolicy
+        /// `--max-output-size`: the decoded tensors of one bitstream, in bytes as written.
+        var maxOutputBytes = Int.max
     }
 
     /// What was written.
@@ -34,6 +36,11 @@ enum StreamingDecodeRun {
         let names = try DecodeNames.apply(manifest.map(\.name), file: file, sanitize: sanitizeNames)
         let renamed = zip(manifest, names).map { e, name in TensorManifestEntry(name: name, shape: e.shape, dtype: e.dtype) }
         let written = renamed.map(target.dtype.apply)
+        let total = written.reduce(0) { $0 > Int.max - $1.byteCount ? Int.max : $0 + $1.byteCount }
+        if total > target.maxOutputBytes {
+            throw failure("\(file): the decoded tensors take \(total) bytes, more than --max-output-size (\(target.maxOutputBytes) bytes); nothing written",
+                          ExitStatus.invalidInput)
+        }
         let outPath = target.url.path
         var writer: any TensorSink
         do {
@@ -62,7 +69,7 @@ enum StreamingDecodeRun {
             if error is ModelIOError { throw failure("cannot write \(outPath): \(plainCause(error))") }
             throw failure("\(file): \(error)", ExitStatus.invalidInput)
         }
-        return Written(tensors: manifest.count, bytes: written.reduce(0) { $0 + $1.byteCount })
+        return Written(tensors: manifest.count, bytes: total)
     }
 
     /// A writer's failure, told apart from a decoding failure.

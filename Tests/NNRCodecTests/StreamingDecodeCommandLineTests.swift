@@ -163,4 +163,20 @@ final class StreamingDecodeCommandLineTests: XCTestCase {
         XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderr.contains("--shard-size"), r.stderr)
     }
+
+    /// `--max-output-size` refuses a bitstream whose tensors (in the output dtype) would take more,
+    /// before anything is written (exit 1); at the exact size it decodes.
+    func testMaxOutputSize() throws {
+        let (dir, file, _) = try bitstream(tensors)
+        let out = dir.appendingPathComponent("m.safetensors")
+        let total = tensors.reduce(0) { $0 + $1.shape.reduce(4, *) }  // float32
+        let refused = try run(["decode", file.path, "-o", out.path, "--max-output-size", String(total - 1)])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("the decoded tensors take \(total) bytes, more than --max-output-size (\(total - 1) bytes); nothing written"), refused.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
+        XCTAssertEqual(try run(["decode", file.path, "-o", out.path, "--max-output-size", String(total)]).status, 0)
+        // bfloat16 output is half the size
+        XCTAssertEqual(try run(["decode", file.path, "-o", out.path, "--dtype", "bfloat16", "--max-output-size", String(total / 2)]).status, 0)
+        XCTAssertEqual(try run(["decode", file.path, "-o", out.path, "--max-output-size", "lots"]).status, 2)
+    }
 }
