@@ -111,6 +111,8 @@ public struct AtomicFileWriter: ByteSink {
 
     private var fd: Int32
     private var buffer: [UInt8] = []
+    /// `appendZeros` left a hole (the size is set at `seal()`).
+    private var holes = false
     private static let bufferCapacity = 1 << 20
 
     init(target: URL) throws {
@@ -165,6 +167,20 @@ public struct AtomicFileWriter: ByteSink {
         try data.withUnsafeBytes { try write($0) }
     }
 
+    /// Appends `count` zero bytes as a hole (`lseek` past them; the file system stores nothing and
+    /// reads give zeros): a decoded run of zero rows costs no disk writes. The temporary file is
+    /// new, so the skipped range has never held data; `seal()` sets the final size.
+    mutating func appendZeros(_ count: Int) throws {
+        guard count > 0 else { return }
+        guard fd >= 0 else { throw ModelIOError.invalidRequest(file: target.path, message: "the file is closed") }
+        try flush()
+        if lseek(fd, off_t(count), SEEK_CUR) < 0 {
+            throw ModelIOError.fileIO(file: target.path, operation: "seek", errno: errno)
+        }
+        bytesWritten &+= UInt64(count)
+        holes = true
+    }
+
     /// Overwrites bytes already written at `offset` of the temporary file.
     mutating func patch(_ bytes: [UInt8], at offset: UInt64) throws {
         guard offset <= bytesWritten, UInt64(bytes.count) <= bytesWritten - offset, fd >= 0 else {
@@ -210,6 +226,10 @@ public struct AtomicFileWriter: ByteSink {
     mutating func seal() throws {
         guard fd >= 0 else { return }
         try flush()
+        // a hole at the end is not part of the file until its size says so
+        if holes && ftruncate(fd, off_t(bytesWritten)) != 0 {
+            throw ModelIOError.fileIO(file: target.path, operation: "truncate", errno: errno)
+        }
         if fsync(fd) != 0 {
             throw ModelIOError.fileIO(file: target.path, operation: "fsync", errno: errno)
         }

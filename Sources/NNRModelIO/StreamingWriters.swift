@@ -105,6 +105,8 @@ public final class SafetensorsStreamWriter: TensorSink {
         }
         return TensorPieceWriter(entry: entry, file: url.path, write: { [unowned self] raw in
             do { try self.append(raw) } catch { self.abandon(); throw error }
+        }, zeros: { [unowned self] count in
+            do { try self.appendZeros(count) } catch { self.abandon(); throw error }
         }, end: { [unowned self] in
             self.piecesOpen = false
             self.next += 1
@@ -124,6 +126,14 @@ public final class SafetensorsStreamWriter: TensorSink {
             throw ModelIOError.invalidTensor(file: url.path, tensor: e.name,
                                              message: "is \(e.dtype.rawValue)\(e.shape) but the manifest announced '\(m.name)' \(m.dtype.rawValue)\(m.shape) here")
         }
+    }
+
+    private func appendZeros(_ count: Int) throws {
+        guard var w = writer else { throw ModelIOError.invalidRequest(file: url.path, message: "the file is closed") }
+        writer = nil
+        defer { writer = w }
+        try w.appendZeros(count)
+        dataBytesWritten += count
     }
 
     private func append<B: ContiguousBytes>(_ bytes: B) throws {

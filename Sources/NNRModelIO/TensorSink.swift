@@ -56,11 +56,14 @@ public final class TensorPieceWriter {
     private let expected: Int
     private let body: (UnsafeRawBufferPointer) throws -> Void
     private let close: () throws -> Void
+    private let zeros: ((Int) throws -> Void)?
     private var ended = false
 
-    /// `file` names the output in errors; `write` appends bytes, `end` completes the tensor.
+    /// `file` names the output in errors; `write` appends bytes, `end` completes the tensor;
+    /// `zeros`, if given, appends that many zero bytes without being handed them (a file hole).
     public init(entry: TensorManifestEntry, file: String, write: @escaping (UnsafeRawBufferPointer) throws -> Void,
-                end: @escaping () throws -> Void) {
+                zeros: ((Int) throws -> Void)? = nil, end: @escaping () throws -> Void) {
+        self.zeros = zeros
         self.entry = entry
         self.file = file
         self.expected = entry.byteCount
@@ -80,6 +83,15 @@ public final class TensorPieceWriter {
 
     /// Writes `count` zero bytes.
     public func writeZeros(_ count: Int) throws {
+        if let zeros {
+            let (sum, o) = bytesWritten.addingReportingOverflow(count)
+            guard !ended, !o, sum <= expected else {
+                throw ModelIOError.invalidTensor(file: file, tensor: entry.name, message: "more than its \(expected) bytes were written")
+            }
+            try zeros(count)
+            bytesWritten = sum
+            return
+        }
         var left = count
         let zeros = [UInt8](repeating: 0, count: Swift.min(count, 1 << 20))
         try zeros.withUnsafeBytes { z in

@@ -399,4 +399,38 @@ final class PieceWriterTests: XCTestCase {
         }
         XCTAssertEqual(try listing(dir), [])
     }
+
+    /// Zero runs written with `writeZeros` (holes in a safetensors file, real zero bytes in an
+    /// npz member, whose CRC covers them) give the same files; a trailing hole is part of the size.
+    func testZeroRunsGiveTheSameFiles() throws {
+        let dir = try makeTemporaryDirectory(self)
+        var values = [Float](repeating: 0, count: 40)
+        values[1] = 1.5
+        values[30] = -2
+        let tensors = [Tensor(name: "a", shape: [10, 4], float32: values), Tensor(name: "z", shape: [4, 4], float32: [Float](repeating: 0, count: 16))]
+        func pieces<S: TensorSink>(_ sink: inout S) throws {
+            try sink.begin(manifest: manifest(tensors))
+            for t in tensors {
+                let w = try XCTUnwrap(try sink.beginPieces(TensorManifestEntry(name: t.name, shape: t.shape, dtype: t.dtype)))
+                try t.storage.withUnsafeBytes { raw in
+                    var at = 0
+                    while at < raw.count {  // runs of zero bytes as zeros, the rest as bytes
+                        let zero = raw[at] == 0
+                        var end = at + 1
+                        while end < raw.count && (raw[end] == 0) == zero { end += 1 }
+                        if zero { try w.writeZeros(end - at) } else { try w.write(UnsafeRawBufferPointer(rebasing: raw[at..<end])) }
+                        at = end
+                    }
+                }
+                try w.end()
+            }
+            try sink.finish()
+        }
+        var a = SafetensorsStreamWriter(url: dir.appendingPathComponent("a.safetensors"))
+        try pieces(&a)
+        XCTAssertEqual(Array(try Data(contentsOf: a.url)), try Safetensors.encode(tensors))
+        var n = NPZStreamWriter(url: dir.appendingPathComponent("n.npz"))
+        try pieces(&n)
+        XCTAssertEqual(Array(try Data(contentsOf: n.url)), try NPZ.encode(tensors))
+    }
 }
