@@ -360,8 +360,10 @@ public struct DecodingSession {
     /// An NDU with a tensor of at least this many elements is decoded as a stream when the sink
     /// takes pieces and nobody needs the levels: its rows go to the writer a chunk at a time
     /// (memory: one chunk, `NDUDecodeOptions.streamChunkElements`), on this thread, after the
-    /// NDUs before it. 0: never. 2^24 elements keep ordinary models on the concurrent path.
-    public var streamElements = 1 << 24
+    /// NDUs before it, on one core. 0: never. The default, `pipelineElements`' 2^26, streams
+    /// exactly the tensors that would fill the pipeline alone; smaller ones keep the concurrent
+    /// path (and the entry-point concurrency inside a tensor).
+    public var streamElements = 1 << 26
 
     var sets = NNRParameterSets()
     var names = TensorNameRules()
