@@ -86,8 +86,7 @@ extension Encode {
             for m in models {
                 let stem = URL(fileURLWithPath: m).deletingPathExtension().lastPathComponent
                 guard seen.insert(stem).inserted else {
-                    printError("nnr encode: two inputs named \(stem): their outputs would collide in \(output)")
-                    throw ExitStatus.usage
+                    throw failure("two inputs named \(stem): their outputs would collide in \(output)", ExitStatus.usage)
                 }
                 outputs.append(dir.appendingPathComponent(stem + ".nnr"))
             }
@@ -99,8 +98,7 @@ extension Encode {
             do {
                 encoder = try IncrementalEncoder(resumingAfter: earlier, options: options)
             } catch {
-                printError("nnr encode: --after: \(error)")
-                throw ExitStatus.invalidInput
+                throw failure("--after: \(error)", ExitStatus.invalidInput)
             }
         }
         var steps: [IncrementalStep] = []
@@ -109,18 +107,15 @@ extension Encode {
             do {
                 tensors = try ModelFile.read(URL(fileURLWithPath: m))
             } catch let e as ModelIOError {
-                printError("nnr encode: \(m): \(e)")
-                if case .fileIO = e { throw ExitStatus.usage }
-                throw ExitStatus.invalidInput
+                if case .fileIO = e { throw failure("\(m): \(e)", ExitStatus.usage) }
+                throw failure("\(m): \(e)", ExitStatus.invalidInput)
             } catch {
-                printError("nnr encode: \(m): \(error)")
-                throw ExitStatus.invalidInput
+                throw failure("\(m): \(error)", ExitStatus.invalidInput)
             }
             do {
                 steps.append(try encoder.encode(step: tensors))
             } catch {
-                printError("nnr encode: \(m): \(error)")
-                throw ExitStatus.invalidInput
+                throw failure("\(m): \(error)", ExitStatus.invalidInput)
             }
             if !quiet && !json { printError("[step \(encoder.stepCount - 1)] \(m): \(steps.last?.report.bytes ?? 0) bytes") }
         }
@@ -128,16 +123,14 @@ extension Encode {
             do {
                 try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
             } catch {
-                printError("nnr encode: cannot create directory \(output): \(error.localizedDescription)")
-                throw ExitStatus.usage
+                throw failure("cannot create directory \(output): \(error.localizedDescription)", ExitStatus.usage)
             }
         }
         for (s, url) in zip(steps, outputs) {
             do {
                 try AtomicFile.write(s.bitstream.bytes, to: url)
             } catch {
-                printError("nnr encode: cannot write \(url.path): \(error)")
-                throw ExitStatus.usage
+                throw failure("cannot write \(url.path): \(error)", ExitStatus.usage)
             }
         }
         let seconds = Date().timeIntervalSince(started)
