@@ -26,8 +26,8 @@ struct NNRCommand: ParsableCommand {
     static func main() {
         keepLargeBuffersInHeap()
         do {
-            var command = try parseAsRoot()
-            if !(command is NNRCommand) { commandLabel = "nnr " + type(of: command)._commandName }
+            var command = try FastPath.command(Array(CommandLine.arguments.dropFirst())) ?? parseAsRoot()
+            if !(command is NNRCommand || command is FastPath.Version) { commandLabel = "nnr " + type(of: command)._commandName }
             try command.run()
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
