@@ -162,12 +162,14 @@ extension NDUPlan {
                              hdspEnabled: r.hdspEnabled, scanOrder: p.scanOrder, bits: 0)
     }
 
-    /// The float32 reconstruction as little-endian bytes, converted a block at a time so that no
-    /// whole-tensor [Float] copy exists beside the levels and the bytes.
+    /// The float32 reconstruction as (host, little-endian) bytes, written straight into the
+    /// tensor's storage: no [Float] copy exists beside the levels and the bytes.
     static func float32Bytes(_ levels: [Int32], stepSize: Float) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: levels.count * 4) { out, initialized in
-            blocks(levels, stepSize: stepSize) { start, src in
-                UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[(start * 4)...]).copyMemory(from: src)
+            if let base = out.baseAddress, !levels.isEmpty {
+                UnsafeMutableRawPointer(base).withMemoryRebound(to: Float.self, capacity: levels.count) { values in
+                    levels.withUnsafeBufferPointer { Reconstruction.float32(levels: $0, stepSize: stepSize, into: UnsafeMutableBufferPointer(start: values, count: levels.count)) }
+                }
             }
             initialized = levels.count * 4
         }

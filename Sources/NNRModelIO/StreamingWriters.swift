@@ -95,7 +95,7 @@ public final class SafetensorsStreamWriter: TensorSink {
             try t.validate(file: url.path)
             writer = nil  // keep the writer's buffer uniquely referenced while writing
             defer { writer = w }
-            try w.write(t.storage)
+            try t.storage.withUnsafeBytes { try w.writeUnbuffered($0) }
             dataBytesWritten += t.storage.count
             next += 1
         } catch {

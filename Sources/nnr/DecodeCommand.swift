@@ -118,7 +118,7 @@ struct Decode: ParsableCommand {
                 throw failure("cannot create the directory \(output)")
             }
         }
-        if shardBytes == nil { for path in outputs { try checkOutputFile(path, inputs: files) } }
+        if shardBytes == nil && toDirectory { for path in outputs { try checkOutputFile(path, inputs: files) } }
         var limits = NNRLimits.default
         limits.maxTensorElements = maxTensorElements
         let policy = dtype == .reference ? TensorDTypePolicy.keep : TensorDTypePolicy(floatingPoint: TensorDType(rawValue: dtype.rawValue))
