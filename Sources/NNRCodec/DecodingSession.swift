@@ -353,6 +353,8 @@ public struct DecodingSession {
     var totalBytes = 0
     var pending: [NDUPlan] = []
     var pendingElements = 0
+    /// Elements of the first NDU, held in `pending` until a second one starts the pipeline.
+    var heldElements = 0
     var carried: [(String, [Int32])] = []
     var pipeline: DecodePipeline?
     /// Plan only (no payload is decoded): the manifest of the tensors the bitstream gives.
@@ -408,6 +410,17 @@ public struct DecodingSession {
             if let p = pipeline {
                 let n = pendingElements
                 pendingElements = 0
+                // The first NDU waits for a second: a bitstream of one NDU is decoded on this
+                // thread by `end`, without starting a worker thread.
+                if p.submitted == 0, pending.isEmpty {
+                    pending = [plan]
+                    heldElements = n
+                    break
+                }
+                if p.submitted == 0, let first = pending.first {
+                    pending = []
+                    try submit(first, elements: heldElements, to: p, source: source, sink: &sink)
+                }
                 try submit(plan, elements: n, to: p, source: source, sink: &sink)
                 break
             }
