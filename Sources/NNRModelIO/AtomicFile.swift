@@ -63,14 +63,22 @@ public enum AtomicFile {
     /// Removes the temporary files (`.NAME.tmp-PID-HEX`) that killed runs left in `directory`:
     /// only those whose PID is no longer alive (nor this process). Best effort: errors are ignored.
     /// Called before every atomic write, so the next run into a folder cleans up after a killed one.
+    /// The directory is read with readdir, and only names starting with "." become Strings: a run
+    /// into a folder of thousands of files (/tmp) paid 0.9 ms for listing it through FileManager.
     public static func removeStaleTemporaries(in directory: URL) {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return }
-        for name in names {
-            guard let pid = stalePID(ofTemporaryName: name), pid != getpid() else { continue }
-            if kill(pid, 0) != 0 && errno == ESRCH {
-                _ = unlink(directory.appendingPathComponent(name).path)
+        let path = directory.path
+        guard let dir = opendir(path) else { return }
+        var stale: [String] = []
+        while let entry = readdir(dir) {
+            let name: String? = withUnsafeBytes(of: &entry.pointee.d_name) { raw in
+                guard raw.first == UInt8(ascii: "."), let base = raw.baseAddress else { return nil }
+                return String(cString: base.assumingMemoryBound(to: CChar.self))
             }
+            guard let name, let pid = stalePID(ofTemporaryName: name), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { stale.append(name) }
         }
+        closedir(dir)
+        for name in stale { _ = unlink(path + "/" + name) }
     }
 
     /// The PID in a temporary file name `.NAME.tmp-PID-HEX`, or nil if `name` is not one.
