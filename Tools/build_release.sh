@@ -19,6 +19,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # libxml2's static archive needs these after it on the link line (pkg-config --static).
 static_libs=(icuuc icudata lzma z m stdc++)
+# The static archives come from Debian's -dev packages (libxml2-dev pulls in libicu-dev, not liblzma-dev).
+declare -A package=([xml2]=libxml2-dev [icuuc]=libicu-dev [icudata]=libicu-dev [lzma]=liblzma-dev [z]=zlib1g-dev [m]=libc6-dev [stdc++]=libstdc++-12-dev)
+cc=$(command -v cc || command -v clang)
+for l in xml2 "${static_libs[@]}"; do
+    [ -e "$("$cc" -print-file-name="lib$l.a")" ] || { echo "lib$l.a is missing: apt-get install ${package[$l]}" >&2; exit 2; }
+done
 linker_flags=()
 for l in "${static_libs[@]}"; do linker_flags+=(-Xlinker "-l$l"); done
 swift build -c release --product nnr --static-swift-stdlib -Xswiftc -static-executable "${linker_flags[@]}" "$@" 2>&1 \
