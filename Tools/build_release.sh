@@ -9,7 +9,7 @@
 # EPYC, taskset -c 1, `perf stat -r 20` (best of 3): `nnr --version` took 1.2 ms of CPU linked
 # this way instead of 2.7 ms with only the Swift runtime static (--static-swift-stdlib) and 4.9 ms
 # linked dynamically (0.6 ms since it no longer goes through ArgumentParser: Sources/nnr/FastPath);
-# decoding the 0.6 MB MiniLM query tensor 13.2 ms instead of 15.3 ms (before FastPath).
+# decoding the 0.6 MB MiniLM query tensor 13.5 ms instead of 15.3 ms (before FastPath).
 # glibc's warnings about getpwnam, getaddrinfo and dlopen in a static binary concern code nnr
 # does not run (Foundation's home-directory lookup, libxml2's HTTP/FTP loaders) and are filtered.
 # The binary is about 118 MB (mostly ICU data, never read by nnr). Output is identical to the
