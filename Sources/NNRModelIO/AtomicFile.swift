@@ -179,9 +179,9 @@ public struct AtomicFileWriter: ByteSink {
 
     private mutating func flush() throws {
         guard !buffer.isEmpty else { return }
-        let pending = buffer
+        // written from the buffer itself, then emptied: a copy would make removeAll allocate anew
+        try buffer.withUnsafeBytes { try writeAll($0) }
         buffer.removeAll(keepingCapacity: true)
-        try pending.withUnsafeBytes { try writeAll($0) }
     }
 
     private func writeAll(_ raw: UnsafeRawBufferPointer) throws {
