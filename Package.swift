@@ -40,7 +40,9 @@ let package = Package(
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .target(name: "NNRTools", dependencies: ["NNRBitIO", "NNRContainer", "NNRSyntax", "NNRCoding", "NNRModelIO", "NNRCodec", "CLibXML2"]),
         .target(name: "NNRKit", dependencies: ["NNRBitIO", "NNRContainer", "NNRSyntax", "NNRCoding", "NNRQuantization", "NNRModelIO", "NNRCodec", "NNRTools"]),
-        .executableTarget(name: "nnr", dependencies: ["NNRKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // CMallocTuning (C): glibc's mallopt, which the Swift Glibc module lacks; used by the CLI only.
+        .target(name: "CMallocTuning"),
+        .executableTarget(name: "nnr", dependencies: ["NNRKit", "CMallocTuning", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The README's library example (Examples/LibraryExample is the same source as its own
         // package); built here so that `swift test` runs it (CommandLineTests).
         .executableTarget(name: "NNRLibraryExample", dependencies: ["NNRKit"], path: "Examples/LibraryExample/Sources/LibraryExample"),

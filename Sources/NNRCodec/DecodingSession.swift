@@ -163,12 +163,14 @@ extension NDUPlan {
                              hdspEnabled: r.hdspEnabled, scanOrder: p.scanOrder, bits: 0)
     }
 
-    /// The float32 reconstruction as little-endian bytes, converted a block at a time so that no
-    /// whole-tensor [Float] copy exists beside the levels and the bytes.
+    /// The float32 reconstruction as (host, little-endian) bytes, written straight into the
+    /// tensor's storage: no [Float] copy exists beside the levels and the bytes.
     static func float32Bytes(_ levels: [Int32], stepSize: Float) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: levels.count * 4) { out, initialized in
-            blocks(levels, stepSize: stepSize) { start, src in
-                UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[(start * 4)...]).copyMemory(from: src)
+            if let base = out.baseAddress, !levels.isEmpty {
+                UnsafeMutableRawPointer(base).withMemoryRebound(to: Float.self, capacity: levels.count) { values in
+                    levels.withUnsafeBufferPointer { Reconstruction.float32(levels: $0, stepSize: stepSize, into: UnsafeMutableBufferPointer(start: values, count: levels.count)) }
+                }
             }
             initialized = levels.count * 4
         }
@@ -371,6 +373,8 @@ public struct DecodingSession {
     var totalBytes = 0
     var pending: [NDUPlan] = []
     var pendingElements = 0
+    /// Elements of the first NDU, held in `pending` until a second one starts the pipeline.
+    var heldElements = 0
     var carried: [(String, [Int32])] = []
     var pipeline: DecodePipeline?
     /// Plan only (no payload is decoded): the manifest of the tensors the bitstream gives.
@@ -431,6 +435,17 @@ public struct DecodingSession {
             if let p = pipeline {
                 let n = pendingElements
                 pendingElements = 0
+                // The first NDU waits for a second: a bitstream of one NDU is decoded on this
+                // thread by `end`, without starting a worker thread.
+                if p.submitted == 0, pending.isEmpty {
+                    pending = [plan]
+                    heldElements = n
+                    break
+                }
+                if p.submitted == 0, let first = pending.first {
+                    pending = []
+                    try submit(first, elements: heldElements, to: p, source: source, sink: &sink)
+                }
                 try submit(plan, elements: n, to: p, source: source, sink: &sink)
                 break
             }

@@ -6,11 +6,15 @@ public enum Reconstruction {
     /// (q → float32 rounds to nearest for |q| > 2^24).
     public static func float32(levels: [Int32], stepSize: Float) -> [Float] {
         [Float](unsafeUninitializedCapacity: levels.count) { buf, initialized in
-            levels.withUnsafeBufferPointer { src in
-                for i in 0..<src.count { buf[i] = stepSize * Float(src[i]) }
-            }
+            levels.withUnsafeBufferPointer { src in float32(levels: src, stepSize: stepSize, into: buf) }
             initialized = levels.count
         }
+    }
+
+    /// The same into `out` (`levels.count` values), e.g. the storage of the output tensor.
+    @inlinable
+    public static func float32(levels: UnsafeBufferPointer<Int32>, stepSize: Float, into out: UnsafeMutableBufferPointer<Float>) {
+        for i in 0..<Swift.min(levels.count, out.count) { out[i] = stepSize * Float(levels[i]) }
     }
 
     /// Uniform quantization from qp and qp_density (Δ rounded to float32 as the reference does).

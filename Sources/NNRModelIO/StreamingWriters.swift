@@ -84,7 +84,7 @@ public final class SafetensorsStreamWriter: TensorSink {
             let t = dtype.apply(tensor)
             try admitNext(TensorManifestEntry(name: t.name, shape: t.shape, dtype: t.dtype))
             try t.validate(file: url.path)
-            try append(t.storage)
+            try append(t.storage, unbuffered: true)
             next += 1
         } catch {
             abandon()
@@ -136,12 +136,14 @@ public final class SafetensorsStreamWriter: TensorSink {
         dataBytesWritten += count
     }
 
-    private func append<B: ContiguousBytes>(_ bytes: B) throws {
+    /// Appends tensor data: a whole tensor unbuffered (one write with what is buffered), pieces
+    /// through the buffer.
+    private func append<B: ContiguousBytes>(_ bytes: B, unbuffered: Bool = false) throws {
         guard var w = writer else { throw ModelIOError.invalidRequest(file: url.path, message: "the file is closed") }
         writer = nil  // keep the writer's buffer uniquely referenced while writing
         defer { writer = w }
         try bytes.withUnsafeBytes { raw in
-            try w.write(raw)
+            if unbuffered { try w.writeUnbuffered(raw) } else { try w.write(raw) }
             dataBytesWritten += raw.count
         }
     }

@@ -40,13 +40,13 @@ struct Decode: ParsableCommand {
     var output: String
 
     @Option(name: .long, help: "Output format when -o is a directory: npz or safetensors.")
-    var format: String = "npz"
+    var format: String = Defaults.format
 
     @Option(name: .long, help: "Convert floating-point tensors: reference (keep), float32, float16, bfloat16, float64.")
-    var dtype: DTypeOption = .reference
+    var dtype: DTypeOption = Defaults.dtype
 
     @Option(name: .long, help: "Maximum elements of one tensor (refused before allocation).")
-    var maxTensorElements: Int = NNRLimits.default.maxTensorElements
+    var maxTensorElements: Int = Defaults.maxTensorElements
 
     @Option(name: .long, help: "Write Hugging Face shards of at most this much tensor data (5GB, 500MB, 2GiB) plus model.safetensors.index.json into the folder -o (one model.safetensors when the model fits one shard).")
     var shardSize: String?
@@ -64,7 +64,7 @@ struct Decode: ParsableCommand {
     var quiet = false
 
     @Option(name: .long, help: "Decode each input N times and print the fastest decode time (benchmarking; file reading and writing excluded).")
-    var repeatCount: Int = 1
+    var repeatCount: Int = Defaults.repeatCount
 
     /// `--shard-size` in bytes.
     var shardBytes: Int? { shardSize.flatMap(ByteSize.parse) }
@@ -124,7 +124,7 @@ struct Decode: ParsableCommand {
                 throw failure("cannot create the directory \(output)")
             }
         }
-        if shardBytes == nil { for path in outputs { try checkOutputFile(path, inputs: files) } }
+        if shardBytes == nil && toDirectory { for path in outputs { try checkOutputFile(path, inputs: files) } }
         var limits = NNRLimits.default
         limits.maxTensorElements = maxTensorElements
         let policy = dtype == .reference ? TensorDTypePolicy.keep : TensorDTypePolicy(floatingPoint: TensorDType(rawValue: dtype.rawValue))

@@ -1,8 +1,6 @@
 import ArgumentParser
+import CMallocTuning
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import NNRKit
 
 /// Exit codes: 0 ok, 1 invalid or non-conforming input, 2 usage or I/O error.
@@ -28,8 +26,8 @@ struct NNRCommand: ParsableCommand {
     static func main() {
         keepLargeBuffersInHeap()
         do {
-            var command = try parseAsRoot()
-            if !(command is NNRCommand) { commandLabel = "nnr " + type(of: command)._commandName }
+            var command = try FastPath.command(Array(CommandLine.arguments.dropFirst())) ?? parseAsRoot()
+            if !(command is NNRCommand || command is FastPath.Version) { commandLabel = "nnr " + type(of: command)._commandName }
             try command.run()
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
@@ -58,13 +56,7 @@ func printError(_ s: String) {
 /// fresh mmaps (its dynamic threshold stops at 32 MiB), so every tensor paid the page faults of
 /// zero-filling them again (~7% of an encode). Raising the mmap and trim thresholds lets freed
 /// buffers be reused from the heap. Process-wide, so it is set here in the CLI, not in the library.
+/// (A direct call through CMallocTuning: dlsym finds nothing in the fully static release build.)
 private func keepLargeBuffersInHeap() {
-    #if canImport(Glibc)
-    // mallopt is not in the Glibc module map; glibc's M_TRIM_THRESHOLD is -1, M_MMAP_THRESHOLD -3.
-    typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
-    let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
-    _ = mallopt(-3, 1 << 30)
-    _ = mallopt(-1, 1 << 30)
-    #endif
+    _ = nnr_keep_large_buffers_in_heap(1 << 30)
 }

@@ -79,10 +79,11 @@ final class AtomicFileTests: XCTestCase {
             XCTAssertEqual(w.target, url)
             XCTAssertEqual(w.temporary.deletingLastPathComponent().standardizedFileURL.path, dir.standardizedFileURL.path)
             XCTAssertTrue(w.temporary.lastPathComponent.hasPrefix(".big.bin.tmp-"))
-            for size in [10, 1 << 20, 3, (1 << 20) + 7, 0, 500_000] {
+            for (i, size) in [10, 1 << 20, 3, (1 << 20) + 7, 0, 500_000, 65_535, 65_536, 9, 200_000, 200_001].enumerated() {
                 let chunk = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ size) }
                 expected += chunk
-                try w.write(chunk)
+                // buffered and unbuffered appends (a tensor's data: one writev with what is buffered) interleaved
+                if i % 2 == 0 { try w.write(chunk) } else { try chunk.withUnsafeBytes { try w.writeUnbuffered($0) } }
             }
             XCTAssertEqual(w.bytesWritten, UInt64(expected.count))
             // Nothing is visible at the target until commit.
