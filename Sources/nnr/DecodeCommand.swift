@@ -52,7 +52,7 @@ struct Decode: ParsableCommand {
     var shardSize: String?
 
     @Option(name: .long, help: "Refuse a bitstream whose decoded tensors would take more than this (64GiB, 500MB; per output, checked on the headers before anything is written).")
-    var maxOutputSize = "64GiB"
+    var maxOutputSize: String = Defaults.maxOutputSize
 
     @Flag(name: .long, help: "Decode NDUs one after another (no concurrency).")
     var sequential = false

@@ -54,6 +54,7 @@ enum FastPath {
         d.dtype = Decode.Defaults.dtype
         d.maxTensorElements = Decode.Defaults.maxTensorElements
         d.shardSize = nil
+        d.maxOutputSize = Decode.Defaults.maxOutputSize
         d.sequential = sequential
         d.sanitizeNames = sanitizeNames
         d.quiet = quiet
@@ -70,5 +71,6 @@ extension Decode {
         static let dtype = DTypeOption.reference
         static let maxTensorElements = NNRLimits.default.maxTensorElements
         static let repeatCount = 1
+        static let maxOutputSize = "64GiB"
     }
 }
