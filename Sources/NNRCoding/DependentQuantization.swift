@@ -37,6 +37,34 @@ public enum DependentQuantization {
         Int32(truncatingIfNeeded: reconstructionIndex(k: Int(k), state: state))
     }
 
+    /// Quantization indices k of the `count` reconstruction indices `q` coded from `state` on
+    /// (written to `out` when `store`), advancing `state`; false if some q is not representable in
+    /// the state it is coded in (or is Int32.min), and then `out` and `state` are unspecified.
+    /// Branch-free: a representable q has |q| ≡ state (mod 2), so |k| = (|q| + (|q| & 1)) / 2
+    /// whatever the state, and the state chain only carries the check and the transition.
+    @inlinable @inline(__always)
+    public static func quantizationIndices(_ q: UnsafePointer<Int32>, count: Int, state: inout Int,
+                                           into out: UnsafeMutablePointer<Int32>, store: Bool) -> Bool {
+        var st = state
+        var bad: UInt32 = 0
+        var i = 0
+        while i < count {
+            let v = q[i]
+            let a = v.magnitude
+            let odd = a & 1
+            let nonZero: UInt32 = v != 0 ? 1 : 0
+            let isMin: UInt32 = v == Int32.min ? 1 : 0
+            bad |= ((odd ^ UInt32(truncatingIfNeeded: st)) & nonZero) | isMin
+            let m = (a &+ odd) &>> 1
+            let s = UInt32(bitPattern: v &>> 31)
+            if store { out[i] = Int32(bitPattern: (m ^ s) &- s) }
+            st = nextState(st, parity: Int(truncatingIfNeeded: m))
+            i &+= 1
+        }
+        state = st
+        return bad & 1 == 0
+    }
+
     /// Quantization index k from a reconstruction index q in `state`; nil if q is not
     /// representable in that state (its parity does not match the state's quantizer).
     @inlinable @inline(__always)

@@ -440,6 +440,13 @@ func trellisBacktrack(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest, 
             continue
         }
         var i = seg.start + seg.length
+        if !useRate {
+            trellisBacktrackDistortionOnly(values, req, into: q, range: seg.start..<i, lastStep: k,
+                                           decisions: UnsafeRawPointer(decisions).assumingMemoryBound(to: UInt16.self),
+                                           qscale: qscale, state: &state)
+            k -= seg.length
+            continue
+        }
         while i > seg.start {
             i -= 1
             k -= 1
@@ -462,6 +469,41 @@ func trellisBacktrack(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest, 
         }
     }
     return state == 0 && k == 0 ? .ok : .infeasible
+}
+
+/// `trellisBacktrack` over the positions `range` (steps lastStep − range.count ..< lastStep) of a
+/// distortion-only trellis: `TrellisTopology.decision` spelt out branch-free (such a trellis marks no
+/// state unreachable). States 0…3 come from even predecessors, 4…7 from odd ones, so the slot of a
+/// non-zero level is 2 − (c >> 2) on the parity-1 branch and 3·(c >> 2) on the parity-0 branch.
+@inline(__always)
+func trellisBacktrackDistortionOnly(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
+                                    into q: UnsafeMutableBufferPointer<Int32>, range: Range<Int>, lastStep: Int,
+                                    decisions: UnsafePointer<UInt16>, qscale: Double, state: inout Int) {
+    var c = UInt32(truncatingIfNeeded: state)
+    var k = lastStep
+    var i = range.upperBound
+    let maxPositive = req.maxPositive, maxNegative = req.maxNegative
+    while i > range.lowerBound {
+        i &-= 1
+        k &-= 1
+        let w = UInt32(decisions[k])
+        let odd = (w &>> c) & 1
+        let p1 = (0x5713_2064 as UInt32) &>> (c &<< 2) & 7      // into1[c]
+        let p0 = (0x1357_6420 as UInt32) &>> (c &<< 2) & 7      // into0[c]
+        let pOdd = c &>> 2
+        let zero = (w &>> (8 &+ (pOdd &<< 2) &+ (p0 &>> 1))) & 1 & ~odd
+        let slot = odd != 0 ? 2 &- pOdd : 3 &* pOdd
+        let v = values[i]
+        // 0 or −1 by the sign of w: q = (m ^ sign) − sign without a branch on the sign.
+        let sign = Int32(bitPattern: v.bitPattern) >> 31
+        let org = qscale * Double(v.magnitude)
+        let base = trellisCandidateBase(org: org, limit: sign != 0 ? maxNegative : maxPositive)
+        let m = base &+ Int64((Int(slot) &- Int(base & 3)) & 3)
+        let level = (Int32(truncatingIfNeeded: m) ^ sign) &- sign
+        q[i] = zero != 0 ? 0 : level
+        c = odd != 0 ? p1 : p0
+    }
+    state = Int(c)
 }
 
 /// The trellis steps of one segment without a rate term (lambda_scale ≤ 0, NNCodec's default): the
