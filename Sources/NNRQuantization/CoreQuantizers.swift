@@ -482,7 +482,7 @@ func trellisBacktrackDistortionOnly(_ values: UnsafeBufferPointer<Float>, _ req:
     var c = UInt32(truncatingIfNeeded: state)
     var k = lastStep
     var i = range.upperBound
-    let maxPositive = req.maxPositive, maxNegative = req.maxNegative
+    let limits = SIMD2<Int64>(req.maxPositive, req.maxNegative)
     while i > range.lowerBound {
         i &-= 1
         k &-= 1
@@ -497,10 +497,13 @@ func trellisBacktrackDistortionOnly(_ values: UnsafeBufferPointer<Float>, _ req:
         // 0 or −1 by the sign of w: q = (m ^ sign) − sign without a branch on the sign.
         let sign = Int32(bitPattern: v.bitPattern) >> 31
         let org = qscale * Double(v.magnitude)
-        let base = trellisCandidateBase(org: org, limit: sign != 0 ? maxNegative : maxPositive)
+        // The limit by an index and zero by a mask, not conditionals (the compiler would branch on
+        // the sign and on zero).
+        let limit = limits[Int(truncatingIfNeeded: sign & 1)]
+        let base = trellisCandidateBase(org: org, limit: limit)
         let m = base &+ Int64((Int(slot) &- Int(base & 3)) & 3)
         let level = (Int32(truncatingIfNeeded: m) ^ sign) &- sign
-        q[i] = zero != 0 ? 0 : level
+        q[i] = level & (Int32(bitPattern: zero) &- 1)
         c = odd != 0 ? p1 : p0
     }
     state = Int(c)
