@@ -539,6 +539,14 @@ func trellisSegmentDistortionOnly(_ values: UnsafeBufferPointer<Float>, start: I
     @inline(__always) func swapped(_ v: V) -> V { V(v[1], v[0]) }
     var dec = decisions
     let maxLimit = Swift.min(req.maxPositive, req.maxNegative)
+    // Per base & 3 = b: the offsets j = (r − b) & 3 from base of the candidates in slots r = 0, 1
+    // and r = 2, 3 (entries 2b and 2b + 1).
+    let slotOffsets = UnsafeMutablePointer<V>.allocate(capacity: 8)
+    defer { slotOffsets.deallocate() }
+    for b in 0..<4 {
+        slotOffsets[2 * b] = V(Double((0 - b) & 3), Double((1 - b) & 3))
+        slotOffsets[2 * b + 1] = V(Double((2 - b) & 3), Double((3 - b) & 3))
+    }
     for i in start..<(start + count) {
         let w = values[i]
         let absw = Double(w.magnitude)
@@ -550,12 +558,12 @@ func trellisSegmentDistortionOnly(_ values: UnsafeBufferPointer<Float>, start: I
         if !checkErr && base < maxLimit &- 2 {
             // All four candidates base…base+3 are within the limit: slot r holds the candidate
             // base + ((r − base) & 3), whose distance from org is f − ((r − base) & 3).
-            let f = org - Double(base)
-            let e = SIMD4<Double>(f, f - 1, f - 2, f - 3)
-            let sq = e * e
-            let b3 = Int(truncatingIfNeeded: base & 3)
-            let x0 = sq[(0 &- b3) & 3], x1 = sq[(1 &- b3) & 3], x2 = sq[(2 &- b3) & 3], x3 = sq[(3 &- b3) & 3]
-            d0 = V(repeating: x0); d1 = V(repeating: x1); d2 = V(repeating: x2); d3 = V(repeating: x3)
+            // (j for slots 0, 1) and (j for slots 2, 3) from the table: two vector subtractions.
+            let f = V(repeating: org - Double(base))
+            let b3 = Int(truncatingIfNeeded: base & 3) &<< 1
+            let e01 = f - slotOffsets[b3], e23 = f - slotOffsets[b3 &+ 1]
+            let x01 = e01 * e01, x23 = e23 * e23
+            d0 = V(repeating: x01[0]); d1 = V(repeating: x01[1]); d2 = V(repeating: x23[0]); d3 = V(repeating: x23[1])
         } else {
             @inline(__always) func distortion(_ r: Int64) -> Double {
                 trellisCandidate(r, base: base, org: org, absw: absw, limit: limit, scale: 1,
