@@ -174,7 +174,8 @@ enum TrellisTopology {
 @inline(__always)
 func trellisCandidateBase(org: Double, limit: Int64) -> Int64 {
     let t = org >= Double(limit) ? limit : Int64(org)
-    return Swift.max(1, Swift.min(t - 1, limit - 3))
+    // 0 ≤ t ≤ limit ≤ 2^31: no overflow to check.
+    return Swift.max(1, Swift.min(t &- 1, limit &- 3))
 }
 
 /// The trellis candidate ≡ r (mod 4) among base…base+3: its magnitude m and its distortion
