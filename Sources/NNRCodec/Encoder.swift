@@ -248,6 +248,8 @@ public struct NNREncoder: Sendable {
         qo.cabacUnaryLengthMinus1 = options.cabacUnaryLengthMinus1
         let limit = 1 << (5 + options.qpDensity)
         qo.qpRange = -limit...(limit - 1)
+        // The payload encoder checks the DQ path of these levels itself (PreparedTensor).
+        qo.verifiesDependentPath = false
         let quant: QuantizedTensor
         do {
             if let mode = options.codebook, isWeight {

@@ -14,6 +14,12 @@ final class EncoderTables: @unchecked Sendable {
     /// shifts that bring that rLPS to ≥ 256. (After an MPS the shift is 0 or 1: rMPS ≥ 128 in
     /// every range class, see `mpsShiftIsAtMostOne`.)
     @usableFromInline let lpsShiftSigned: UnsafeMutablePointer<UInt32>
+    /// The eight rLPS of one estimator state, one byte per range class (byte c: class c), indexed
+    /// by S01 >> 7 (signed; the pointer is offset by 32). The rLPS of a bin is a shift of this word
+    /// by 8·((range >> 5) & 7): no table load on the range's dependency chain.
+    @usableFromInline let rangeLPSPacked: UnsafeMutablePointer<UInt64>
+    /// The LPS renormalisation shifts beside `rangeLPSPacked`, packed the same way.
+    @usableFromInline let lpsShiftPacked: UnsafeMutablePointer<UInt64>
     /// Renormalisation shift count by r >> 1 for r in 2…511 (the shifts that bring r to ≥ 256).
     @usableFromInline let renorm: UnsafeMutablePointer<UInt32>
     /// Next 16·S0 by shift sh0 = 0…7, indexed by S0: [256·bin + S0] (pointer offset by 128; S0 in
@@ -44,6 +50,19 @@ final class EncoderTables: @unchecked Sendable {
         let shifts = UnsafeMutablePointer<UInt32>.allocate(capacity: 512)
         for i in 0..<512 { shifts[i] = renorm[Int(base[i] >> 1)] }
         lpsShiftSigned = shifts + 32
+        let packed = UnsafeMutablePointer<UInt64>.allocate(capacity: 64)
+        let packedShifts = UnsafeMutablePointer<UInt64>.allocate(capacity: 64)
+        for m in 0..<64 {
+            var p: UInt64 = 0, q: UInt64 = 0
+            for cls in 0..<8 {
+                p |= UInt64(base[64 * cls + m]) << (8 * cls)
+                q |= UInt64(shifts[64 * cls + m]) << (8 * cls)
+            }
+            packed[m] = p
+            packedShifts[m] = q
+        }
+        rangeLPSPacked = packed + 32
+        lpsShiftPacked = packedShifts + 32
         // S += σ·(C[16 + ((σ·S) >> k)] >> sh), σ = +1 for bin 1, −1 for bin 0 (spec 5.2). The
         // domains are closed under the update (|S0| ≤ 123, |S1| ≤ 1923 from any state inside them).
         var n0: [UnsafeMutablePointer<Int16>] = []
@@ -206,9 +225,10 @@ public struct ArithmeticEncoder: Sendable {
     @inline(__always) @usableFromInline
     mutating func encodeBin(_ bin: UInt32, _ c: UnsafeMutablePointer<EncoderContext>, _ t: EncoderTables) {
         let s01 = c.pointee.s01
-        let index = (Int(range & 0xE0) &<< 1) &+ (s01 &>> 7)
-        let rlps = t.rangeLPSSigned[index]
-        let lpsShift = t.lpsShiftSigned[index]
+        let state = s01 &>> 7
+        let byte = UInt64(truncatingIfNeeded: (range &>> 2) & 0x38)
+        let rlps = UInt32(truncatingIfNeeded: t.rangeLPSPacked[state] &>> byte) & 0xFF
+        let lpsShift = UInt32(truncatingIfNeeded: t.lpsShiftPacked[state] &>> byte) & 0xFF
         let rmps = range &- rlps
         // The MPS is 1 when S01 ≥ 0: the bin is the LPS when it equals the sign bit of S01.
         let isLPS = bin == UInt32(truncatingIfNeeded: UInt(bitPattern: s01) &>> 63)

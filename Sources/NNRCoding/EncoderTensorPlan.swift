@@ -181,6 +181,17 @@ struct SegmentWalk {
         let rowBase = r &* width
         var st = Int(state)
         var idx = i
+        if dq && tcaBase == nil && history == nil && minK <= -(1 << 30) && maxK >= 1 << 30 {
+            // Every k of a representable q is within ±2^30: only representability to check (the
+            // loop below finds and reports the first failure).
+            var s = st
+            if DependentQuantization.quantizationIndices(levels + (rowBase &+ c0), count: c1 &- c0, state: &s,
+                                                         into: out + idx, store: true) {
+                state = Int32(truncatingIfNeeded: s)
+                i = idx &+ (c1 &- c0)
+                return
+            }
+        }
         for c in c0..<c1 {
             let pos = rowBase &+ c
             let q = levels[pos]

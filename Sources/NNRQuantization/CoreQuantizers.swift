@@ -150,20 +150,14 @@ enum TrellisTopology {
     static let into0: [Int] = [0, 2, 4, 6, 7, 5, 3, 1]
     static let into1: [Int] = [4, 6, 0, 2, 3, 1, 7, 5]
 
-    /// The decision byte (predecessor | slot << 3) of state `c` from the packed decisions of a
-    /// distortion-only trellis step: bit c = reached by its parity-1 branch, bit
-    /// 8 + 4·(p & 1) + (p >> 1) = zero won the parity-0 branch of predecessor p. Unreachable states
-    /// are not marked: a path back from a state of finite cost only meets states of finite cost.
+    /// The packed decision word of a distortion-only trellis step: bit c (0…7) = state c was
+    /// reached by its parity-1 branch; bit `zeroWinBit(p)` (8…15) = zero won the parity-0 branch of
+    /// predecessor p. Unreachable states are not marked: a path back from a state of finite cost
+    /// only meets states of finite cost. The zero-win bits follow the trellis loop's state pairs
+    /// (0, 2), (4, 6), (3, 1), (7, 5).
     @inline(__always)
-    static func decision(_ word: UInt16, state c: Int) -> UInt8 {
-        let w = UInt32(word)
-        if (w >> UInt32(c)) & 1 != 0 {
-            let p = Int((0x5713_2064 as UInt32) >> UInt32(4 * c)) & 7    // into1[c]
-            return UInt8(p | ((2 - (p & 1)) << 3))
-        }
-        let p = Int((0x1357_6420 as UInt32) >> UInt32(4 * c)) & 7        // into0[c]
-        let zeroWins = (w >> UInt32(8 + ((p & 1) << 2) + (p >> 1))) & 1 != 0
-        return UInt8(p | ((zeroWins ? 4 : 3 * (p & 1)) << 3))
+    static func zeroWinBit(_ p: UInt32) -> UInt32 {
+        8 &+ ((0x6372_4150 as UInt32) &>> (p &<< 2)) & 7
     }
 
     static var isConsistent: Bool {
@@ -180,7 +174,8 @@ enum TrellisTopology {
 @inline(__always)
 func trellisCandidateBase(org: Double, limit: Int64) -> Int64 {
     let t = org >= Double(limit) ? limit : Int64(org)
-    return Swift.max(1, Swift.min(t - 1, limit - 3))
+    // 0 ≤ t ≤ limit ≤ 2^31: no overflow to check.
+    return Swift.max(1, Swift.min(t &- 1, limit &- 3))
 }
 
 /// The trellis candidate ≡ r (mod 4) among base…base+3: its magnitude m and its distortion
@@ -440,11 +435,17 @@ func trellisBacktrack(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest, 
             continue
         }
         var i = seg.start + seg.length
+        if !useRate {
+            trellisBacktrackDistortionOnly(values, req, into: q, range: seg.start..<i, lastStep: k,
+                                           decisions: UnsafeRawPointer(decisions).assumingMemoryBound(to: UInt16.self),
+                                           qscale: qscale, state: &state)
+            k -= seg.length
+            continue
+        }
         while i > seg.start {
             i -= 1
             k -= 1
-            let d = useRate ? decisions[k * 8 + state]
-                : TrellisTopology.decision(UnsafeRawPointer(decisions + k * 2).load(as: UInt16.self), state: state)
+            let d = decisions[k * 8 + state]
             if d == 0xFF { return .infeasible }
             let p = Int(d & 7), s = Int(d >> 3)
             if s == 4 {
@@ -464,12 +465,50 @@ func trellisBacktrack(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest, 
     return state == 0 && k == 0 ? .ok : .infeasible
 }
 
+/// `trellisBacktrack` over the positions `range` (steps lastStep − range.count ..< lastStep) of a
+/// distortion-only trellis, from its packed decision words (`TrellisTopology.zeroWinBit`),
+/// branch-free. States 0…3 come from even predecessors, 4…7 from odd ones, so the slot of a
+/// non-zero level is 2 − (c >> 2) on the parity-1 branch and 3·(c >> 2) on the parity-0 branch.
+@inline(__always)
+func trellisBacktrackDistortionOnly(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
+                                    into q: UnsafeMutableBufferPointer<Int32>, range: Range<Int>, lastStep: Int,
+                                    decisions: UnsafePointer<UInt16>, qscale: Double, state: inout Int) {
+    var c = UInt32(truncatingIfNeeded: state)
+    var k = lastStep
+    var i = range.upperBound
+    let limits = SIMD2<Int64>(req.maxPositive, req.maxNegative)
+    while i > range.lowerBound {
+        i &-= 1
+        k &-= 1
+        let w = UInt32(decisions[k])
+        let odd = (w &>> c) & 1
+        let p1 = (0x5713_2064 as UInt32) &>> (c &<< 2) & 7      // into1[c]
+        let p0 = (0x1357_6420 as UInt32) &>> (c &<< 2) & 7      // into0[c]
+        let pOdd = c &>> 2
+        let zero = (w &>> TrellisTopology.zeroWinBit(p0)) & 1 & ~odd
+        let slot = odd != 0 ? 2 &- pOdd : 3 &* pOdd
+        let v = values[i]
+        // 0 or −1 by the sign of w: q = (m ^ sign) − sign without a branch on the sign.
+        let sign = Int32(bitPattern: v.bitPattern) >> 31
+        let org = qscale * Double(v.magnitude)
+        // The limit by an index and zero by a mask, not conditionals (the compiler would branch on
+        // the sign and on zero).
+        let limit = limits[Int(truncatingIfNeeded: sign & 1)]
+        let base = trellisCandidateBase(org: org, limit: limit)
+        let m = base &+ Int64((Int(slot) &- Int(base & 3)) & 3)
+        let level = (Int32(truncatingIfNeeded: m) ^ sign) &- sign
+        q[i] = level & (Int32(bitPattern: zero) &- 1)
+        c = odd != 0 ? p1 : p0
+    }
+    state = Int(c)
+}
+
 /// The trellis steps of one segment without a rate term (lambda_scale ≤ 0, NNCodec's default): the
 /// same costs, comparisons and tie-breaking as the general loop of `quantizeDependent`, vectorised
 /// over pairs of states and branch-free (the decisions are data-dependent). States 0…3 are reached
 /// from the even states (level slot 0, odd slot 2), states 4…7 from the odd ones (slots 3 and 1),
 /// as the general loop's `pick` calls list them. Each step writes one packed decision word
-/// (`TrellisTopology.decision` reads it).
+/// (`TrellisTopology.zeroWinBit`).
 func trellisSegmentDistortionOnly(_ values: UnsafeBufferPointer<Float>, start: Int, count: Int,
                                   cost: SIMD8<Double>, decisions: UnsafeMutablePointer<UInt16>,
                                   req: CoreRequest, qscale: Double) -> SIMD8<Double> {
@@ -477,23 +516,24 @@ func trellisSegmentDistortionOnly(_ values: UnsafeBufferPointer<Float>, start: I
     let step = req.stepSize
     let maxErr = req.maxError ?? .infinity
     let checkErr = maxErr.isFinite
-    // Path costs by state pairs: even states (0, 2), (4, 6); odd states (1, 3), (5, 7).
-    var eLo = V(cost[0], cost[2]), eHi = V(cost[4], cost[6])
-    var oLo = V(cost[1], cost[3]), oHi = V(cost[5], cost[7])
-    typealias M = SIMDMask<SIMD2<Int64>>
-    // Masks and selects as integer vector operations (a true mask lane is all ones): the generic
-    // `replacing(with:where:)` compiles to a branch per lane here.
-    @inline(__always) func bits(_ m: M, _ a: Int64, _ b: Int64) -> SIMD2<Int64> {
-        SIMD2(a, b) & unsafeBitCast(m, to: SIMD2<Int64>.self)
+    // Path costs by state pairs laid out so that no lane ever swaps: even states A = (0, 2),
+    // B = (4, 6); odd states C = (3, 1), D = (7, 5).
+    var a = V(cost[0], cost[2]), b = V(cost[4], cost[6])
+    var c = V(cost[3], cost[1]), d = V(cost[7], cost[5])
+    // x where x < y, else y (the first minimum when y is listed first): one minpd.
+    @inline(__always) func less(_ x: V, _ y: V) -> V {
+        V(x[0] < y[0] ? x[0] : y[0], x[1] < y[1] ? x[1] : y[1])
     }
-    @inline(__always) func select(_ m: M, _ x: V, _ y: V) -> V {
-        let mi = unsafeBitCast(m, to: SIMD2<UInt64>.self)
-        let xi = unsafeBitCast(x, to: SIMD2<UInt64>.self), yi = unsafeBitCast(y, to: SIMD2<UInt64>.self)
-        return unsafeBitCast((xi & mi) | (yi & ~mi), to: V.self)
-    }
-    @inline(__always) func swapped(_ v: V) -> V { V(v[1], v[0]) }
     var dec = decisions
     let maxLimit = Swift.min(req.maxPositive, req.maxNegative)
+    // Per base & 3 = b: the offsets j = (r − b) & 3 from base of the candidates in slots r = 0, 1
+    // and r = 2, 3 (entries 2b and 2b + 1).
+    let slotOffsets = UnsafeMutablePointer<V>.allocate(capacity: 8)
+    defer { slotOffsets.deallocate() }
+    for r in 0..<4 {
+        slotOffsets[2 * r] = V(Double((0 - r) & 3), Double((1 - r) & 3))
+        slotOffsets[2 * r + 1] = V(Double((2 - r) & 3), Double((3 - r) & 3))
+    }
     for i in start..<(start + count) {
         let w = values[i]
         let absw = Double(w.magnitude)
@@ -505,12 +545,12 @@ func trellisSegmentDistortionOnly(_ values: UnsafeBufferPointer<Float>, start: I
         if !checkErr && base < maxLimit &- 2 {
             // All four candidates base…base+3 are within the limit: slot r holds the candidate
             // base + ((r − base) & 3), whose distance from org is f − ((r − base) & 3).
-            let f = org - Double(base)
-            let e = SIMD4<Double>(f, f - 1, f - 2, f - 3)
-            let sq = e * e
-            let b3 = Int(truncatingIfNeeded: base & 3)
-            let x0 = sq[(0 &- b3) & 3], x1 = sq[(1 &- b3) & 3], x2 = sq[(2 &- b3) & 3], x3 = sq[(3 &- b3) & 3]
-            d0 = V(repeating: x0); d1 = V(repeating: x1); d2 = V(repeating: x2); d3 = V(repeating: x3)
+            // (j for slots 0, 1) and (j for slots 2, 3) from the table: two vector subtractions.
+            let f = V(repeating: org - Double(base))
+            let b3 = Int(truncatingIfNeeded: base & 3) &<< 1
+            let e01 = f - slotOffsets[b3], e23 = f - slotOffsets[b3 &+ 1]
+            let x01 = e01 * e01, x23 = e23 * e23
+            d0 = V(repeating: x01[0]); d1 = V(repeating: x01[1]); d2 = V(repeating: x23[0]); d3 = V(repeating: x23[1])
         } else {
             @inline(__always) func distortion(_ r: Int64) -> Double {
                 trellisCandidate(r, base: base, org: org, absw: absw, limit: limit, scale: 1,
@@ -521,36 +561,30 @@ func trellisSegmentDistortionOnly(_ values: UnsafeBufferPointer<Float>, start: I
         }
         let dZ = V(repeating: dz)
         // Parity-0 branch of each predecessor: the level unless zero is strictly cheaper.
-        let zeLo = eLo + dZ, leLo = eLo + d0, zwELo = zeLo .< leLo
-        let zeHi = eHi + dZ, leHi = eHi + d0, zwEHi = zeHi .< leHi
-        let zoLo = oLo + dZ, loLo = oLo + d3, zwOLo = zoLo .< loLo
-        let zoHi = oHi + dZ, loHi = oHi + d3, zwOHi = zoHi .< loHi
-        let pELo = select(zwELo, zeLo, leLo), pEHi = select(zwEHi, zeHi, leHi)
-        let pOLo = select(zwOLo, zoLo, loLo), pOHi = select(zwOHi, zoHi, loHi)
+        let za = a + dZ, la = a + d0, zwA = za .< la
+        let zb = b + dZ, lb = b + d0, zwB = zb .< lb
+        let zc = c + dZ, lc = c + d3, zwC = zc .< lc
+        let zd = d + dZ, ld = d + d3, zwD = zd .< ld
+        let pa = less(za, la), pb = less(zb, lb), pc = less(zc, lc), pd = less(zd, ld)
         // Parity-1 branches.
-        let qELo = eLo + d2, qEHi = eHi + d2, qOLo = oLo + d1, qOHi = oHi + d1
-        // States 0, 1: a = 0, 2 vs b = 4, 6 (parity 0 first). States 2, 3: a = 4, 6 vs b = 0, 2
-        // (parity 1 first, wins ties). States 4, 5: a = 7, 5 vs b = 3, 1 (parity 1 first). States
-        // 6, 7: a = 3, 1 vs b = 7, 5 (parity 0 first).
-        let va45 = swapped(pOHi), vb45 = swapped(qOLo)
-        let va67 = swapped(pOLo), vb67 = swapped(qOHi)
-        let odd01 = qEHi .< pELo
-        let odd23 = .!(pEHi .< qELo)
-        let odd45 = .!(va45 .< vb45)
-        let odd67 = vb67 .< va67
-        let n01 = select(odd01, qEHi, pELo)
-        let n23 = select(odd23, qELo, pEHi)
-        let n45 = select(odd45, vb45, va45)
-        let n67 = select(odd67, vb67, va67)
-        // Packed decisions; lane 1 of each pair lands one bit above lane 0 (see `decision`).
-        var packed = bits(odd01, 1 << 0, 1 << 1) | bits(odd23, 1 << 2, 1 << 3)
-            | bits(odd45, 1 << 4, 1 << 5) | bits(odd67, 1 << 6, 1 << 7)
-        packed |= bits(zwELo, 1 << 8, 1 << 9) | bits(zwEHi, 1 << 10, 1 << 11)
-            | bits(zwOLo, 1 << 12, 1 << 13) | bits(zwOHi, 1 << 14, 1 << 15)
-        dec.pointee = UInt16(truncatingIfNeeded: packed[0] | packed[1])
+        let qa = a + d2, qb = b + d2, qc = c + d1, qd = d + d1
+        // States (0, 1): parity 0 from A, parity 1 from B, parity 0 listed first (the parity-1
+        // branch must be strictly cheaper). (2, 3): parity 0 from B, 1 from A, parity 1 first (it
+        // wins ties). (4, 5): 0 from D, 1 from C, parity 1 first. (6, 7): 0 from C, 1 from D,
+        // parity 0 first.
+        let odd01 = qb .< pa, odd23 = .!(pb .< qa), odd45 = .!(pd .< qc), odd67 = qd .< pc
+        let n01 = less(qb, pa), n23 = less(pb, qa), n45 = less(pd, qc), n67 = less(qd, pc)
+        // Packed decisions: mask j of [odd01, odd23, odd45, odd67, zwA, zwB, zwC, zwD] to bits 2j
+        // (lane 0) and 2j + 1 (lane 1), so bit c for state c and `TrellisTopology.zeroWinBit(p)`
+        // for predecessor p; by Horner's rule on the all-ones lanes (subtracting −1 adds 1).
+        @inline(__always) func push(_ acc: SIMD2<Int64>, _ m: SIMDMask<SIMD2<Int64>>) -> SIMD2<Int64> {
+            (acc &<< 2) &- unsafeBitCast(m, to: SIMD2<Int64>.self)
+        }
+        let packed = push(push(push(push(push(push(push(push(.zero, zwD), zwC), zwB), zwA), odd67), odd45), odd23), odd01)
+        dec.pointee = UInt16(truncatingIfNeeded: packed[0] | (packed[1] &<< 1))
         dec += 1
-        eLo = V(n01[0], n23[0]); oLo = V(n01[1], n23[1])
-        eHi = V(n45[0], n67[0]); oHi = V(n45[1], n67[1])
+        a = V(n01[0], n23[0]); b = V(n45[0], n67[0])
+        c = V(n23[1], n01[1]); d = V(n67[1], n45[1])
     }
-    return SIMD8(eLo[0], oLo[0], eLo[1], oLo[1], eHi[0], oHi[0], eHi[1], oHi[1])
+    return SIMD8(a[0], c[1], a[1], c[0], b[0], d[1], b[1], d[0])
 }

@@ -47,6 +47,11 @@ public struct QuantizerOptions: Sendable, Equatable {
     public var qpRange: ClosedRange<Int>?
     /// Fill `stats.estimatedPayloadBits`.
     public var estimateRate: Bool
+    /// Check that DQ levels follow the decoder's state machine before returning them (an internal
+    /// consistency check of the trellis, `QuantizationError.internalInconsistency`). A caller that
+    /// hands the levels straight to `PayloadEncoder`, which makes the same check on the same levels
+    /// (a typed `NNRError`), may turn it off.
+    public var verifiesDependentPath = true
 
     public init(method: QuantizationMethod = .nearest, lambdaScale: Double = 0, rowSkipping: Bool = false,
                 maxError: Float? = nil, levelRange: ClosedRange<Int32>? = nil, cabacUnaryLengthMinus1: Int = 10,
@@ -430,7 +435,7 @@ struct Job {
 
     func finish(_ r: AttemptResult) throws -> QuantizedTensor {
         let dq = options.method == .dependent
-        if dq, !DependentQuantizationPath.isRepresentable(q: r.q, geometry: geometry, rowSkipFlags: r.flags) {
+        if dq, options.verifiesDependentPath, !DependentQuantizationPath.isRepresentable(q: r.q, geometry: geometry, rowSkipFlags: r.flags) {
             throw QuantizationError.internalInconsistency("DQ levels do not follow the decoder's state machine")
         }
         var bits: Double?

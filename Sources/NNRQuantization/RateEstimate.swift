@@ -92,6 +92,9 @@ public enum DependentQuantizationPath {
         if let f = rowSkipFlags, f.count != geometry.height { return false }
         let skip = SkipPermutation(width: geometry.width)
         var state = 0
+        // Not written (store: false); the walk takes a pointer.
+        let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+        defer { scratch.deallocate() }
         return q.withUnsafeBufferPointer { q in
             for seg in geometry.scanSegments(splitRows: rowSkipFlags != nil) {
                 if let f = rowSkipFlags, f[seg.row] {
@@ -99,16 +102,11 @@ public enum DependentQuantizationPath {
                     state = skip.forward[state]
                     continue
                 }
-                for i in seg.start..<(seg.start + seg.length) {
-                    // q ≠ 0 must have the parity of the state's quantizer; k's parity is that of
-                    // (|q| + odd) / 2.
-                    let v = q[i]
-                    let odd = Int32(state & 1)
-                    let a = v.magnitude
-                    if v != 0 && Int32(a & 1) != odd { return false }
-                    let k = Int((a &+ UInt32(odd)) >> 1)
-                    state = DependentQuantization.nextState(state, parity: v == 0 ? 0 : k & 1)
-                }
+                // q ≠ 0 must have the parity of the state's quantizer (Int32.min is refused too:
+                // its k is not an Int32 the coder takes).
+                guard let base = q.baseAddress,
+                      DependentQuantization.quantizationIndices(base + seg.start, count: seg.length, state: &state,
+                                                                into: scratch, store: false) else { return false }
             }
             return true
         }

@@ -56,6 +56,59 @@ final class CodingRulesTests: XCTestCase {
         }
     }
 
+    /// The block walk (four positions per table lookup, then single positions) against the
+    /// one-position rule `quantizationIndex` / `nextState`, on valid paths of every length 0…13
+    /// and with one q changed at a random position (the walk fails exactly when the rule does).
+    func testQuantizationIndicesWalkMatchesThePerPositionRule() {
+        func walk(_ q: [Int32], state: inout Int) -> (Bool, [Int32]) {
+            let qp = UnsafeMutablePointer<Int32>.allocate(capacity: q.count + 1)
+            let kp = UnsafeMutablePointer<Int32>.allocate(capacity: q.count + 1)
+            defer { qp.deallocate(); kp.deallocate() }
+            qp.initialize(from: q, count: q.count)
+            let ok = DependentQuantization.quantizationIndices(qp, count: q.count, state: &state, into: kp, store: true)
+            return (ok, Array(UnsafeBufferPointer(start: kp, count: q.count)))
+        }
+        var rng = SystemRandomNumberGenerator()
+        for n in 0...13 {
+            for trial in 0..<40 {
+                let start = trial & 7
+                // A valid path: each q representable in the state it is coded in.
+                var q = [Int32](), k = [Int32](), st = start
+                for _ in 0..<n {
+                    let mag = Int32.random(in: 0...9, using: &rng), neg = Bool.random(using: &rng)
+                    let kk = neg ? -mag : mag
+                    let qq = DependentQuantization.reconstructionIndex(k: kk, state: st)
+                    q.append(qq)
+                    k.append(kk)
+                    st = DependentQuantization.nextState(st, parity: Int(kk))
+                }
+                var state = start
+                let (ok, out) = walk(q, state: &state)
+                XCTAssertTrue(ok, "n \(n) start \(start) q \(q)")
+                XCTAssertEqual(out, k)
+                XCTAssertEqual(state, st)
+                // Break the path at one position: flip the parity of a non-zero q, or use Int32.min.
+                guard n > 0 else { continue }
+                let bad = Int.random(in: 0..<n, using: &rng)
+                var broken = q
+                broken[bad] = trial % 5 == 0 ? Int32.min : (q[bad] == 0 ? 1 : q[bad] + 1)
+                // A zero after the break can still be valid; the walk must fail only if the first
+                // unrepresentable q is real, which the per-position rule decides.
+                var expectOK = true, s2 = start
+                for v in broken {
+                    guard v != Int32.min, let kk = DependentQuantization.quantizationIndex(q: v, state: s2) else {
+                        expectOK = false
+                        break
+                    }
+                    s2 = DependentQuantization.nextState(s2, parity: Int(kk))
+                }
+                var state2 = start
+                let (ok2, _) = walk(broken, state: &state2)
+                XCTAssertEqual(ok2, expectOK, "n \(n) start \(start) broken \(broken)")
+            }
+        }
+    }
+
     func testContextSelectionPrecedence() {
         let layout = ContextLayout(cabacUnaryLengthMinus1: 9)
         // neighbour rule 3·state + c; TCA 24 + 2·state + (|parent| > 1); HDSP 40 + state wins over both

@@ -343,6 +343,10 @@ final class EncoderRoundTripTests: XCTestCase {
                 let rlps = t.rangeLPSSigned[index]
                 XCTAssertEqual(t.lpsShiftSigned[index], t.renorm[Int(rlps >> 1)], "class \(cls) m \(m)")
                 XCTAssertGreaterThanOrEqual(rlps << t.lpsShiftSigned[index], 256)
+                // The packed words the coder reads: byte `cls` of the state's word.
+                let byte = UInt64(8 * cls)
+                XCTAssertEqual(UInt32((t.rangeLPSPacked[m] >> byte) & 0xFF), rlps, "packed class \(cls) m \(m)")
+                XCTAssertEqual(UInt32((t.lpsShiftPacked[m] >> byte) & 0xFF), t.lpsShiftSigned[index])
             }
         }
     }
