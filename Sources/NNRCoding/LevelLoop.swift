@@ -213,7 +213,8 @@ struct LevelLoop {
 
     @inline(__always)
     static func resetContexts(_ ctx: UnsafeMutablePointer<DecoderContext>, sets: UnsafePointer<UInt8>, count: Int) {
-        for i in 0..<count { ctx[i].reset(set: Int(sets[i])) }
+        let tables = DecoderTables.base
+        for i in 0..<count { ctx[i] = DecoderTables.initial(tables, set: Int(sets[i])) }
     }
 
     /// Start of block row `br` (spec 5.8): contexts and neighbour reset (after the first row),
@@ -356,7 +357,7 @@ struct LevelLoop {
         let rowSkip = self.rowSkip && skip != nil
         let skipAdvance = self.skipAdvance
         let multipleRows = blockRows > 1
-        let limit = r.start + r.count
+        let limit = r.start + r.count + CABACReader.fetchAhead
         let level = LevelRules(self, M.self, ctx: ctx, base: base, history: history)
         var state = cursor.state
         var nb = cursor.nb
@@ -396,10 +397,15 @@ struct LevelLoop {
                                                            context: -1, bins: [], value: Int64(q)))
                     }
                     pos &+= 1
-                    // keeps reads within the zero padding after the payload
+                    // keeps reads within the zero padding after the payload (beyond `limit`, the
+                    // byte-wise decoder has read past the payload)
                     if r.ptr > limit { throw Failure.overread }
                 }
-                if overflowAt >= 0 { throw Failure.overflow(position: overflowAt) }
+                if overflowAt >= 0 {
+                    // a read past the payload anywhere in the segment comes first
+                    if r.overread { throw Failure.overread }
+                    throw Failure.overflow(position: overflowAt)
+                }
             }
         }
         if r.overread { throw Failure.overread }
