@@ -7,21 +7,24 @@ import NNRBitIO
 // for tests and tools.
 
 /// Context state as the decoder keeps it (16 bytes): the two halves of the dual-rate state (S0
-/// fast, S1 slow; S01 = S1 + 16·S0, spec 5.2), the MPS and the rLPS of all eight range classes for
-/// the current state (so the bin decision needs no table load), plus where the context's update
-/// tables start. Same arithmetic as `ContextModel`.
+/// fast, S1 slow; S01 = S1 + 16·S0, spec 5.2) stored biased, u0 = S0 + 128 and u1 = S1 + 2048 (so
+/// they index the update tables directly), the MPS and the rLPS of all eight range classes for
+/// the current state (so the bin decision loads no table), plus where the context's update tables
+/// start. Same arithmetic as `ContextModel`: every state the decoder can reach comes from an initial
+/// state through the update, and those have |S0| ≤ 123, |S1| ≤ 1923 (the tables wrap u0 mod 256 and
+/// u1 mod 4096 for the others, which keeps every index inside its table).
 @usableFromInline
 struct DecoderContext {
     /// Byte i = rLPS for range class i = (range >> 5) & 7 at the current |S01 >> 7|.
     @usableFromInline var lps: UInt64
-    /// S1 (|S1| ≤ 1923 for every reachable state; the tables treat it as 12-bit signed)
-    @usableFromInline var s1: Int16
+    /// u1 = S1 + 2048 (0…4095)
+    @usableFromInline var u1: UInt16
+    /// Byte offset of this context's slow-half table in `DecoderTables.base`, divided by 8.
+    @usableFromInline var slowTable: UInt16
     /// Byte offset of this context's fast-half table in `DecoderTables.base`.
     @usableFromInline var fastTable: UInt16
-    /// Byte offset of this context's slow-half table in `DecoderTables.base`, divided by 64.
-    @usableFromInline var slowTable: UInt16
-    /// S0 (|S0| ≤ 123 for every reachable state)
-    @usableFromInline var s0: Int8
+    /// u0 = S0 + 128
+    @usableFromInline var u0: UInt8
     /// The more probable symbol (S01 ≥ 0).
     @usableFromInline var mps: UInt8
 
@@ -36,42 +39,47 @@ struct DecoderContext {
     @inline(__always)
     init(s01: Int32, s0: Int32, shift0: Int32, shift1: Int32, tables: UnsafeRawPointer = DecoderTables.base) {
         lps = 0
-        s1 = 0
-        self.s0 = 0
+        u1 = 0
+        u0 = 0
         mps = 0
-        fastTable = UInt16(truncatingIfNeeded: DecoderTables.fastOffset &+ Int(shift0 & 7) &* 512)
-        slowTable = UInt16(truncatingIfNeeded: (DecoderTables.slowOffset &+ Int(shift1 & 7) &* 16384) &>> 6)
-        set(s0: Int(s0), s1: Int(s01) &- (Int(s0) &<< 4), tables: tables)
+        fastTable = UInt16(truncatingIfNeeded: DecoderTables.fastOffset &+ Int(shift0 & 7) &* DecoderTables.fastStride)
+        slowTable = UInt16(truncatingIfNeeded: (DecoderTables.slowOffset &+ Int(shift1 & 7) &* DecoderTables.slowStride) &>> 3)
+        set(u0: (Int(s0) &+ 128) & 255, u1: (Int(s01) &- (Int(s0) &<< 4) &+ 2048) & 4095, tables: tables)
     }
 
     /// Stores a new state (and the MPS and rLPS row it implies).
     @inline(__always)
-    mutating func set(s0 n0: Int, s1 n1: Int, tables: UnsafeRawPointer) {
-        let s01 = n1 &+ (n0 &<< 4)
-        s0 = Int8(truncatingIfNeeded: n0)
-        s1 = Int16(truncatingIfNeeded: n1)
-        mps = UInt8(truncatingIfNeeded: (~s01 &>> 63) & 1)
-        lps = tables.load(fromByteOffset: DecoderTables.rowOffset &+ (((s01 &>> 7) & 63) &<< 3), as: UInt64.self)
+    mutating func set(u0 n0: Int, u1 n1: Int, tables: UnsafeRawPointer) {
+        // t = S01 + 4096 (0 ≤ t < 8192): t >> 7 = (S01 >> 7) + 32, the MPS is t >> 12
+        let t = n1 &+ (n0 &<< 4)
+        u0 = UInt8(truncatingIfNeeded: n0)
+        u1 = UInt16(truncatingIfNeeded: n1)
+        mps = UInt8(truncatingIfNeeded: t &>> 12)
+        lps = tables.load(fromByteOffset: DecoderTables.rowOffset &+ ((t &>> 7) &<< 3), as: UInt64.self)
     }
+
+    /// S0.
+    @inline(__always)
+    var s0: Int { Int(u0) &- 128 }
 
     /// S01 = S1 + 16·S0.
     @inline(__always)
-    var s01: Int { Int(s1) &+ (Int(s0) &<< 4) }
+    var s01: Int { Int(u1) &- 2048 &+ (s0 &<< 4) }
 }
 
 /// Constant tables, precomputed once into one raw allocation so the hot loop reaches all of them
 /// through a single base pointer (no bounds checks, no lazy-global checks).
 @usableFromInline
 enum DecoderTables {
-    /// 64 UInt64 by (S01 >> 7) & 63: byte i = RPS table entry [range class i][|S01 >> 7|] (the
-    /// column of the signed value S01 >> 7, −32…31).
+    /// 64 UInt64 by (S01 >> 7) + 32: byte i = RPS table entry [range class i][|S01 >> 7|].
     static let rowOffset = 0
-    /// 8 × 512 Int8: [shift0][bin][S0 & 255] = the new S0: S0 + sign·(C[16 + ((sign·S0) >> 3)] >> shift0).
+    /// 8 × 512 UInt8: [shift0][u0][bin] = the new u0, for S0 + sign·(C[16 + ((sign·S0) >> 3)] >> shift0).
     static let fastOffset = 512
-    /// 8 × 8192 Int16: [shift1][bin][S1 & 4095] = the new S1 (S1 as 12-bit signed):
-    /// S1 + sign·(C[16 + ((sign·S1) >> 7)] >> shift1). (A multiple of 64.)
+    static let fastStride = 512
+    /// 8 × 8192 UInt16: [shift1][u1][bin] = the new u1, for S1 + sign·(C[16 + ((sign·S1) >> 7)] >> shift1).
     static let slowOffset = 512 + 8 * 512
-    static let byteCount = slowOffset + 8 * 8192 * 2
+    static let slowStride = 16384
+    static let byteCount = slowOffset + 8 * slowStride
     /// The context of each estimator parameter set in its initial state (index 0…8).
     static let initialOffset = byteCount
     static let allocationCount = initialOffset + 9 * MemoryLayout<DecoderContext>.stride
@@ -79,27 +87,26 @@ enum DecoderTables {
     static let base: UnsafeRawPointer = {
         let raw = UnsafeMutableRawPointer.allocate(byteCount: allocationCount, alignment: 64)
         let rows = (raw + rowOffset).bindMemory(to: UInt64.self, capacity: 64)
-        for col in 0..<64 {
-            let m = col >= 32 ? col - 64 : col        // the signed S01 >> 7
-            let mag = Swift.min(abs(m), 31)           // reachable states have |S01 >> 7| ≤ 31
+        for j in 0..<64 {
+            let mag = Swift.min(abs(j - 32), 31)      // |S01 >> 7| (reachable states: ≤ 31)
             var row: UInt64 = 0
             for rangeClass in 0..<8 { row |= UInt64(nnrRangeLPSTable[rangeClass * 32 + mag]) << (8 * rangeClass) }
-            rows[col] = row
+            rows[j] = row
         }
-        let fast = (raw + fastOffset).bindMemory(to: Int8.self, capacity: 8 * 512)
-        let slow = (raw + slowOffset).bindMemory(to: Int16.self, capacity: 8 * 8192)
+        let fast = (raw + fastOffset).bindMemory(to: UInt8.self, capacity: 8 * 512)
+        let slow = (raw + slowOffset).bindMemory(to: UInt16.self, capacity: 8 * 8192)
         let table = nnrCurveTable
         for sh in 0..<8 {
             for bin in 0..<2 {
-                for rawS0 in 0..<256 {
-                    let s0 = Int32(Int8(truncatingIfNeeded: rawS0))
-                    let v = ContextModel.step(s0, bin: bin == 1, precision: 3, shift: Int32(sh), curve: { ContextModel.curve($0, in: table) })
-                    fast[sh * 512 + bin * 256 + rawS0] = Int8(truncatingIfNeeded: v)
+                for u0 in 0..<256 {
+                    let v = ContextModel.step(Int32(u0 - 128), bin: bin == 1, precision: 3, shift: Int32(sh),
+                                              curve: { ContextModel.curve($0, in: table) })
+                    fast[sh * 512 + u0 * 2 + bin] = UInt8(truncatingIfNeeded: v + 128)
                 }
-                for rawS1 in 0..<4096 {
-                    let s1 = Int32(rawS1 >= 2048 ? rawS1 - 4096 : rawS1)
-                    let v = ContextModel.step(s1, bin: bin == 1, precision: 7, shift: Int32(sh), curve: { ContextModel.curve($0, in: table) })
-                    slow[sh * 8192 + bin * 4096 + rawS1] = Int16(truncatingIfNeeded: v)
+                for u1 in 0..<4096 {
+                    let v = ContextModel.step(Int32(u1 - 2048), bin: bin == 1, precision: 7, shift: Int32(sh),
+                                              curve: { ContextModel.curve($0, in: table) })
+                    slow[sh * 8192 + u1 * 2 + bin] = UInt16((v + 2048) & 4095)
                 }
             }
         }
@@ -217,8 +224,9 @@ struct CABACReader {
         var bin = Int(c.pointee.mps)
         let n: Int
         if window < scaled {
-            n = (rmps &>> 8) ^ 1
-            range = rmps &<< n
+            let small = rmps < 256
+            n = small ? 1 : 0
+            range = small ? rmps &+ rmps : rmps
         } else {
             bin ^= 1
             window = window &- scaled
@@ -233,11 +241,10 @@ struct CABACReader {
     /// The estimator update (spec 5.2), both halves by table.
     @inline(__always)
     func update(_ c: UnsafeMutablePointer<DecoderContext>, bin: Int) {
-        let s0 = Int(tables.load(fromByteOffset: Int(c.pointee.fastTable) &+ (bin &<< 8) &+ Int(UInt8(bitPattern: c.pointee.s0)),
-                                 as: Int8.self))
-        let s1 = Int(tables.load(fromByteOffset: (Int(c.pointee.slowTable) &<< 6) &+ (bin &<< 13)
-                                     &+ ((Int(c.pointee.s1) & 4095) &<< 1), as: Int16.self))
-        c.pointee.set(s0: s0, s1: s1, tables: tables)
+        let n0 = Int(tables.load(fromByteOffset: Int(c.pointee.fastTable) &+ (Int(c.pointee.u0) &<< 1) &+ bin, as: UInt8.self))
+        let n1 = Int(tables.load(fromByteOffset: (Int(c.pointee.slowTable) &<< 3) &+ (Int(c.pointee.u1) &<< 2) &+ (bin &<< 1),
+                                 as: UInt16.self))
+        c.pointee.set(u0: n0, u1: n1, tables: tables)
     }
 
     /// One bypass bin.

@@ -272,13 +272,14 @@ public struct PayloadDecoder {
             return out
         }
         let parallel = concurrentBlockRows && s.count >= concurrencyMinimumElements
-        var levels = [Int32](repeating: 0, count: s.count)
-        let eps: [EntryPoint]
-        let concurrent: Bool
+        var eps: [EntryPoint] = []
+        var concurrent = false
+        let levels: [Int32]
         do {
-            (eps, concurrent) = try levels.withUnsafeMutableBufferPointer { lv -> ([EntryPoint], Bool) in
-                guard let lvBase = lv.baseAddress else { return ([], false) }
-                return try PayloadDecoder.withOptionalPointer(p.tcaBase) { base in
+            // every position is written by the level loop (skipped rows as zeros)
+            levels = try [Int32](unsafeUninitializedCapacity: s.count) { lv, initialized in
+                guard let lvBase = lv.baseAddress else { return }
+                (eps, concurrent) = try PayloadDecoder.withOptionalPointer(p.tcaBase) { base in
                     try PayloadDecoder.withOptionalPointer(p.hdspHistory) { hist in
                         try skipFlags.withUnsafeBufferPointer { sk in
                             try loop.run(levels: lvBase, base: base, history: hist,
@@ -287,6 +288,7 @@ public struct PayloadDecoder {
                         }
                     }
                 }
+                initialized = lv.count
             }
         } catch let e as LevelLoop.Failure {
             throw levelFailure(e, reader: r)
