@@ -7,9 +7,27 @@ public enum Reconstruction {
     public static func float32(levels: [Int32], stepSize: Float) -> [Float] {
         [Float](unsafeUninitializedCapacity: levels.count) { buf, initialized in
             levels.withUnsafeBufferPointer { src in
-                for i in 0..<src.count { buf[i] = stepSize * Float(src[i]) }
+                if let out = buf.baseAddress { float32(levels: src, stepSize: stepSize, into: UnsafeMutableRawPointer(out)) }
             }
             initialized = levels.count
+        }
+    }
+
+    /// The same, written as float32 (native byte order) to `out`, which holds 4 · `levels.count`
+    /// bytes (straight into an output buffer, no intermediate array).
+    public static func float32(levels: UnsafeBufferPointer<Int32>, stepSize: Float, into out: UnsafeMutableRawPointer) {
+        guard let src = levels.baseAddress else { return }
+        for i in 0..<levels.count {
+            out.storeBytes(of: stepSize * Float(src[i]), toByteOffset: i &* 4, as: Float.self)
+        }
+    }
+
+    /// The same in place: the `count` int32 levels at `storage` become their float32 values (native
+    /// byte order), so decoded levels turn into the output without a second buffer.
+    public static func float32InPlace(_ storage: UnsafeMutableRawPointer, count: Int, stepSize: Float) {
+        for i in 0..<count {
+            let q = storage.load(fromByteOffset: i &* 4, as: Int32.self)
+            storage.storeBytes(of: stepSize * Float(q), toByteOffset: i &* 4, as: Float.self)
         }
     }
 
