@@ -440,9 +440,15 @@ extension LevelLoop {
                                                    context: -1, bins: [], value: Int64(q)))
             }
             pos &+= 1
-            // keeps reads within the zero padding after the payload (beyond `limit`, the
-            // byte-wise decoder has read past the payload)
-            if r.ptr > limit { throw Failure.overread }
+            if T.isEnabled {
+                // a trace ends at the position where the byte-wise decoder reads past the payload
+                if r.overread { throw Failure.overread }
+            } else if r.ptr > limit {
+                // keeps reads within the zero padding after the payload (beyond `limit`, the
+                // byte-wise decoder has read past the payload; the exact test follows at the
+                // segment end)
+                throw Failure.overread
+            }
         }
     }
 }
