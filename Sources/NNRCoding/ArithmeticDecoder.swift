@@ -220,16 +220,16 @@ struct CABACReader {
     mutating func decodeBin(_ c: UnsafeMutablePointer<DecoderContext>) -> Int {
         let rlps = Int(truncatingIfNeeded: c.pointee.lps &>> UInt64(truncatingIfNeeded: (range &>> 2) & 0x38)) & 0xFF
         let rmps = range &- rlps
-        let scaled = UInt64(truncatingIfNeeded: rmps) &<< UInt64(CABACReader.scale)
         var bin = Int(c.pointee.mps)
         let n: Int
-        if window < scaled {
+        // window < rmps · 2^54 exactly when its integer part is < rmps
+        if Int(truncatingIfNeeded: window &>> UInt64(CABACReader.scale)) < rmps {
             let small = rmps < 256
             n = small ? 1 : 0
             range = small ? rmps &+ rmps : rmps
         } else {
             bin ^= 1
-            window = window &- scaled
+            window = window &- (UInt64(truncatingIfNeeded: rmps) &<< UInt64(CABACReader.scale))
             n = rlps.leadingZeroBitCount &- (Int.bitWidth &- 9)
             range = rlps &<< n
         }
