@@ -84,6 +84,7 @@ extension NDUPlan {
             let before = dec.bitOffset
             let r: DecodedTensorPayload
             var streamed = false
+            var values: [UInt8]? = nil
             do {
                 if tracer == nil, let handler = stream?(out.count, t) {
                     r = try dec.decodeTensor(p, chunkElements: options.streamChunkElements, rows: handler)
@@ -97,7 +98,25 @@ extension NDUPlan {
                     let elements = t.dims.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
                     try MemoryProbe.require(elements: elements, bytesPerElement: 4 + dtype(of: t).byteWidth, tensor: t.name,
                                             unit: u.location.index, at: u.location.offset)
-                    r = try dec.decodeTensor(p)
+                    if payloadType != .int && t.codebook == nil && options.reconstruct && !options.keepLevels && !options.inBlocks
+                        && elements <= options.limits.maxTensorElements {
+                        // float32 values: the levels are decoded into the output's memory and
+                        // reconstructed there (`reconstruct(…, values:)`)
+                        var levels: [UInt8] = []
+                        var decoded = DecodedTensorPayload()
+                        levels = try [UInt8](unsafeUninitializedCapacity: elements * 4) { buf, initialized in
+                            guard let b = buf.baseAddress else { return }
+                            try b.withMemoryRebound(to: Int32.self, capacity: elements) { lv in
+                                decoded = try dec.decodeTensor(p, into: UnsafeMutableBufferPointer(start: lv, count: elements))
+                            }
+                            Reconstruction.float32InPlace(UnsafeMutableRawPointer(b), count: elements, stepSize: stepSize(decoded))
+                            initialized = elements * 4
+                        }
+                        r = decoded
+                        values = levels
+                    } else {
+                        r = try dec.decodeTensor(p)
+                    }
                 }
             } catch let e as NNRError { throw e.inUnit(u.location.index) }
             observed += r.observedEntryPoints
@@ -107,7 +126,7 @@ extension NDUPlan {
                 o.reconstruct = false
                 o.keepLevels = false
             }
-            var d = try reconstruct(t, r, parameters: p, options: o)
+            var d = try reconstruct(t, r, parameters: p, options: o, values: values)
             d.streamed = streamed
             d.bits = dec.bitOffset - before
             tensorDone?(out.count, d)
@@ -126,9 +145,15 @@ extension NDUPlan {
         return DecodedNDU(plan: self, tensors: out, info: info)
     }
 
-    /// The values of one tensor from its levels.
+    /// The float32 step size of a tensor without codebook (its qp = the NDU's QP + qp_offset).
+    func stepSize(_ r: DecodedTensorPayload) -> Float {
+        StepSize.float32(qp: (baseQP ?? 0) + r.qpOffset, qpDensity: qpDensity ?? 0)
+    }
+
+    /// The values of one tensor from its levels (`values`: a float32 tensor's values already
+    /// reconstructed, `r` without levels).
     func reconstruct(_ t: NDUTensorPlan, _ r: DecodedTensorPayload, parameters p: TensorPayloadParameters,
-                     options: NDUDecodeOptions) throws -> DecodedTensor {
+                     options: NDUDecodeOptions, values: [UInt8]? = nil) throws -> DecodedTensor {
         let u = unit
         var tensor = Tensor(name: t.name, dtype: dtype(of: t), shape: t.dims, storage: [])
         var qp: Int? = nil
@@ -154,7 +179,7 @@ extension NDUPlan {
                 }
             } else if options.reconstruct {
                 tensor = Tensor(name: t.name, dtype: .float32, shape: t.dims,
-                                storage: NDUPlan.float32Bytes(r.levels, stepSize: StepSize.float32(qp: tqp, qpDensity: density)))
+                                storage: values ?? NDUPlan.float32Bytes(r.levels, stepSize: stepSize(r)))
             }
         }
         return DecodedTensor(tensor: tensor, levels: options.keepLevels ? r.levels : [], unitIndex: u.location.index,
@@ -167,10 +192,8 @@ extension NDUPlan {
     /// tensor's storage: no [Float] copy exists beside the levels and the bytes.
     static func float32Bytes(_ levels: [Int32], stepSize: Float) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: levels.count * 4) { out, initialized in
-            if let base = out.baseAddress, !levels.isEmpty {
-                UnsafeMutableRawPointer(base).withMemoryRebound(to: Float.self, capacity: levels.count) { values in
-                    levels.withUnsafeBufferPointer { Reconstruction.float32(levels: $0, stepSize: stepSize, into: UnsafeMutableBufferPointer(start: values, count: levels.count)) }
-                }
+            levels.withUnsafeBufferPointer { src in
+                if let o = out.baseAddress { Reconstruction.float32(levels: src, stepSize: stepSize, into: UnsafeMutableRawPointer(o)) }
             }
             initialized = levels.count * 4
         }
@@ -180,16 +203,22 @@ extension NDUPlan {
     /// a step size, the int32 levels themselves. `body` gets each block's first element index.
     static func blocks(_ levels: [Int32], stepSize: Float?, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) rethrows {
         let block = 1 << 16
-        var start = 0
-        while start < levels.count {
-            let end = Swift.min(levels.count, start + block)
-            let chunk = levels.withUnsafeBufferPointer { Array(UnsafeBufferPointer(rebasing: $0[start..<end])) }
-            if let step = stepSize {
-                try Reconstruction.float32(levels: chunk, stepSize: step).withUnsafeBytes { try body(start, $0) }
-            } else {
-                try chunk.withUnsafeBytes { try body(start, $0) }
+        var values = [Float](repeating: 0, count: stepSize == nil ? 0 : Swift.min(block, levels.count))
+        try levels.withUnsafeBufferPointer { all in
+            try values.withUnsafeMutableBytes { buffer in
+                var start = 0
+                while start < all.count {
+                    let end = Swift.min(all.count, start + block)
+                    let chunk = UnsafeBufferPointer(rebasing: all[start..<end])
+                    if let step = stepSize, let out = buffer.baseAddress {
+                        Reconstruction.float32(levels: chunk, stepSize: step, into: out)
+                        try body(start, UnsafeRawBufferPointer(rebasing: buffer[..<(chunk.count * 4)]))
+                    } else {
+                        try body(start, UnsafeRawBufferPointer(chunk))
+                    }
+                    start = end
+                }
             }
-            start = end
         }
     }
 

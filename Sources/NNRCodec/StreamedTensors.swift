@@ -69,10 +69,8 @@ final class StreamedTensorWriter {
                 for i in 0..<levels.count {
                     out.storeBytes(of: narrow(step * Float(levels[i])).littleEndian, toByteOffset: 2 &* i, as: UInt16.self)
                 }
-            } else {
-                for i in 0..<levels.count {
-                    out.storeBytes(of: (step * Float(levels[i])).bitPattern.littleEndian, toByteOffset: 4 &* i, as: UInt32.self)
-                }
+            } else if let base = out.baseAddress {
+                Reconstruction.float32(levels: levels, stepSize: step, into: base)
             }
             try pieces.write(UnsafeRawBufferPointer(rebasing: out[0..<(levels.count &* size)]))
         }

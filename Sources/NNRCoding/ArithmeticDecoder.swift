@@ -6,225 +6,277 @@ import NNRBitIO
 // pointers, so it lives in registers once inlined); `ArithmeticDecoder` is a safe public wrapper
 // for tests and tools.
 
-/// Context state as the decoder keeps it: the two halves of the dual-rate state (S0 fast, S1
-/// slow; S01 = S1 + 16·S0) plus byte offsets into the decoder's precomputed update tables for the
-/// context's shifts. Same arithmetic as `ContextModel` (spec 5.2). Word-sized fields so the hot
-/// loop indexes tables without conversions.
+/// Context state as the decoder keeps it (16 bytes): the two halves of the dual-rate state (S0
+/// fast, S1 slow; S01 = S1 + 16·S0, spec 5.2) stored biased, u0 = S0 + 128 and u1 = S1 + 2048 (so
+/// they index the update tables directly), the MPS and the rLPS of all eight range classes for
+/// the current state (so the bin decision loads no table), plus where the context's update tables
+/// start. Same arithmetic as `ContextModel`: every state the decoder can reach comes from an initial
+/// state through the update, and those have |S0| ≤ 123, |S1| ≤ 1923 (the tables wrap u0 mod 256 and
+/// u1 mod 4096 for the others, which keeps every index inside its table).
 @usableFromInline
 struct DecoderContext {
-    /// S1 (|S1| ≤ 1923 for every reachable state)
-    @usableFromInline var s1: Int
-    /// S0 (|S0| ≤ 123 for every reachable state)
-    @usableFromInline var s0: Int
+    /// Byte i = rLPS for range class i = (range >> 5) & 7 at the current |S01 >> 7|.
+    @usableFromInline var lps: UInt64
+    /// u1 = S1 + 2048 (0…4095)
+    @usableFromInline var u1: UInt16
+    /// Byte offset of this context's slow-half table in `DecoderTables.base`, divided by 8.
+    @usableFromInline var slowTable: UInt16
     /// Byte offset of this context's fast-half table in `DecoderTables.base`.
-    @usableFromInline var fastTable: Int
-    /// Byte offset of this context's slow-half table in `DecoderTables.base`.
-    @usableFromInline var slowTable: Int
+    @usableFromInline var fastTable: UInt16
+    /// u0 = S0 + 128
+    @usableFromInline var u0: UInt8
+    /// The more probable symbol (S01 ≥ 0).
+    @usableFromInline var mps: UInt8
 
+    /// The initial state of estimator parameter set `index` (0…8).
     @inline(__always)
     init(set index: Int) {
-        let p = nnrEstimatorParameterSets[index]
-        self.init(s01: p.initialS01, s0: p.initialS0, shift0: p.shift0, shift1: p.shift1)
+        self = DecoderTables.initial(DecoderTables.base, set: index)
     }
 
+    /// Any state, with `tables` (`DecoderTables.base`, or the allocation being filled: only the
+    /// rLPS rows are read).
     @inline(__always)
-    init(s01: Int32, s0: Int32, shift0: Int32, shift1: Int32) {
-        self.s0 = Int(s0)
-        s1 = Int(s01) &- (Int(s0) &<< 4)
-        fastTable = DecoderTables.fastOffset &+ Int(shift0 & 7) &* 512
-        slowTable = DecoderTables.slowOffset &+ Int(shift1 & 7) &* 16384
+    init(s01: Int32, s0: Int32, shift0: Int32, shift1: Int32, tables: UnsafeRawPointer = DecoderTables.base) {
+        lps = 0
+        u1 = 0
+        u0 = 0
+        mps = 0
+        fastTable = UInt16(truncatingIfNeeded: DecoderTables.fastOffset &+ Int(shift0 & 7) &* DecoderTables.fastStride)
+        slowTable = UInt16(truncatingIfNeeded: (DecoderTables.slowOffset &+ Int(shift1 & 7) &* DecoderTables.slowStride) &>> 3)
+        set(u0: (Int(s0) &+ 128) & 255, u1: (Int(s01) &- (Int(s0) &<< 4) &+ 2048) & 4095, tables: tables)
     }
 
-    /// Restores the initial state of set `index`, shifts unchanged.
+    /// Stores a new state (and the MPS and rLPS row it implies).
     @inline(__always)
-    mutating func reset(set index: Int) {
-        let p = nnrEstimatorParameterSets[index]
-        s0 = Int(p.initialS0)
-        s1 = Int(p.initialS01) &- (Int(p.initialS0) &<< 4)
+    mutating func set(u0 n0: Int, u1 n1: Int, tables: UnsafeRawPointer) {
+        // t = S01 + 4096 (0 ≤ t < 8192): t >> 7 = (S01 >> 7) + 32, the MPS is t >> 12
+        let t = n1 &+ (n0 &<< 4)
+        u0 = UInt8(truncatingIfNeeded: n0)
+        u1 = UInt16(truncatingIfNeeded: n1)
+        mps = UInt8(truncatingIfNeeded: t &>> 12)
+        lps = tables.load(fromByteOffset: DecoderTables.rowOffset &+ ((t &>> 7) &<< 3), as: UInt64.self)
     }
+
+    /// S0.
+    @inline(__always)
+    var s0: Int { Int(u0) &- 128 }
 
     /// S01 = S1 + 16·S0.
     @inline(__always)
-    var s01: Int { s1 &+ (s0 &<< 4) }
+    var s01: Int { Int(u1) &- 2048 &+ (s0 &<< 4) }
 }
 
 /// Constant tables, precomputed once into one raw allocation so the hot loop reaches all of them
 /// through a single base pointer (no bounds checks, no lazy-global checks).
 @usableFromInline
 enum DecoderTables {
-    /// Bytes 0…2047: 8 × 64 UInt32 by [(range >> 5) & 7][(S01 >> 7) & 63], i.e. the RPS table with
-    /// the column |S01 >> 7| for the signed value S01 >> 7 (−32…31): bits 0–7 rLPS, bits 8–16 rLPS
-    /// renormalised (shifted left until ≥ 256), bits 24–27 that shift count.
-    static let lpsOffset = 0
-    /// 8 × 512 Int8: [shift0][bin][S0 & 255] = the new S0: S0 + sign·(C[16 + ((sign·S0) >> 3)] >> shift0).
-    static let fastOffset = 2048
-    /// 8 × 8192 Int16: [shift1][bin][S1 & 4095] = the new S1 (S1 as 12-bit signed):
-    /// S1 + sign·(C[16 + ((sign·S1) >> 7)] >> shift1).
-    static let slowOffset = 2048 + 8 * 512
-    static let byteCount = slowOffset + 8 * 8192 * 2
+    /// 64 UInt64 by (S01 >> 7) + 32: byte i = RPS table entry [range class i][|S01 >> 7|].
+    static let rowOffset = 0
+    /// 8 × 512 UInt8: [shift0][u0][bin] = the new u0, for S0 + sign·(C[16 + ((sign·S0) >> 3)] >> shift0).
+    static let fastOffset = 512
+    static let fastStride = 512
+    /// 8 × 8192 UInt16: [shift1][u1][bin] = the new u1, for S1 + sign·(C[16 + ((sign·S1) >> 7)] >> shift1).
+    static let slowOffset = 512 + 8 * 512
+    static let slowStride = 16384
+    static let byteCount = slowOffset + 8 * slowStride
+    /// The context of each estimator parameter set in its initial state (index 0…8).
+    static let initialOffset = byteCount
+    static let allocationCount = initialOffset + 9 * MemoryLayout<DecoderContext>.stride
 
     static let base: UnsafeRawPointer = {
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 16)
-        let lps = (raw + lpsOffset).bindMemory(to: UInt32.self, capacity: 512)
-        for row in 0..<8 {
-            for col in 0..<64 {
-                let m = col >= 32 ? col - 64 : col        // the signed S01 >> 7
-                let mag = Swift.min(abs(m), 31)           // reachable states have |S01 >> 7| ≤ 31
-                let r = UInt32(nnrRangeLPSTable[row * 32 + mag])
-                let n = UInt32(r.leadingZeroBitCount - 23)
-                lps[row * 64 + col] = r | ((r << n) << 8) | (n << 24)
-            }
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: allocationCount, alignment: 64)
+        let rows = (raw + rowOffset).bindMemory(to: UInt64.self, capacity: 64)
+        for j in 0..<64 {
+            let mag = Swift.min(abs(j - 32), 31)      // |S01 >> 7| (reachable states: ≤ 31)
+            var row: UInt64 = 0
+            for rangeClass in 0..<8 { row |= UInt64(nnrRangeLPSTable[rangeClass * 32 + mag]) << (8 * rangeClass) }
+            rows[j] = row
         }
-        let fast = (raw + fastOffset).bindMemory(to: Int8.self, capacity: 8 * 512)
-        let slow = (raw + slowOffset).bindMemory(to: Int16.self, capacity: 8 * 8192)
+        let fast = (raw + fastOffset).bindMemory(to: UInt8.self, capacity: 8 * 512)
+        let slow = (raw + slowOffset).bindMemory(to: UInt16.self, capacity: 8 * 8192)
         let table = nnrCurveTable
         for sh in 0..<8 {
             for bin in 0..<2 {
-                for rawS0 in 0..<256 {
-                    let s0 = Int32(Int8(truncatingIfNeeded: rawS0))
-                    let v = ContextModel.step(s0, bin: bin == 1, precision: 3, shift: Int32(sh), curve: { ContextModel.curve($0, in: table) })
-                    fast[sh * 512 + bin * 256 + rawS0] = Int8(truncatingIfNeeded: v)
+                for u0 in 0..<256 {
+                    let v = ContextModel.step(Int32(u0 - 128), bin: bin == 1, precision: 3, shift: Int32(sh),
+                                              curve: { ContextModel.curve($0, in: table) })
+                    fast[sh * 512 + u0 * 2 + bin] = UInt8(truncatingIfNeeded: v + 128)
                 }
-                for rawS1 in 0..<4096 {
-                    let s1 = Int32(rawS1 >= 2048 ? rawS1 - 4096 : rawS1)
-                    let v = ContextModel.step(s1, bin: bin == 1, precision: 7, shift: Int32(sh), curve: { ContextModel.curve($0, in: table) })
-                    slow[sh * 8192 + bin * 4096 + rawS1] = Int16(truncatingIfNeeded: v)
+                for u1 in 0..<4096 {
+                    let v = ContextModel.step(Int32(u1 - 2048), bin: bin == 1, precision: 7, shift: Int32(sh),
+                                              curve: { ContextModel.curve($0, in: table) })
+                    slow[sh * 8192 + u1 * 2 + bin] = UInt16((v + 2048) & 4095)
                 }
             }
         }
+        // the initial contexts need the rows above
+        let initial = (raw + initialOffset).bindMemory(to: DecoderContext.self, capacity: 9)
+        for i in 0..<9 {
+            let p = nnrEstimatorParameterSets[i]
+            initial[i] = DecoderContext(s01: p.initialS01, s0: p.initialS0, shift0: p.shift0, shift1: p.shift1,
+                                        tables: UnsafeRawPointer(raw))
+        }
         return UnsafeRawPointer(raw)
     }()
+
+    /// The initial context of estimator parameter set `index` (0…8).
+    @inline(__always)
+    static func initial(_ tables: UnsafeRawPointer, set index: Int) -> DecoderContext {
+        tables.load(fromByteOffset: initialOffset &+ index &* MemoryLayout<DecoderContext>.stride, as: DecoderContext.self)
+    }
 }
 
-/// The arithmetic decoder's registers plus its input (spec 5.5). The input buffer holds `count`
-/// payload bytes followed by `PayloadBytes.padding` zero bytes, so fetching needs no bounds check;
-/// callers test `overread` often enough (at least once per coded position) that the padding is never
-/// exhausted.
+/// The arithmetic decoder's registers plus its input (spec 5.5), with a 64-bit value window.
+///
+/// `window` holds the arithmetic offset scaled by 2^54 (always < range · 2^54): its integer part
+/// (the 9 bits compared with the range) in bits 54…62 and `avail` further fetched bits below them;
+/// bits below those are zero. A refill inserts as many whole bytes as fit (at least 6), so bytes
+/// are fetched about every 50 value shifts. The byte-wise register view of spec 5.5 (value scaled
+/// by 2^7, bitsNeeded, bytes fetched) is derived from P = value shifts since init.
+///
+/// The input buffer holds `count` payload bytes followed by `PayloadBytes.padding` zero bytes, so
+/// fetching needs no bounds check; callers check `ptr` against `start + count + fetchAhead` often
+/// enough (at least once per coded position) that the padding is never exhausted.
 @usableFromInline
 struct CABACReader {
+    /// Bit position of the window's integer part.
+    @usableFromInline static let scale = 54
+    /// Bytes a refill may fetch beyond the byte-wise decoder (a pointer beyond
+    /// `start + count + fetchAhead` means the byte-wise decoder has read past the payload).
+    @usableFromInline static let fetchAhead = 8
+
     /// The next byte to fetch.
     @usableFromInline var ptr: UnsafePointer<UInt8>
     @usableFromInline let start: UnsafePointer<UInt8>
     @usableFromInline let count: Int
     /// 9-bit range (256…510 between bins).
     @usableFromInline var range: Int
-    /// The value window scaled by 2^7 (always < range << 7).
-    @usableFromInline var value: Int
-    /// −8…−1.
-    @usableFromInline var bitsNeeded: Int
+    /// The offset scaled by 2^54.
+    @usableFromInline var window: UInt64
+    /// Fetched bits below the integer part (≥ 0 between bins).
+    @usableFromInline var avail: Int
     @usableFromInline let tables: UnsafeRawPointer
 
-    /// Starts decoding at the first byte (value = first two bytes, range 510, bitsNeeded −8).
+    /// Starts decoding at the first byte (range 510, the first 9 bits as the offset).
     @inline(__always)
     init(base: UnsafePointer<UInt8>, count: Int) {
         start = base
         ptr = base
         self.count = count
         range = 510
-        value = 0
-        bitsNeeded = -8
+        window = 0
+        avail = -9
         tables = DecoderTables.base
-        let b0 = fetch()
-        let b1 = fetch()
-        value = (b0 &<< 8) | b1
+        refill()
     }
 
-    /// Bytes fetched so far.
+    /// Inserts the next whole bytes that fit below the fetched bits (1…7 bytes; at least 6 when
+    /// `avail` < 0).
     @inline(__always)
-    var pos: Int { ptr - start }
-
-    /// true once a byte beyond the payload has been fetched.
-    @inline(__always)
-    var overread: Bool { ptr - start > count }
+    mutating func refill() {
+        let free = CABACReader.scale &- avail               // bits 0 ..< free are not fetched (8…63)
+        let bytes = free &>> 3
+        let w = UInt64(bigEndian: UnsafeRawPointer(ptr).loadUnaligned(as: UInt64.self))
+        let bits = bytes &<< 3
+        window |= (w &>> UInt64(truncatingIfNeeded: 64 &- bits)) &<< UInt64(truncatingIfNeeded: free &- bits)
+        ptr += bytes
+        avail &+= bits
+    }
 
     /// P = number of value shifts since init (spec 5.8).
     @inline(__always)
-    var bitOffset: Int { 8 &* pos &- 8 &+ bitsNeeded }
+    var bitOffset: Int { ((ptr - start) &<< 3) &- 9 &- avail }
+
+    /// Bytes the byte-wise decoder of spec 5.5 has fetched so far (2 at init, one more every 8 shifts).
+    @inline(__always)
+    var pos: Int { (bitOffset &>> 3) &+ 2 }
+
+    /// The byte-wise decoder's bitsNeeded (−8…−1).
+    @inline(__always)
+    var bitsNeeded: Int { (bitOffset & 7) &- 8 }
+
+    /// The byte-wise decoder's value register (the offset scaled by 2^7, the bits it has not
+    /// fetched yet zero).
+    @inline(__always)
+    var value: Int {
+        let v = Int(truncatingIfNeeded: window &>> UInt64(CABACReader.scale &- 7))
+        return v & ~((1 &<< (bitOffset & 7)) &- 1)
+    }
+
+    /// true once the byte-wise decoder would have fetched a byte beyond the payload.
+    @inline(__always)
+    var overread: Bool { pos > count }
 
     @inline(__always)
-    mutating func fetch() -> Int {
-        let b = ptr.pointee
-        ptr += 1
-        return Int(b)
+    mutating func shift(_ n: Int) {
+        window = window &<< UInt64(truncatingIfNeeded: n)
+        avail &-= n
+        if avail < 0 { refill() }
     }
 
     /// One context-coded bin (0 or 1); updates the context.
     @inline(__always)
     mutating func decodeBin(_ c: UnsafeMutablePointer<DecoderContext>) -> Int {
-        let s0 = c.pointee.s0
-        let s1 = c.pointee.s1
-        let s01 = s1 &+ (s0 &<< 4)
-        // rLPS by range class and |S01 >> 7| (the table's 64 columns are indexed by the signed S01 >> 7)
-        let e = Int(tables.load(fromByteOffset: (((range & 0xE0) &<< 1) | ((s01 &>> 7) & 63)) &<< 2, as: UInt32.self))
-        let rlps = e & 0xFF
+        let rlps = Int(truncatingIfNeeded: c.pointee.lps &>> UInt64(truncatingIfNeeded: (range &>> 2) & 0x38)) & 0xFF
         let rmps = range &- rlps
-        let mps = ~(s01 &>> 63) & 1
-        let bin: Int
+        var bin = Int(c.pointee.mps)
         let n: Int
-        if value < rmps &<< 7 {
-            bin = mps
-            n = (rmps &>> 8) ^ 1
-            range = rmps &<< n
+        // window < rmps · 2^54 exactly when its integer part is < rmps
+        if Int(truncatingIfNeeded: window &>> UInt64(CABACReader.scale)) < rmps {
+            let small = rmps < 256
+            n = small ? 1 : 0
+            range = small ? rmps &+ rmps : rmps
         } else {
-            bin = mps ^ 1
-            value = value &- (rmps &<< 7)
-            n = e &>> 24
-            range = (e &>> 8) & 0x1FF
+            bin ^= 1
+            window = window &- (UInt64(truncatingIfNeeded: rmps) &<< UInt64(CABACReader.scale))
+            n = rlps.leadingZeroBitCount &- (Int.bitWidth &- 9)
+            range = rlps &<< n
         }
-        value = value &<< n
-        bitsNeeded &+= n
-        if bitsNeeded >= 0 {
-            value = value &+ (fetch() &<< bitsNeeded)
-            bitsNeeded &-= 8
-        }
-        // estimator update (spec 5.2), both halves by table
-        c.pointee.s0 = Int(tables.load(fromByteOffset: c.pointee.fastTable &+ (bin &<< 8) &+ (s0 & 255), as: Int8.self))
-        c.pointee.s1 = Int(tables.load(fromByteOffset: c.pointee.slowTable &+ (bin &<< 13) &+ ((s1 & 4095) &<< 1),
-                                       as: Int16.self))
+        shift(n)
+        update(c, bin: bin)
         return bin
+    }
+
+    /// The estimator update (spec 5.2), both halves by table.
+    @inline(__always)
+    func update(_ c: UnsafeMutablePointer<DecoderContext>, bin: Int) {
+        let n0 = Int(tables.load(fromByteOffset: Int(c.pointee.fastTable) &+ (Int(c.pointee.u0) &<< 1) &+ bin, as: UInt8.self))
+        let n1 = Int(tables.load(fromByteOffset: (Int(c.pointee.slowTable) &<< 3) &+ (Int(c.pointee.u1) &<< 2) &+ (bin &<< 1),
+                                 as: UInt16.self))
+        c.pointee.set(u0: n0, u1: n1, tables: tables)
     }
 
     /// One bypass bin.
     @inline(__always)
     mutating func decodeBypass() -> Int {
-        value = value &<< 1
-        bitsNeeded &+= 1
-        if bitsNeeded >= 0 {
-            value = value &+ fetch()
-            bitsNeeded = -8
-        }
-        let sr = range &<< 7
-        if value >= sr {
-            value = value &- sr
+        shift(1)
+        let sr = UInt64(truncatingIfNeeded: range) &<< UInt64(CABACReader.scale)
+        if window >= sr {
+            window = window &- sr
             return 1
         }
         return 0
     }
 
-    /// `n` (0…32) bypass bins, MSB first, up to 8 at a time: the value takes the next m bits at once
-    /// (at most one byte fetch), then each bin compares it with the range scaled to its bit
-    /// (V ≥ R·2^j exactly when ⌊V / 2^j⌋ ≥ R, so this equals m single bypass bins).
+    /// `n` (0…32) bypass bins, MSB first.
     @inline(__always)
     mutating func decodeBypassBins(_ n: Int) -> UInt32 {
         var bins: UInt32 = 0
         var left = n
+        let sr = UInt64(truncatingIfNeeded: range) &<< UInt64(CABACReader.scale)
         while left > 0 {
-            let m = left < 8 ? left : 8
-            value = value &<< m
-            bitsNeeded &+= m
-            if bitsNeeded >= 0 {
-                value = value &+ (fetch() &<< bitsNeeded)
-                bitsNeeded &-= 8
-            }
-            var scaled = range &<< (7 &+ m)
+            if avail < left { refill() }
+            let m = Swift.min(left, avail)
             var i = 0
             while i < m {
-                scaled = scaled &>> 1
-                let bin = value >= scaled ? 1 : 0
-                value = value &- (scaled & (0 &- bin))
+                window = window &<< 1
+                let bin: UInt64 = window >= sr ? 1 : 0
+                window = window &- (sr & (0 &- bin))
                 bins = (bins &<< 1) | UInt32(truncatingIfNeeded: bin)
                 i &+= 1
             }
+            avail &-= m
             left &-= m
         }
         return bins
@@ -234,16 +286,11 @@ struct CABACReader {
     @inline(__always)
     mutating func decodeTerminate() -> Int {
         range = range &- 2
-        let sr = range &<< 7
-        if value >= sr { return 1 }
+        let sr = UInt64(truncatingIfNeeded: range) &<< UInt64(CABACReader.scale)
+        if window >= sr { return 1 }
         if range < 256 {
             range = range &<< 1
-            value = value &<< 1
-            bitsNeeded &+= 1
-            if bitsNeeded == 0 {
-                value = value &+ fetch()
-                bitsNeeded = -8
-            }
+            shift(1)
         }
         return 0
     }
@@ -253,9 +300,11 @@ struct CABACReader {
     @inline(__always)
     mutating func seek(bitOffset p: Int, epValue: Int) -> Bool {
         guard p >= 0, p <= 8 &* count else { return false }
+        // the byte-wise decoder's registers at P
         let byteOff = (p &+ 9) >> 3
         let bitOff = (p &+ 9) & 7
         let newPos: Int
+        let bitsNeeded: Int
         if bitOff != 0 {
             newPos = byteOff &+ 1
             bitsNeeded = bitOff &- 9
@@ -267,11 +316,13 @@ struct CABACReader {
         ptr = start + newPos
         range = 256
         let prev = Int(start[newPos &- 1])
-        value = ((epValue & 0xFF) &<< 7) &+ ((prev &<< (8 &+ bitsNeeded)) & 127)
+        let value = ((epValue & 0xFF) &<< 7) &+ ((prev &<< (8 &+ bitsNeeded)) & 127)
+        window = UInt64(truncatingIfNeeded: value) &<< UInt64(CABACReader.scale &- 7)
+        avail = -1 &- bitsNeeded
         return true
     }
 
-    /// Absolute bit position in the file of the next bit to enter the value register.
+    /// Absolute bit position in the file of the next bit to enter the byte-wise value register.
     @inline(__always)
     func filePosition(fileOffset: Int) -> BitPosition {
         let p = min(pos, count)

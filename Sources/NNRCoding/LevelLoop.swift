@@ -213,7 +213,8 @@ struct LevelLoop {
 
     @inline(__always)
     static func resetContexts(_ ctx: UnsafeMutablePointer<DecoderContext>, sets: UnsafePointer<UInt8>, count: Int) {
-        for i in 0..<count { ctx[i].reset(set: Int(sets[i])) }
+        let tables = DecoderTables.base
+        for i in 0..<count { ctx[i] = DecoderTables.initial(tables, set: Int(sets[i])) }
     }
 
     /// Start of block row `br` (spec 5.8): contexts and neighbour reset (after the first row),
@@ -356,7 +357,7 @@ struct LevelLoop {
         let rowSkip = self.rowSkip && skip != nil
         let skipAdvance = self.skipAdvance
         let multipleRows = blockRows > 1
-        let limit = r.start + r.count
+        let limit = r.start + r.count + CABACReader.fetchAhead
         let level = LevelRules(self, M.self, ctx: ctx, base: base, history: history)
         var state = cursor.state
         var nb = cursor.nb
@@ -375,31 +376,20 @@ struct LevelLoop {
             }
             try geometry.forEachSegment(inBlockRow: br) { row, c0, c1 in
                 if rowSkip, let sk = skip, sk[row] {
+                    // (the levels are not zeroed in advance)
+                    (levels + (row &* width &+ c0)).initialize(repeating: 0, count: c1 &- c0)
                     if M.dq { state = skipAdvance[state] }
                     return
                 }
                 let rowStart = row &* width
-                var pos = rowStart &+ c0
-                let end = rowStart &+ c1
-                while pos < end {
-                    let k = level.decode(M.self, at: pos, state: state, neighbour: &nb, reader: &r, tracer: &tracer,
-                                         overflowAt: &overflowAt)
-                    var q = k
-                    let oldState = state
-                    if M.dq {
-                        if k != 0 { q = DependentQuantization.reconstructionIndex(k: k, state: state) }
-                        state = DependentQuantization.nextState(state, parity: k)
-                    }
-                    levels[pos] = Int32(truncatingIfNeeded: q)
-                    if T.isEnabled {
-                        tracer.element(PayloadTraceElement(name: "level", position: pos, dqState: oldState,
-                                                           context: -1, bins: [], value: Int64(q)))
-                    }
-                    pos &+= 1
-                    // keeps reads within the zero padding after the payload
-                    if r.ptr > limit { throw Failure.overread }
+                try decodeSegment(M.self, level: level, levels: levels, positions: (rowStart &+ c0)..<(rowStart &+ c1),
+                                  limit: limit, state: &state, neighbour: &nb, reader: &r, tracer: &tracer,
+                                  overflowAt: &overflowAt)
+                if overflowAt >= 0 {
+                    // a read past the payload anywhere in the segment comes first
+                    if r.overread { throw Failure.overread }
+                    throw Failure.overflow(position: overflowAt)
                 }
-                if overflowAt >= 0 { throw Failure.overflow(position: overflowAt) }
             }
         }
         if r.overread { throw Failure.overread }
@@ -408,6 +398,57 @@ struct LevelLoop {
             cursor.nb = nb
             startBlockRow(rows.upperBound, ctx: ctx, sets: sets, reader: &r, cursor: &cursor, eps: &eps)
             nb = cursor.nb
+        }
+    }
+}
+
+extension LevelLoop {
+    /// Decodes the positions of one row segment (registers as locals of their own function, so they
+    /// stay in machine registers).
+    @inline(never)
+    func decodeSegment<T: PayloadTracer, M: LevelLoopMode>(_ mode: M.Type, level: LevelRules,
+                                                           levels: UnsafeMutablePointer<Int32>, positions: Range<Int>,
+                                                           limit: UnsafePointer<UInt8>, state stateIO: inout Int,
+                                                           neighbour nbIO: inout Int, reader: inout CABACReader,
+                                                           tracer: inout T, overflowAt overflowIO: inout Int) throws {
+        var r = reader
+        var state = stateIO
+        var nb = nbIO
+        var overflowAt = overflowIO
+        defer {
+            reader = r
+            stateIO = state
+            nbIO = nb
+            overflowIO = overflowAt
+        }
+        var pos = positions.lowerBound
+        let end = positions.upperBound
+        while pos < end {
+            let k = !M.general && !T.isEnabled
+                ? level.decodePlain(M.self, at: pos, state: state, neighbour: &nb, reader: &r, overflowAt: &overflowAt)
+                : level.decode(M.self, at: pos, state: state, neighbour: &nb, reader: &r, tracer: &tracer,
+                               overflowAt: &overflowAt)
+            var q = k
+            let oldState = state
+            if M.dq {
+                if k != 0 { q = DependentQuantization.reconstructionIndex(k: k, state: state) }
+                state = DependentQuantization.nextState(state, parity: k)
+            }
+            levels[pos] = Int32(truncatingIfNeeded: q)
+            if T.isEnabled {
+                tracer.element(PayloadTraceElement(name: "level", position: pos, dqState: oldState,
+                                                   context: -1, bins: [], value: Int64(q)))
+            }
+            pos &+= 1
+            if T.isEnabled {
+                // a trace ends at the position where the byte-wise decoder reads past the payload
+                if r.overread { throw Failure.overread }
+            } else if r.ptr > limit {
+                // keeps reads within the zero padding after the payload (beyond `limit`, the
+                // byte-wise decoder has read past the payload; the exact test follows at the
+                // segment end)
+                throw Failure.overread
+            }
         }
     }
 }
@@ -493,17 +534,66 @@ struct LevelRules {
             }
             if flag != 0 && maxAbs > a {
                 a = decodeRemainder(M.self, at: pos, state: state, a: a, maxAbs: maxAbs, reader: &r, tracer: &tracer)
-                // |k| < 2^33 here; k (and with DQ, q) must fit in int32
-                let limit = M.dq ? (1 << 30) - 1 : (1 << 31) - 1
-                if a > limit && overflowAt < 0 {
-                    let q = M.dq ? 2 &* a &- (state & 1) : a
-                    let fits = neg ? q <= 1 << 31 : q <= (1 << 31) - 1
-                    if !fits { overflowAt = pos }
-                }
+                checkOverflow(M.self, a, negative: neg, state: state, at: pos, overflowAt: &overflowAt)
             }
         }
         nb = neg ? 1 : 2
         return neg ? 0 &- a : a
+    }
+
+    /// `decode` for the plain modes without tracing (neighbour contexts, unbounded binarization).
+    /// Every context address and the result depend on the bins only through branches, so the next
+    /// position's contexts are known as soon as the branches are predicted (a select would make
+    /// them wait for the arithmetic decoder).
+    @inline(__always)
+    func decodePlain<M: LevelLoopMode>(_ mode: M.Type, at pos: Int, state: Int, neighbour nb: inout Int,
+                                       reader r: inout CABACReader, overflowAt: inout Int) -> Int {
+        let sigCtx = ContextLayout.sigContext(state: M.dq ? state : 0, neighbour: nb, parent: 0, history: false)
+        if r.decodeBin(ctx + sigCtx) == 0 {
+            nb = 0
+            return 0
+        }
+        let g = ctx + ContextLayout.gtBase
+        if r.decodeBin(ctx + (ContextLayout.signBase &+ nb)) != 0 {
+            nb = 1
+            return 0 &- greaterFlags(M.self, g + 1, at: pos, state: state, negative: true, reader: &r, overflowAt: &overflowAt)
+        } else {
+            nb = 2
+            return greaterFlags(M.self, g, at: pos, state: state, negative: false, reader: &r, overflowAt: &overflowAt)
+        }
+    }
+
+    /// The unary greater-than flags (contexts g, g + 2, …) and the remainder: |k| ≥ 1.
+    @inline(__always)
+    func greaterFlags<M: LevelLoopMode>(_ mode: M.Type, _ g: UnsafeMutablePointer<DecoderContext>, at pos: Int, state: Int,
+                                        negative: Bool, reader r: inout CABACReader, overflowAt: inout Int) -> Int {
+        let L = layout.gtCount
+        var a = 1
+        var p = g
+        while r.decodeBin(p) != 0 {
+            if a == L {
+                // all L flags 1
+                var none = NoTracer()
+                let v = decodeRemainder(M.self, at: pos, state: state, a: a &+ 1, maxAbs: Int.max, reader: &r, tracer: &none)
+                checkOverflow(M.self, v, negative: negative, state: state, at: pos, overflowAt: &overflowAt)
+                return v
+            }
+            a &+= 1
+            p += 2
+        }
+        return a
+    }
+
+    /// Records the first position whose k (with DQ, q) does not fit in int32 (|k| < 2^33 here).
+    @inline(__always)
+    func checkOverflow<M: LevelLoopMode>(_ mode: M.Type, _ a: Int, negative neg: Bool, state: Int, at pos: Int,
+                                         overflowAt: inout Int) {
+        let limit = M.dq ? (1 << 30) - 1 : (1 << 31) - 1
+        if a > limit && overflowAt < 0 {
+            let q = M.dq ? 2 &* a &- (state & 1) : a
+            let fits = neg ? q <= 1 << 31 : q <= (1 << 31) - 1
+            if !fits { overflowAt = pos }
+        }
     }
 
     /// The greater-than flags with the general contexts (TCA, codebook bound, tracing): (a, last flag).

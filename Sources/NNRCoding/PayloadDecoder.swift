@@ -183,9 +183,29 @@ public struct PayloadDecoder {
         }
     }
 
+    /// Decodes the next tensor with its levels written to `levels` (exactly the tensor's element
+    /// count, row-major, q after the DQ mapping; every element is written) instead of
+    /// `DecodedTensorPayload.levels`, which stays empty (e.g. into the memory that then holds the
+    /// reconstructed values).
+    public mutating func decodeTensor(_ p: TensorPayloadParameters, into levels: UnsafeMutableBufferPointer<Int32>) throws -> DecodedTensorPayload {
+        try checkUsable("tensor_payload")
+        do {
+            var t = NoTracer()
+            return try decodeTensorBody(p, tracer: &t, into: levels)
+        } catch {
+            failed = true
+            throw error
+        }
+    }
+
     mutating func decodeTensorBody<T: PayloadTracer>(_ p: TensorPayloadParameters, tracer: inout T, streaming chunkElements: Int? = nil,
-                                                     rows: ((Int, Range<Int>, UnsafeBufferPointer<Int32>?) throws -> Void)? = nil) throws -> DecodedTensorPayload {
+                                                     rows: ((Int, Range<Int>, UnsafeBufferPointer<Int32>?) throws -> Void)? = nil,
+                                                     into destination: UnsafeMutableBufferPointer<Int32>? = nil) throws -> DecodedTensorPayload {
         let s = try validate(p)
+        if let d = destination, d.count != s.count || d.baseAddress == nil {
+            throw NNRError(.invalidValue("level buffer of \(d.count) elements for a tensor of \(s.count)"), element: "tensor_payload",
+                           byteOffset: fileOffset + min(reader.pos, bytes.count))
+        }
         var out = DecodedTensorPayload()
         var r = reader
         defer { reader = r }
@@ -272,26 +292,33 @@ public struct PayloadDecoder {
             return out
         }
         let parallel = concurrentBlockRows && s.count >= concurrencyMinimumElements
-        var levels = [Int32](repeating: 0, count: s.count)
-        let eps: [EntryPoint]
-        let concurrent: Bool
-        do {
-            (eps, concurrent) = try levels.withUnsafeMutableBufferPointer { lv -> ([EntryPoint], Bool) in
-                guard let lvBase = lv.baseAddress else { return ([], false) }
-                return try PayloadDecoder.withOptionalPointer(p.tcaBase) { base in
-                    try PayloadDecoder.withOptionalPointer(p.hdspHistory) { hist in
-                        try skipFlags.withUnsafeBufferPointer { sk in
-                            try loop.run(levels: lvBase, base: base, history: hist,
-                                         skip: sk.baseAddress, reader: &r, tracer: &tracer,
-                                         entryPoints: p.entryPoints, parallel: parallel)
-                        }
+        var eps: [EntryPoint] = []
+        var concurrent = false
+        // every position is written by the level loop (skipped rows as zeros)
+        func decodeLevels(_ lvBase: UnsafeMutablePointer<Int32>) throws {
+            (eps, concurrent) = try PayloadDecoder.withOptionalPointer(p.tcaBase) { base in
+                try PayloadDecoder.withOptionalPointer(p.hdspHistory) { hist in
+                    try skipFlags.withUnsafeBufferPointer { sk in
+                        try loop.run(levels: lvBase, base: base, history: hist,
+                                     skip: sk.baseAddress, reader: &r, tracer: &tracer,
+                                     entryPoints: p.entryPoints, parallel: parallel)
                     }
+                }
+            }
+        }
+        do {
+            if let d = destination?.baseAddress {
+                try decodeLevels(d)
+            } else {
+                out.levels = try [Int32](unsafeUninitializedCapacity: s.count) { lv, initialized in
+                    guard let lvBase = lv.baseAddress else { return }
+                    try decodeLevels(lvBase)
+                    initialized = lv.count
                 }
             }
         } catch let e as LevelLoop.Failure {
             throw levelFailure(e, reader: r)
         }
-        out.levels = levels
         out.observedEntryPoints = eps
         tensorsDecoded += 1
         if concurrent { tensorsDecodedConcurrently += 1 }

@@ -6,15 +6,29 @@ public enum Reconstruction {
     /// (q → float32 rounds to nearest for |q| > 2^24).
     public static func float32(levels: [Int32], stepSize: Float) -> [Float] {
         [Float](unsafeUninitializedCapacity: levels.count) { buf, initialized in
-            levels.withUnsafeBufferPointer { src in float32(levels: src, stepSize: stepSize, into: buf) }
+            levels.withUnsafeBufferPointer { src in
+                if let out = buf.baseAddress { float32(levels: src, stepSize: stepSize, into: UnsafeMutableRawPointer(out)) }
+            }
             initialized = levels.count
         }
     }
 
-    /// The same into `out` (`levels.count` values), e.g. the storage of the output tensor.
-    @inlinable
-    public static func float32(levels: UnsafeBufferPointer<Int32>, stepSize: Float, into out: UnsafeMutableBufferPointer<Float>) {
-        for i in 0..<Swift.min(levels.count, out.count) { out[i] = stepSize * Float(levels[i]) }
+    /// The same, written as float32 (native byte order) to `out`, which holds 4 · `levels.count`
+    /// bytes (straight into an output buffer, no intermediate array).
+    public static func float32(levels: UnsafeBufferPointer<Int32>, stepSize: Float, into out: UnsafeMutableRawPointer) {
+        guard let src = levels.baseAddress else { return }
+        for i in 0..<levels.count {
+            out.storeBytes(of: stepSize * Float(src[i]), toByteOffset: i &* 4, as: Float.self)
+        }
+    }
+
+    /// The same in place: the `count` int32 levels at `storage` become their float32 values (native
+    /// byte order), so decoded levels turn into the output without a second buffer.
+    public static func float32InPlace(_ storage: UnsafeMutableRawPointer, count: Int, stepSize: Float) {
+        for i in 0..<count {
+            let q = storage.load(fromByteOffset: i &* 4, as: Int32.self)
+            storage.storeBytes(of: stepSize * Float(q), toByteOffset: i &* 4, as: Float.self)
+        }
     }
 
     /// Uniform quantization from qp and qp_density (Δ rounded to float32 as the reference does).
