@@ -268,7 +268,14 @@ public enum JSONWriter {
 
     /// Whether `s` holds a character that is escaped (`"`, `\`, control characters).
     public static func needsEscaping(_ s: String) -> Bool {
-        s.utf8.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
+        s.utf8.withContiguousStorageIfAvailable(needsEscaping) ?? s.utf8.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
+    }
+
+    /// The same for UTF-8 bytes (the dump's renderers check strings in place).
+    public static func needsEscaping(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        var hit: UInt8 = 0
+        for b in utf8 { hit |= (b < 0x20 ? 1 : 0) | (b == 0x22 ? 1 : 0) | (b == 0x5C ? 1 : 0) }  // no early exit: vectorizes
+        return hit != 0
     }
 
     /// Appends `s` as a quoted JSON string: `"` `\` and control characters escaped.
