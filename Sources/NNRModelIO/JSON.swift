@@ -273,9 +273,8 @@ public enum JSONWriter {
 
     /// The same for UTF-8 bytes (the dump's renderers check strings in place).
     public static func needsEscaping(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
-        var hit: UInt8 = 0
-        for b in utf8 { hit |= (b < 0x20 ? 1 : 0) | (b == 0x22 ? 1 : 0) | (b == 0x5C ? 1 : 0) }  // no early exit: vectorizes
-        return hit != 0
+        for b in utf8 where b < 0x20 || b == 0x22 || b == 0x5C { return true }
+        return false
     }
 
     /// Appends `s` as a quoted JSON string: `"` `\` and control characters escaped.

@@ -96,18 +96,27 @@ public enum NNRDump {
             let bytes = source.bytes(first..<(first + shown))
             return "0x" + bytes.map { String(format2hex: $0) }.joined() + (shown < n ? "..." : "")
         }
-        let last = (e.bitPosition + width + 7) >> 3
-        let bytes = source.bytes(first..<last)
-        var out = ""
-        out.reserveCapacity(width)
-        var bit = e.bitPosition & 7
-        for _ in 0..<width {
-            let byte = bit >> 3
-            guard byte < bytes.count else { break }
-            out.append((bytes[byte] >> UInt8(7 - (bit & 7))) & 1 == 1 ? "1" : "0")
-            bit += 1
+        // The bits of the bytes in the file (up to 9), without copying them out.
+        let last = Swift.min((e.bitPosition + width + 7) >> 3, source.count)
+        let available = Swift.max(0, last - Swift.min(first, source.count))
+        return String(unsafeUninitializedCapacity: width) { out in
+            var n = 0
+            var bit = e.bitPosition & 7
+            var current = -1
+            var byte: UInt8 = 0
+            while n < width {
+                let k = bit >> 3
+                guard k < available else { break }
+                if k != current {
+                    byte = source[first + k]
+                    current = k
+                }
+                out[n] = (byte >> UInt8(7 - (bit & 7))) & 1 == 1 ? UInt8(ascii: "1") : UInt8(ascii: "0")
+                n += 1
+                bit += 1
+            }
+            return n
         }
-        return out
     }
 
     /// The symbol of an enumerated element (list elements by their base name).
@@ -116,9 +125,7 @@ public enum NNRDump {
             guard case let .int(v) = e.value else { return nil }
             return v == 1 << (e.bitWidth - 1) ? "ok" : "wrong bits"
         }
-        var name = e.name
-        if let br = name.utf8.firstIndex(of: UInt8(ascii: "[")) { name = String(name[..<br]) }
-        return FieldNames.symbol(field: name, value: FieldValue(e.value))
+        return FieldNames.symbol(field: FieldListBuilder.listBase(e.name) ?? e.name, value: FieldValue(e.value))
     }
 }
 

@@ -46,7 +46,25 @@ struct DumpBytes {
         bytes.append(contentsOf: repeatElement(b, count: n))
     }
 
-    mutating func spaces(_ n: Int) { repeated(0x20, n) }
+    /// A line break, spaces and commas, for indentation: `blank[2...]` is spaces.
+    private static let blank: [UInt8] = [UInt8(ascii: ","), UInt8(ascii: "\n")] + [UInt8](repeating: 0x20, count: 256)
+
+    mutating func spaces(_ n: Int) {
+        guard n > 0 else { return }
+        guard n <= 256 else { return repeated(0x20, n) }
+        DumpBytes.blank.withUnsafeBufferPointer { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[2..<(2 + n)])) }
+    }
+
+    /// `,` (when `comma`), a line break and `n` spaces.
+    mutating func lineBreak(comma: Bool, spaces n: Int) {
+        guard n <= 256 else {
+            append(comma ? ",\n" : "\n")
+            return repeated(0x20, n)
+        }
+        DumpBytes.blank.withUnsafeBufferPointer {
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[(comma ? 0 : 1)..<(2 + Swift.max(0, n))]))
+        }
+    }
 
     /// Decimal digits, as `String(v)` writes them.
     mutating func int(_ v: Int) {

@@ -134,12 +134,14 @@ struct JSONBytesEmitter: JSONEmitter {
         open.reserveCapacity(16)
     }
 
-    /// A line break and the indentation of the innermost container's values (`inner`) or of its
-    /// closing bracket.
-    @inline(__always) private mutating func newline(inner: Bool) {
-        guard indent > 0 else { return }
-        out.byte(UInt8(ascii: "\n"))
-        out.spaces(indent * (level + open.count - (inner ? 0 : 1)))
+    /// `,` (after a value), a line break and the indentation of the innermost container's values
+    /// (`inner`) or of its closing bracket.
+    @inline(__always) private mutating func newline(comma: Bool, inner: Bool) {
+        guard indent > 0 else {
+            if comma { out.byte(UInt8(ascii: ",")) }
+            return
+        }
+        out.lineBreak(comma: comma, spaces: indent * (level + open.count - (inner ? 0 : 1)))
     }
 
     /// Separator and indentation before a value in an array.
@@ -148,16 +150,14 @@ struct JSONBytesEmitter: JSONEmitter {
         if top.inline {
             if top.filled { out.append(indent > 0 ? ", " : ",") }
         } else {
-            if top.filled { out.byte(UInt8(ascii: ",")) }
-            newline(inner: true)
+            newline(comma: top.filled, inner: true)
         }
         open[open.count - 1].filled = true
     }
 
     @inline(__always) private mutating func beforeKey() {
-        if open[open.count - 1].filled { out.byte(UInt8(ascii: ",")) }
+        newline(comma: open[open.count - 1].filled, inner: true)
         open[open.count - 1].filled = true
-        newline(inner: true)
     }
 
     mutating func beginObject() {
@@ -180,7 +180,7 @@ struct JSONBytesEmitter: JSONEmitter {
     }
 
     mutating func endObject() {
-        if open[open.count - 1].filled { newline(inner: false) }
+        if open[open.count - 1].filled { newline(comma: false, inner: false) }
         open.removeLast()
         out.byte(UInt8(ascii: "}"))
     }
@@ -193,7 +193,7 @@ struct JSONBytesEmitter: JSONEmitter {
 
     mutating func endArray() {
         let top = open[open.count - 1]
-        if top.filled && !top.inline { newline(inner: false) }
+        if top.filled && !top.inline { newline(comma: false, inner: false) }
         open.removeLast()
         out.byte(UInt8(ascii: "]"))
     }
