@@ -3,90 +3,128 @@ import NNRModelIO
 /// The UTF-8 output of the dump renderers (text, JSON, XML): numbers, names and escaped strings are
 /// appended as bytes, without a `String` per field. The streamed dump renders unit by unit into
 /// one of these and hands it over in chunks.
-struct DumpBytes {
-    var bytes: [UInt8] = []
+///
+/// Noncopyable: it owns its memory and appends in place, with no uniqueness check or generic
+/// append per piece (the dump of a million units appends a few hundred million of them).
+struct DumpBytes: ~Copyable {
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private(set) var count = 0
 
     init(capacity: Int = 1 << 12) {
-        bytes.reserveCapacity(capacity)
+        self.capacity = Swift.max(64, capacity)
+        base = .allocate(capacity: self.capacity)
     }
 
-    var count: Int { bytes.count }
+    deinit { base.deallocate() }
 
-    /// The bytes written so far; the buffer starts empty again (keeping its capacity).
+    /// Room for `n` more bytes.
+    @inline(__always) private mutating func reserve(_ n: Int) {
+        if n > capacity - count { grow(n) }
+    }
+
+    @inline(never) private mutating func grow(_ n: Int) {
+        let larger = Swift.max(capacity * 2, count + n)
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: larger)
+        p.initialize(from: base, count: count)
+        base.deallocate()
+        base = p
+        capacity = larger
+    }
+
+    /// A copy of the bytes written so far.
+    var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    /// The bytes written so far; the buffer starts empty again (keeping its memory).
     mutating func take() -> [UInt8] {
-        guard !bytes.isEmpty else { return [] }
         let out = bytes
-        bytes.removeAll(keepingCapacity: true)
+        count = 0
         return out
     }
 
-    var string: String { String(decoding: bytes, as: UTF8.self) }
+    var string: String { String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self) }
+
+    /// Drops the last `n` bytes.
+    mutating func removeLast(_ n: Int) {
+        count -= Swift.min(count, Swift.max(0, n))
+    }
+
+    /// Whether a byte from `start` on is not ASCII.
+    func hasNonASCII(from start: Int) -> Bool {
+        var i = Swift.max(0, start)
+        while i < count {
+            if base[i] >= 0x80 { return true }
+            i += 1
+        }
+        return false
+    }
 
     @inline(__always) mutating func byte(_ b: UInt8) {
-        bytes.append(b)
+        reserve(1)
+        base[count] = b
+        count += 1
+    }
+
+    @inline(__always) mutating func append(_ p: UnsafeBufferPointer<UInt8>) {
+        guard let src = p.baseAddress, p.count > 0 else { return }
+        reserve(p.count)
+        (base + count).initialize(from: src, count: p.count)
+        count += p.count
     }
 
     @inline(__always) mutating func append(_ s: StaticString) {
-        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        s.withUTF8Buffer { append($0) }
     }
 
     @inline(__always) mutating func append(_ s: String) {
-        if s.utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil {
-            bytes.append(contentsOf: s.utf8)
+        if s.utf8.withContiguousStorageIfAvailable({ append($0) }) == nil {
+            for b in s.utf8 { byte(b) }
         }
     }
 
     mutating func append(_ b: [UInt8]) {
-        bytes.append(contentsOf: b)
+        b.withUnsafeBufferPointer { append($0) }
     }
 
     /// `n` copies of `b`.
     @inline(__always) mutating func repeated(_ b: UInt8, _ n: Int) {
         guard n > 0 else { return }
-        bytes.append(contentsOf: repeatElement(b, count: n))
+        reserve(n)
+        (base + count).initialize(repeating: b, count: n)
+        count += n
     }
 
-    /// A line break, spaces and commas, for indentation: `blank[2...]` is spaces.
-    private static let blank: [UInt8] = [UInt8(ascii: ","), UInt8(ascii: "\n")] + [UInt8](repeating: 0x20, count: 256)
-
-    mutating func spaces(_ n: Int) {
-        guard n > 0 else { return }
-        guard n <= 256 else { return repeated(0x20, n) }
-        DumpBytes.blank.withUnsafeBufferPointer { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[2..<(2 + n)])) }
-    }
+    mutating func spaces(_ n: Int) { repeated(0x20, n) }
 
     /// `,` (when `comma`), a line break and `n` spaces.
-    mutating func lineBreak(comma: Bool, spaces n: Int) {
-        guard n <= 256 else {
-            append(comma ? ",\n" : "\n")
-            return repeated(0x20, n)
+    @inline(__always) mutating func lineBreak(comma: Bool, spaces n: Int) {
+        reserve(2)
+        if comma {
+            base[count] = UInt8(ascii: ",")
+            count += 1
         }
-        DumpBytes.blank.withUnsafeBufferPointer {
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[(comma ? 0 : 1)..<(2 + Swift.max(0, n))]))
-        }
+        base[count] = UInt8(ascii: "\n")
+        count += 1
+        repeated(0x20, n)
     }
 
     /// Decimal digits, as `String(v)` writes them.
     mutating func int(_ v: Int) {
         if v >= 0 && v < 10 {
-            bytes.append(UInt8(truncatingIfNeeded: v) &+ 0x30)
+            byte(UInt8(truncatingIfNeeded: v) &+ 0x30)
             return
         }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: sign and 20 digits fit
+        reserve(20)
         var m = v.magnitude
-        withUnsafeMutableBytes(of: &digits) { d in
-            var i = d.count
-            repeat {
-                i -= 1
-                d[i] = UInt8(truncatingIfNeeded: m % 10) &+ 0x30
-                m /= 10
-            } while m > 0
-            if v < 0 {
-                i -= 1
-                d[i] = UInt8(ascii: "-")
-            }
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: d[i...]))
-        }
+        let n = DumpBytes.decimalCount(v)
+        var i = count + n
+        repeat {
+            i -= 1
+            base[i] = UInt8(truncatingIfNeeded: m % 10) &+ 0x30
+            m /= 10
+        } while m > 0
+        if v < 0 { base[count] = UInt8(ascii: "-") }
+        count += n
     }
 
     /// The characters of `String(v)`.
@@ -102,35 +140,28 @@ struct DumpBytes {
 
     /// Two lowercase hex digits.
     @inline(__always) mutating func hex2(_ b: UInt8) {
-        bytes.append(DumpBytes.hexDigits[Int(b >> 4)])
-        bytes.append(DumpBytes.hexDigits[Int(b & 15)])
+        reserve(2)
+        base[count] = DumpBytes.hexDigit(b >> 4)
+        base[count + 1] = DumpBytes.hexDigit(b & 15)
+        count += 2
     }
 
-    static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-    /// `s` padded with spaces to `width` bytes (the dump pads ASCII columns only).
-    mutating func padded(_ s: String, _ width: Int) {
-        let start = bytes.count
-        append(s)
-        spaces(width - (bytes.count - start))
+    @inline(__always) static func hexDigit(_ d: UInt8) -> UInt8 {
+        d < 10 ? d &+ 0x30 : d &+ (0x61 - 10)
     }
 
     /// `s` as a quoted JSON string, byte for byte as `JSONWriter.escape` writes it.
     mutating func jsonString(_ s: String) {
-        bytes.append(UInt8(ascii: "\""))
+        byte(UInt8(ascii: "\""))
         let plain: Bool? = s.utf8.withContiguousStorageIfAvailable { u in
             guard !JSONWriter.needsEscaping(u) else { return false }
-            bytes.append(contentsOf: u)
+            append(u)
             return true
         }
         if plain != true {
-            if plain == nil && !JSONWriter.needsEscaping(s) {
-                bytes.append(contentsOf: s.utf8)
-            } else {
-                for b in s.utf8 { jsonEscaped(b) }
-            }
+            for b in s.utf8 { jsonEscaped(b) }
         }
-        bytes.append(UInt8(ascii: "\""))
+        byte(UInt8(ascii: "\""))
     }
 
     /// One byte of a JSON string: only ASCII is ever escaped, so escaping UTF-8 bytes one by one
@@ -145,7 +176,7 @@ struct DumpBytes {
         case 0..<0x20:
             append("\\u00")
             hex2(b)
-        default: bytes.append(b)
+        default: byte(b)
         }
     }
 }

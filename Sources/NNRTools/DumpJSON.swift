@@ -29,7 +29,7 @@ public enum DumpJSONRenderer {
     public static func unit(_ u: DumpUnit) -> JSONValue { JSONTreeBuilder.build { unit(u, &$0) } }
     public static func tensor(_ t: DumpTensor) -> JSONValue { JSONTreeBuilder.build { tensor(t, &$0) } }
 
-    static func file<E: JSONEmitter>(_ f: DumpFile, _ j: inout E) {
+    static func file<E: JSONEmitter & ~Copyable>(_ f: DumpFile, _ j: inout E) {
         j.beginObject()
         j.field("file", f.path)
         j.field("file_size", f.fileSize)
@@ -69,7 +69,7 @@ public enum DumpJSONRenderer {
         j.endObject()
     }
 
-    static func unit<E: JSONEmitter>(_ u: DumpUnit, _ j: inout E) {
+    static func unit<E: JSONEmitter & ~Copyable>(_ u: DumpUnit, _ j: inout E) {
         j.beginObject()
         j.field("index", u.index)
         j.field("offset", u.offset)
@@ -128,7 +128,7 @@ public enum DumpJSONRenderer {
         j.endObject()
     }
 
-    static func section<E: JSONEmitter>(_ s: DumpSection, _ j: inout E) {
+    static func section<E: JSONEmitter & ~Copyable>(_ s: DumpSection, _ j: inout E) {
         j.beginObject()
         j.field("name", s.name)
         j.field("offset", s.offset)
@@ -141,7 +141,7 @@ public enum DumpJSONRenderer {
         j.endObject()
     }
 
-    static func element<E: JSONEmitter>(_ e: DumpElement, _ j: inout E) {
+    static func element<E: JSONEmitter & ~Copyable>(_ e: DumpElement, _ j: inout E) {
         j.beginObject()
         j.field("name", e.name)
         j.field("descriptor", e.descriptor)
@@ -157,7 +157,7 @@ public enum DumpJSONRenderer {
     }
 
     /// `"derived": [...]` when there are derived values.
-    static func derivedList<E: JSONEmitter>(_ list: [DumpDerived], _ j: inout E) {
+    static func derivedList<E: JSONEmitter & ~Copyable>(_ list: [DumpDerived], _ j: inout E) {
         guard !list.isEmpty else { return }
         j.key("derived")
         j.beginArray(inline: false)
@@ -173,7 +173,7 @@ public enum DumpJSONRenderer {
     }
 
     /// A field value (ints stay ints, as in units.json; byte strings in hex).
-    static func value<E: JSONEmitter>(_ v: FieldValue, _ j: inout E) {
+    static func value<E: JSONEmitter & ~Copyable>(_ v: FieldValue, _ j: inout E) {
         switch v {
         case let .int(i): j.int(i)
         case let .float(f): j.double(Double(f))
@@ -186,7 +186,7 @@ public enum DumpJSONRenderer {
         }
     }
 
-    static func tensor<E: JSONEmitter>(_ t: DumpTensor, _ j: inout E) {
+    static func tensor<E: JSONEmitter & ~Copyable>(_ t: DumpTensor, _ j: inout E) {
         j.beginObject()
         j.field("index", t.index)
         j.field("unit", t.unitIndex)
@@ -249,7 +249,7 @@ public enum DumpJSONRenderer {
         j.endObject()
     }
 
-    static func traceLine<E: JSONEmitter>(_ l: DumpTraceLine, _ j: inout E) {
+    static func traceLine<E: JSONEmitter & ~Copyable>(_ l: DumpTraceLine, _ j: inout E) {
         j.beginObject()
         j.field("unit", l.unitIndex)
         j.field("tensor", l.tensor)
@@ -264,7 +264,7 @@ public enum DumpJSONRenderer {
         j.endObject()
     }
 
-    static func hex<E: JSONEmitter>(_ h: DumpHexBlock, _ j: inout E) {
+    static func hex<E: JSONEmitter & ~Copyable>(_ h: DumpHexBlock, _ j: inout E) {
         j.beginObject()
         j.field("offset", h.offset)
         j.field("size", h.bytes.count)

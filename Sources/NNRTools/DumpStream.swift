@@ -13,7 +13,7 @@ public enum DumpStreamFormat: String, Sendable {
 /// decoded, rendered by the format's per-unit function and released, so memory grows with the
 /// largest unit and the tensor table, not with the file. The output is the same as rendering the
 /// whole `DumpReport` (`NNRDump.dump` + `render`).
-public struct DumpStreamer {
+public struct DumpStreamer: ~Copyable {
     public let options: DumpOptions
     public let format: DumpStreamFormat
     let write: ([UInt8]) -> Void

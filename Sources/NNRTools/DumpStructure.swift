@@ -93,7 +93,7 @@ extension DumpJSONRenderer {
     }
 
     /// The keys of an error object.
-    static func errorFields<E: JSONEmitter>(_ e: NNRError, _ j: inout E) {
+    static func errorFields<E: JSONEmitter & ~Copyable>(_ e: NNRError, _ j: inout E) {
         j.field("reason", e.reasonCode)
         j.field("message", e.reasonText)
         j.field("element", e.element)

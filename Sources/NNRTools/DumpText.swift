@@ -112,7 +112,7 @@ public enum DumpTextRenderer {
         out.byte(UInt8(ascii: "."))
         out.int(e.bitOffset)
         let n = out.count - start
-        if n > 10 { out.bytes.removeLast(n - 10) } else { out.spaces(10 - n) }
+        if n > 10 { out.removeLast(n - 10) } else { out.spaces(10 - n) }
         out.byte(0x20)
         column(e.descriptor, 16, into: &out)
         let w = e.bitWidth
@@ -137,10 +137,10 @@ public enum DumpTextRenderer {
         let start = out.count
         out.append(s)
         let n = out.count - start
-        if !out.bytes[start...].contains(where: { $0 >= 0x80 }) {
-            if n > width { out.bytes.removeLast(n - width) } else { out.spaces(width - n) }
+        if !out.hasNonASCII(from: start) {
+            if n > width { out.removeLast(n - width) } else { out.spaces(width - n) }
         } else {
-            out.bytes.removeLast(n)
+            out.removeLast(n)
             out.append(s.padded(width))
         }
     }

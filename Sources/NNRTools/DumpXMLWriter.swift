@@ -10,7 +10,7 @@
 /// An element: `begin(name)`, `attribute`s, then `openEnd()` (children follow, `close()` ends
 /// it), `emptyEnd()` (`<name …/>`) or `textEnd(content)` (`<name …>content</name>`); each on its
 /// own line, indented two spaces per level.
-struct XMLBytesWriter {
+struct XMLBytesWriter: ~Copyable {
     var out = DumpBytes()
     private(set) var depth = 0
     private var names: [StaticString] = []
@@ -123,7 +123,7 @@ struct XMLBytesWriter {
                     break
                 }
             }
-            if !hit { out.bytes.append(contentsOf: u) }
+            if !hit { out.append(u) }
             return !hit
         }
         if copied == true { return }

@@ -38,7 +38,7 @@ public indirect enum JSONValue: Sendable, Equatable {
 
     /// Sends the value to `e` (the one serialization of a JSON value: `JSONBytesEmitter` writes
     /// it, `JSONTreeBuilder` rebuilds it).
-    func emit<E: JSONEmitter>(_ e: inout E) {
+    func emit<E: JSONEmitter & ~Copyable>(_ e: inout E) {
         switch self {
         case .null: e.null()
         case let .bool(b): e.bool(b)
@@ -80,7 +80,7 @@ public indirect enum JSONValue: Sendable, Equatable {
 /// Receives a JSON document in order: the dump's JSON layout is written once against this, and
 /// rendered either straight to bytes (`JSONBytesEmitter`, the streamed dump) or to a `JSONValue`
 /// (`JSONTreeBuilder`, the API and the tests).
-protocol JSONEmitter {
+protocol JSONEmitter: ~Copyable {
     mutating func beginObject()
     mutating func key(_ k: StaticString)
     mutating func key(_ k: String)
@@ -95,7 +95,7 @@ protocol JSONEmitter {
     mutating func string(_ s: String)
 }
 
-extension JSONEmitter {
+extension JSONEmitter where Self: ~Copyable {
     mutating func field(_ k: StaticString, _ v: Int) { key(k); int(v) }
     mutating func field(_ k: StaticString, _ v: String) { key(k); string(v) }
     mutating func field(_ k: StaticString, _ v: Bool) { key(k); bool(v) }
@@ -120,14 +120,14 @@ extension JSONEmitter {
 
 /// Writes JSON text as `JSONValue.serialized(indent:level:)` does: `indent` > 0 pretty-prints,
 /// objects one key per line, arrays of scalars on one line.
-struct JSONBytesEmitter: JSONEmitter {
+struct JSONBytesEmitter: JSONEmitter, ~Copyable {
     var out: DumpBytes
     let indent: Int
     let level: Int
     /// The open containers: whether each is an object, is written inline, and has a value yet.
     private var open: [(object: Bool, inline: Bool, filled: Bool)] = []
 
-    init(indent: Int, level: Int, out: DumpBytes = DumpBytes()) {
+    init(indent: Int, level: Int, out: consuming DumpBytes = DumpBytes()) {
         self.indent = indent
         self.level = level
         self.out = out
