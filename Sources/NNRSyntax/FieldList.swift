@@ -81,7 +81,8 @@ public enum FieldListBuilder {
 
         func find(_ name: String) -> Int? {
             if let h = hashed { return h[name] }
-            for (n, i) in names where n == name { return i }
+            let count = name.utf8.count
+            for (n, i) in names where n.utf8.count == count && n == name { return i }
             return nil
         }
 

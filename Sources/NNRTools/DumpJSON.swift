@@ -144,11 +144,13 @@ public enum DumpJSONRenderer {
     static func element<E: JSONEmitter & ~Copyable>(_ e: DumpElement, _ j: inout E) {
         j.beginObject()
         j.field("name", e.name)
-        j.field("descriptor", e.descriptor)
+        j.key("descriptor")
+        j.plainString(e.descriptor)
         j.field("byte_offset", e.byteOffset)
         j.field("bit_offset", e.bitOffset)
         j.field("bit_width", e.bitWidth)
-        j.field("bits", e.raw)
+        j.key("bits")
+        j.plainString(e.raw)
         j.key("value")
         value(e.value, &j)
         if let s = e.symbol { j.field("symbol", s) }

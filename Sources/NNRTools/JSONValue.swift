@@ -93,6 +93,9 @@ protocol JSONEmitter: ~Copyable {
     mutating func int(_ i: Int)
     mutating func double(_ d: Double)
     mutating func string(_ s: String)
+    /// A string the dump makes itself from ASCII letters, digits and punctuation JSON does not
+    /// escape (descriptors, bit strings): written without looking for characters to escape.
+    mutating func plainString(_ s: String)
 }
 
 extension JSONEmitter where Self: ~Copyable {
@@ -116,6 +119,8 @@ extension JSONEmitter where Self: ~Copyable {
     }
 
     mutating func value(_ v: JSONValue) { v.emit(&self) }
+
+    mutating func plainString(_ s: String) { string(s) }
 }
 
 /// Writes JSON text as `JSONValue.serialized(indent:level:)` does: `indent` > 0 pretty-prints,
@@ -221,6 +226,13 @@ struct JSONBytesEmitter: JSONEmitter, ~Copyable {
     mutating func string(_ s: String) {
         beforeValue()
         out.jsonString(s)
+    }
+
+    mutating func plainString(_ s: String) {
+        beforeValue()
+        out.byte(UInt8(ascii: "\""))
+        out.append(s)
+        out.byte(UInt8(ascii: "\""))
     }
 }
 
