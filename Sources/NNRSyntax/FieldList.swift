@@ -38,6 +38,7 @@ public enum FieldListBuilder {
         // Linear in the trace: list items are gathered apart and put in place at the end. Names
         // are looked up in place while there are few of them (most units), by hash beyond.
         var out: FieldList = []
+        out.reserveCapacity(Swift.min(trace.count, 32))
         var lists: [[FieldValue]] = []
         var listSlot: [Int] = []             // index into `lists` → index into `out`
         var listNames = NameIndex()          // base name → index into `lists`

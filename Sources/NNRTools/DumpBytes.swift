@@ -67,9 +67,27 @@ struct DumpBytes: ~Copyable {
 
     @inline(__always) mutating func append(_ p: UnsafeBufferPointer<UInt8>) {
         guard let src = p.baseAddress, p.count > 0 else { return }
-        reserve(p.count)
-        (base + count).initialize(from: src, count: p.count)
-        count += p.count
+        let n = p.count
+        reserve(n)
+        let dst = UnsafeMutableRawPointer(base + count)
+        let from = UnsafeRawPointer(src)
+        // Names and keys are short: two overlapping word copies instead of a call to memmove.
+        if n >= 8 && n <= 16 {
+            let head = from.loadUnaligned(as: UInt64.self)
+            let tail = from.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            dst.storeBytes(of: head, as: UInt64.self)
+            dst.storeBytes(of: tail, toByteOffset: n - 8, as: UInt64.self)
+        } else if n >= 4 && n < 8 {
+            let head = from.loadUnaligned(as: UInt32.self)
+            let tail = from.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+            dst.storeBytes(of: head, as: UInt32.self)
+            dst.storeBytes(of: tail, toByteOffset: n - 4, as: UInt32.self)
+        } else if n < 4 {
+            for i in 0..<n { base[count + i] = src[i] }
+        } else {
+            (base + count).initialize(from: src, count: n)
+        }
+        count += n
     }
 
     @inline(__always) mutating func append(_ s: StaticString) {
