@@ -122,12 +122,17 @@ public enum DumpTextRenderer {
         let raw = e.raw.isEmpty ? "-" : e.raw  // ASCII: "0101…" or "0x…"
         column(raw, Swift.max(raw.utf8.count, 16), into: &out)
         out.append("  ")
-        out.append(e.name)
+        assignment(e.name, e.value, e.symbol, into: &out)
+    }
+
+    /// `name = value`, then `  (note)` when there is one.
+    static func assignment(_ name: String, _ v: FieldValue, _ note: String?, into out: inout DumpBytes) {
+        out.append(name)
         out.append(" = ")
-        value(e.value, into: &out)
-        if let sym = e.symbol {
+        value(v, into: &out)
+        if let n = note {
             out.append("  (")
-            out.append(sym)
+            out.append(n)
             out.byte(UInt8(ascii: ")"))
         }
     }
@@ -154,14 +159,7 @@ public enum DumpTextRenderer {
 
     static func derivedLine(_ d: DumpDerived, into out: inout DumpBytes) {
         out.append("-> ")
-        out.append(d.name)
-        out.append(" = ")
-        value(d.value, into: &out)
-        if let n = d.note {
-            out.append("  (")
-            out.append(n)
-            out.byte(UInt8(ascii: ")"))
-        }
+        assignment(d.name, d.value, d.note, into: &out)
     }
 
     /// A value as the text format writes it: numbers plain, strings quoted with JSON escapes,
