@@ -29,11 +29,14 @@ public enum DumpXMLRenderer {
     }
 }
 
-/// The XML dump written piece by piece (`XMLBytesWriter`): `begin`, then per file `beginFile`,
-/// `unit` for each top-level unit (and the partial unit), `endFile`; `end` returns the rest.
-/// `take()` returns what is written so far, for a driver that streams.
+/// The XML dump written piece by piece with libxml2's writer (`XMLStreamWriter`): `begin`, then
+/// per file `beginFile`, `unit` for each top-level unit (and the partial unit), `endFile`; `end`
+/// returns the rest. `take()` returns what is written so far, for a driver that streams.
 public final class DumpXMLStream {
-    var w = XMLBytesWriter()
+    let w = XMLStreamWriter(unrepresentable: .codePoint)
+    /// A streaming driver gets the units' bytes once this many have reached libxml2's buffer
+    /// (some hundreds of units of headers), so the buffer stays small and is reused.
+    static let handOver = 1 << 16
 
     public init() {}
 
@@ -55,7 +58,7 @@ public final class DumpXMLStream {
     }
 
     public func endFile(_ f: DumpFile) {
-        for t in f.tensors { Self.tensor(t, &w) }
+        for t in f.tensors { Self.tensor(t, w) }
         if f.traceLineCount > 0 || !f.trace.isEmpty {
             w.begin("trace")
             w.attribute("lines", f.traceLineCount)
@@ -90,7 +93,7 @@ public final class DumpXMLStream {
             if let u = e.unitIndex { w.attribute("unit_index", u) }
             w.attribute("message", e.reasonText)
             w.openEnd()
-            Self.hex(x.window, &w)
+            Self.hex(x.window, w)
             w.close()
         }
         w.close()
@@ -104,31 +107,24 @@ public final class DumpXMLStream {
     }
 
     /// What was written since the last call.
-    public func take() -> String { String(decoding: takeBytes(), as: UTF8.self) }
+    public func take() -> String { w.take() }
 
-    func takeBytes() -> [UInt8] { w.out.take() }
+    func takeBytes() -> [UInt8] {
+        var out = DumpBytes()
+        w.move(into: &out, flush: true)
+        return out.take()
+    }
 
-    public func unit(_ u: DumpUnit) { with { Self.unit(u, &$0) } }
+    public func unit(_ u: DumpUnit) { Self.unit(u, w) }
 
-    /// Appends what is written so far and the unit to `out`.
+    /// Writes the unit; moves what libxml2 has written to `out` once it is `handOver` bytes or
+    /// more (the rest follows with the next units or `takeBytes`, in order).
     func unit(_ u: DumpUnit, into out: inout DumpBytes) {
-        out.append(w.out.take())
-        with { w in
-            swap(&w.out, &out)
-            Self.unit(u, &w)
-            swap(&w.out, &out)
-        }
+        Self.unit(u, w)
+        if w.bufferedCount >= Self.handOver { w.move(into: &out, flush: false) }
     }
 
-    /// Runs `body` on the writer taken out of `self` (no exclusivity check per element).
-    private func with(_ body: (inout XMLBytesWriter) -> Void) {
-        var local = XMLBytesWriter()
-        swap(&local, &w)
-        body(&local)
-        swap(&local, &w)
-    }
-
-    static func unit(_ u: DumpUnit, _ w: inout XMLBytesWriter) {
+    static func unit(_ u: DumpUnit, _ w: XMLStreamWriter) {
         w.begin("unit")
         w.attribute("index", u.index)
         w.attribute("type", u.typeName)
@@ -155,17 +151,17 @@ public final class DumpXMLStream {
                 w.attribute("bit_offset", e.bitOffset)
                 w.attribute("bit_width", e.bitWidth)
                 w.attribute("bits", e.raw)
-                value(e.value, &w)
+                value(e.value, w)
                 if let s = e.symbol { w.attribute("symbol", s) }
                 if e.derived.isEmpty {
                     w.emptyEnd()
                 } else {
                     w.openEnd()
-                    for d in e.derived { derived(d, &w) }
+                    for d in e.derived { derived(d, w) }
                     w.close()
                 }
             }
-            for d in s.derived { derived(d, &w) }
+            for d in s.derived { derived(d, w) }
             w.close()
         }
         for x in u.warnings {
@@ -180,13 +176,13 @@ public final class DumpXMLStream {
             w.begin("problem")
             w.textEnd(p)
         }
-        if let h = u.hex { hex(h, &w) }
-        for c in u.children { unit(c, &w) }
+        if let h = u.hex { hex(h, w) }
+        for c in u.children { unit(c, w) }
         w.close()
     }
 
     /// The `value` attribute: ints written directly, the rest as `DumpXMLRenderer.value` says.
-    private static func value(_ v: FieldValue, _ w: inout XMLBytesWriter) {
+    private static func value(_ v: FieldValue, _ w: XMLStreamWriter) {
         if case let .int(i) = v {
             w.attribute("value", i)
         } else {
@@ -194,15 +190,15 @@ public final class DumpXMLStream {
         }
     }
 
-    private static func derived(_ d: DumpDerived, _ w: inout XMLBytesWriter) {
+    private static func derived(_ d: DumpDerived, _ w: XMLStreamWriter) {
         w.begin("derived")
         w.attribute("name", d.name)
-        value(d.value, &w)
+        value(d.value, w)
         if let n = d.note { w.attribute("note", n) }
         w.emptyEnd()
     }
 
-    private static func tensor(_ t: DumpTensor, _ w: inout XMLBytesWriter) {
+    private static func tensor(_ t: DumpTensor, _ w: XMLStreamWriter) {
         w.begin("tensor")
         w.attribute("index", t.index)
         w.attribute("unit", t.unitIndex)
@@ -266,7 +262,7 @@ public final class DumpXMLStream {
         w.close()
     }
 
-    private static func hex(_ h: DumpHexBlock, _ w: inout XMLBytesWriter) {
+    private static func hex(_ h: DumpHexBlock, _ w: XMLStreamWriter) {
         w.begin("hex")
         w.attribute("offset", h.offset)
         w.attribute("size", h.bytes.count)

@@ -2,50 +2,127 @@ import XCTest
 import NNRModelIO
 @testable import NNRTools
 
-/// The dump's byte writers write what the writers they replace wrote: XML escaped as libxml2's
-/// xmlTextWriter escapes it (`XMLStreamWriter`), JSON strings as `JSONWriter`, numbers as `String`.
+/// The dump's writers: XML through libxml2's xmlTextWriter (`XMLStreamWriter`) in the dump's layout
+/// and escaping, JSON strings as `JSONWriter`, numbers as `String`.
 final class DumpBytesTests: XCTestCase {
     /// Every ASCII character, and non-ASCII text (including the two noncharacters XML cannot carry).
     static let samples: [String] = (1...0x7F).map { String(Character(Unicode.Scalar(UInt8($0)))) }
         + ["", "plain", "a<b>&c\"d'e", "tab\there\nnew\rcr", "é", "日本語", "\u{2028}", "\u{FFFD}", "\u{FFFE}x\u{FFFF}", "🙂",
-           "\u{0}\u{1}\u{1F}\u{7F}", "]]>", "&amp;", "x\u{EF}y", String(repeating: "<&>", count: 40)]
+           "\u{0}\u{1}\u{1F}\u{7F}", "]]>", "&amp;", "x\u{EF}y", "ï¿¾", String(repeating: "<&>", count: 40),
+           "a long name without anything to escape, longer than sixteen bytes", "eight by\u{1}", "\u{FFFF}nine bytes"]
 
-    /// libxml2's writer and `XMLBytesWriter` on the same calls.
-    func testXMLMatchesLibxml2OnEveryCharacter() {
-        for s in Self.samples {
-            let reference = XMLStreamWriter(unrepresentable: .codePoint)
-            reference.startDocument()
-            reference.open("root", [("a", s), ("b", "1")])
-            reference.empty("e", [("v", s)])
-            reference.textElement("t", s, [("k", s)])
-            reference.textLine(s)
-            reference.open("inner")
-            reference.textElement("empty", "")
-            reference.close()
-            reference.close()
-            reference.endDocument()
+    /// What the dump's XML holds for `s`: characters XML 1.0 cannot carry as `\uXXXX` (or U+FFFD),
+    /// then `& < > "` as entities; in attributes tab, newline and carriage return as references
+    /// (attribute normalization keeps them), in character data carriage return; `'` and UTF-8 as
+    /// they are.
+    static func escaped(_ s: String, attribute: Bool, replacement: Bool = false) -> String {
+        var out = ""
+        for u in s.unicodeScalars {
+            switch u {
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "&": out += "&amp;"
+            case "\"": out += "&quot;"
+            case "\r": out += "&#13;"
+            case "\n" where attribute: out += "&#10;"
+            case "\t" where attribute: out += "&#9;"
+            case "\t", "\n": out.unicodeScalars.append(u)
+            case _ where u.value < 0x20 || u.value == 0xFFFE || u.value == 0xFFFF:
+                out += replacement ? "\u{FFFD}" : "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count)
+                    + String(u.value, radix: 16, uppercase: true)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out
+    }
 
-            var w = XMLBytesWriter()
-            w.startDocument()
-            w.begin("root")
-            w.attribute("a", s)
-            w.attribute("b", 1)
+    /// libxml2's writer in the dump's layout, on every sample: attributes, character data, empty
+    /// elements, nesting; numbers as `String` writes them; names of one character.
+    func testXMLWriterLayoutAndEscaping() {
+        for replacement in [false, true] {
+            for s in Self.samples {
+                let w = XMLStreamWriter(unrepresentable: replacement ? .replacementCharacter : .codePoint)
+                w.startDocument()
+                w.begin("root")
+                w.attribute("a", s)
+                w.attribute("b", 1)
+                w.attribute("c", Int.min)
+                w.attribute("d", true)
+                w.openEnd()
+                w.begin("e")
+                w.attribute("v", s)
+                w.attribute("n", Int.max)
+                w.attribute("z", false)
+                w.emptyEnd()
+                w.begin("t")
+                w.attribute("k", s)
+                w.textEnd(s)
+                w.textLine(s)
+                w.begin("inner")
+                w.openEnd()
+                w.begin("empty")
+                w.textEnd("")
+                w.begin("y")
+                w.start("x")
+                w.text(s)
+                w.end()
+                w.emptyEnd()
+                w.close()
+                w.close()
+                w.endDocument()
+                let a = Self.escaped(s, attribute: true, replacement: replacement)
+                let t = Self.escaped(s, attribute: false, replacement: replacement)
+                let expected = """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <root a="\(a)" b="1" c="\(Int.min)" d="true">
+                  <e v="\(a)" n="\(Int.max)" z="false"/>
+                  <t k="\(a)"\(s.isEmpty ? "/>" : ">\(t)</t>")
+                  \(t)
+                  <inner>
+                    <empty/>
+                    <y><x\(s.isEmpty ? "/>" : ">\(t)</x>")</y>
+                  </inner>
+                </root>
+
+                """
+                XCTAssertEqual(w.take(), expected, "\(replacement) \(Array(s.unicodeScalars.map(\.value)))")
+            }
+        }
+    }
+
+    /// Indentation deeper than the writer's run of spaces, and output taken in pieces.
+    func testXMLWriterDeepNestingInPieces() {
+        let w = XMLStreamWriter(unrepresentable: .codePoint)
+        var expected = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        var taken = w.take()
+        w.startDocument()
+        for level in 0..<100 {
+            w.begin("level")
+            w.attribute("n", level)
             w.openEnd()
-            w.begin("e")
-            w.attribute("v", s)
-            w.emptyEnd()
-            w.begin("t")
-            w.attribute("k", s)
-            w.textEnd(s)
-            w.textLine(s)
-            w.begin("inner")
-            w.openEnd()
-            w.begin("empty")
-            w.textEnd("")
+            expected += String(repeating: "  ", count: level) + "<level n=\"\(level)\">\n"
+            if level % 7 == 0 { taken += w.take() }
+        }
+        for level in (0..<100).reversed() {
             w.close()
-            w.close()
-            w.endDocument()
-            XCTAssertEqual(w.out.string, reference.take(), "\(Array(s.unicodeScalars.map(\.value)))")
+            expected += String(repeating: "  ", count: level) + "</level>" + (level > 0 ? "\n" : "")
+        }
+        w.endDocument()
+        XCTAssertEqual(taken + w.take(), expected + "\n")
+    }
+
+    /// The eight-bytes-at-a-time look for characters XML cannot carry finds each byte that may
+    /// start one at every position of strings of 0–24 bytes.
+    func testMayNeedReplacingAtEveryPosition() {
+        for n in 0...24 {
+            for position in 0..<max(n, 1) {
+                for special: UInt8 in [0x00, 0x01, 0x09, 0x0A, 0x0D, 0x1F, 0x20, 0x21, 0x7F, 0x80, 0xBF, 0xEE, 0xEF, 0xF0, 0xFF] {
+                    var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: n)
+                    if position < n { bytes[position] = special }
+                    let expected = bytes.contains { $0 < 0x20 || $0 == 0xEF }
+                    XCTAssertEqual(bytes.withUnsafeBufferPointer(XMLText.mayNeedReplacing), expected, "\(n) \(position) \(special)")
+                }
+            }
         }
     }
 
