@@ -25,6 +25,8 @@ final class XMLStreamWriter {
     private let writer: xmlTextWriterPtr?
     private let unrepresentable: XMLText.Unrepresentable
     private(set) var depth = 0
+    /// A line ends with the next line's indentation, in one call (`settle()` where none follows).
+    private var newlinePending = false
     /// A newline, then `indentWidth` spaces (layout), then room for a number and its NUL.
     private let scratch: UnsafeMutablePointer<xmlChar>
     private static let indentWidth = 64
@@ -57,6 +59,7 @@ final class XMLStreamWriter {
     /// Closes what is open; ends with a newline.
     func endDocument() {
         guard let w = writer else { return }
+        settle()
         xmlTextWriterEndDocument(w)
         depth = 0
     }
@@ -64,6 +67,7 @@ final class XMLStreamWriter {
     /// `<name` inline (no indentation).
     @inline(__always) func start(_ name: StaticString) {
         guard let w = writer else { return }
+        settle()
         Self.withName(name) { xmlTextWriterStartElement(w, $0) }
     }
 
@@ -102,12 +106,14 @@ final class XMLStreamWriter {
     /// Character data (escaped); closes the start tag first.
     func text(_ s: String) {
         guard let w = writer, !s.isEmpty else { return }
+        settle()
         withXMLText(s) { xmlTextWriterWriteString(w, $0) }
     }
 
     /// Ends the innermost element: `/>` when nothing was written inside it, else `</name>`.
     @inline(__always) func end() {
         guard let w = writer else { return }
+        settle()
         xmlTextWriterEndElement(w)
     }
 
@@ -119,11 +125,26 @@ final class XMLStreamWriter {
 
     // MARK: layout
 
-    @inline(__always) private func newline() { raw(scratch, 1) }
+    /// A newline, written with what follows it.
+    @inline(__always) private func newline() { newlinePending = true }
 
-    /// Two spaces per level.
+    /// The pending newline, where no indentation follows.
+    @inline(__always) private func settle() {
+        if newlinePending {
+            newlinePending = false
+            raw(scratch, 1)
+        }
+    }
+
+    /// The pending newline and two spaces per level.
     @inline(__always) private func indent() {
         var n = 2 * depth
+        if newlinePending {
+            newlinePending = false
+            let k = Swift.min(n, Self.indentWidth)
+            raw(scratch, 1 + k)
+            n -= k
+        }
         while n > 0 {
             let k = Swift.min(n, Self.indentWidth)
             raw(scratch + 1, k)
@@ -181,7 +202,10 @@ final class XMLStreamWriter {
     /// its memory.
     func move(into out: inout DumpBytes, flush: Bool) {
         guard let b = buffer else { return }
-        if flush, let w = writer { xmlTextWriterFlush(w) }
+        if flush, let w = writer {
+            settle()
+            xmlTextWriterFlush(w)
+        }
         let n = Int(xmlBufferLength(b))
         guard n > 0, let p = xmlBufferContent(b) else { return }
         out.append(UnsafeBufferPointer(start: p, count: n))
