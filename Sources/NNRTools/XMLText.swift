@@ -23,12 +23,18 @@ enum XMLText {
         var i = 0
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
-        while i + 8 <= n {
-            let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+        // a byte below 0x20 in x, or a zero byte in x ^ 0xEFEF… (a byte 0xEF in x)
+        @inline(__always) func hit(_ x: UInt64) -> Bool {
             let y = x ^ (0xEF &* ones)
-            // a byte below 0x20 in x, or a zero byte in y (= a byte 0xEF in x)
-            if ((x &- 0x20 &* ones) & ~x | (y &- ones) & ~y) & highs != 0 { return true }
+            return ((x &- 0x20 &* ones) & ~x | (y &- ones) & ~y) & highs != 0
+        }
+        while i + 8 <= n {
+            if hit(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { return true }
             i += 8
+        }
+        if n >= 8 && i < n {
+            // the last eight bytes (overlapping what was looked at)
+            return hit(raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))
         }
         while i < n {
             if base[i] < 0x20 || base[i] == 0xEF { return true }
