@@ -118,13 +118,15 @@ public final class DumpXMLStream {
     public func unit(_ u: DumpUnit) { Self.unit(u, w) }
 
     /// Writes the unit; moves what libxml2 has written to `out` once it is `handOver` bytes or
-    /// more (the rest follows with the next units or `takeBytes`, in order).
+    /// more, after the unit and after each unit an NNR_AGG carries (the rest follows with the next
+    /// units or `takeBytes`, in order).
     func unit(_ u: DumpUnit, into out: inout DumpBytes) {
-        Self.unit(u, w)
-        if w.bufferedCount >= Self.handOver { w.move(into: &out, flush: false) }
+        let w = self.w
+        Self.unit(u, w) { w.move(into: &out, atLeast: Self.handOver) }
+        w.move(into: &out, atLeast: Self.handOver)
     }
 
-    static func unit(_ u: DumpUnit, _ w: XMLStreamWriter) {
+    static func unit(_ u: DumpUnit, _ w: XMLStreamWriter, _ afterChild: () -> Void = {}) {
         w.begin("unit")
         w.attribute("index", u.index)
         w.attribute("type", u.typeName)
@@ -177,7 +179,10 @@ public final class DumpXMLStream {
             w.textEnd(p)
         }
         if let h = u.hex { hex(h, w) }
-        for c in u.children { unit(c, w) }
+        for c in u.children {
+            unit(c, w, afterChild)
+            afterChild()
+        }
         w.close()
     }
 

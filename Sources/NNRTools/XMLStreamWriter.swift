@@ -212,6 +212,11 @@ final class XMLStreamWriter {
         xmlBufferEmpty(b)
     }
 
+    /// Moves what reached the memory buffer to `out` if that is `atLeast` bytes or more.
+    @inline(__always) func move(into out: inout DumpBytes, atLeast n: Int) {
+        if bufferedCount >= n { move(into: &out, flush: false) }
+    }
+
     /// What was written since the last call.
     func take() -> String {
         var out = DumpBytes()
