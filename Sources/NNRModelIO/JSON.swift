@@ -268,7 +268,33 @@ public enum JSONWriter {
 
     /// Whether `s` holds a character that is escaped (`"`, `\`, control characters).
     public static func needsEscaping(_ s: String) -> Bool {
-        s.utf8.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
+        s.utf8.withContiguousStorageIfAvailable(needsEscaping) ?? s.utf8.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
+    }
+
+    /// The same for UTF-8 bytes (the dump's renderers check strings in place).
+    public static func needsEscaping(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = utf8.baseAddress else { return false }
+        let n = utf8.count
+        var i = 0
+        // Eight bytes at a time: is any byte below 0x20, or equal to `"` or `\`?
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while i + 8 <= n {
+            let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            let below = (x &- ones &* 0x20) & ~x
+            let q = x ^ (ones &* 0x22)
+            let quote = (q &- ones) & ~q
+            let s = x ^ (ones &* 0x5C)
+            let slash = (s &- ones) & ~s
+            if (below | quote | slash) & highs != 0 { return true }
+            i += 8
+        }
+        while i < n {
+            let b = base[i]
+            if b < 0x20 || b == 0x22 || b == 0x5C { return true }
+            i += 1
+        }
+        return false
     }
 
     /// Appends `s` as a quoted JSON string: `"` `\` and control characters escaped.

@@ -35,33 +35,69 @@ public enum FieldListBuilder {
     /// Groups a trace into fields: "x[j]" elements become one list "x" (in order), alignment
     /// bits are left out.
     public static func fields(from trace: [SyntaxTraceEntry]) -> FieldList {
-        // Linear in the trace: list items are gathered apart and put in place at the end.
+        // Linear in the trace: list items are gathered apart and put in place at the end. Names
+        // are looked up in place while there are few of them (most units), by hash beyond.
         var out: FieldList = []
+        out.reserveCapacity(Swift.min(trace.count, 32))
         var lists: [[FieldValue]] = []
-        var listIndex: [String: Int] = [:]   // base name → index into `lists`
         var listSlot: [Int] = []             // index into `lists` → index into `out`
-        var scalarIndex: [String: Int] = [:]
+        var listNames = NameIndex()          // base name → index into `lists`
+        var scalarNames = NameIndex()        // name → index into `out`
         for e in trace {
             if e.descriptor == .alignment { continue }
-            if let br = e.name.utf8.firstIndex(of: UInt8(ascii: "[")) {
-                let base = String(e.name[..<br])
-                if let k = listIndex[base] {
+            if let base = listBase(e.name) {
+                if let k = listNames.find(base) {
                     lists[k].append(FieldValue(e.value))
                 } else {
-                    listIndex[base] = lists.count
+                    listNames.add(base, lists.count)
                     listSlot.append(out.count)
                     lists.append([FieldValue(e.value)])
                     out.append((base, .list([])))
                 }
-            } else if let i = scalarIndex[e.name] {
+            } else if let i = scalarNames.find(e.name) {
                 out[i].value = FieldValue(e.value)  // repeated scalar (e.g. parameter_id) keeps the last
             } else {
-                scalarIndex[e.name] = out.count
+                scalarNames.add(e.name, out.count)
                 out.append((e.name, FieldValue(e.value)))
             }
         }
         for (k, l) in lists.enumerated() { out[listSlot[k]].value = .list(l) }
         return out
+    }
+
+    /// "x" of a list element "x[j]", nil for other names.
+    public static func listBase(_ name: String) -> String? {
+        let bracket = UInt8(ascii: "[")
+        let inPlace: String?? = name.utf8.withContiguousStorageIfAvailable { u in
+            u.firstIndex(of: bracket).map { String(decoding: u[..<$0], as: UTF8.self) }
+        }
+        if let base = inPlace { return base }
+        return name.utf8.firstIndex(of: bracket).map { String(name[..<$0]) }
+    }
+
+    /// Names and their indices: a list searched in place while short, a dictionary beyond.
+    struct NameIndex {
+        private var names: [(String, Int)] = []
+        private var hashed: [String: Int]?
+
+        func find(_ name: String) -> Int? {
+            if let h = hashed { return h[name] }
+            let count = name.utf8.count
+            for (n, i) in names where n.utf8.count == count && n == name { return i }
+            return nil
+        }
+
+        mutating func add(_ name: String, _ index: Int) {
+            if hashed != nil {
+                hashed?[name] = index
+                return
+            }
+            names.append((name, index))
+            if names.count > 16 {
+                hashed = Dictionary(names, uniquingKeysWith: { _, last in last })
+                names = []
+            }
+        }
     }
 
     /// Fields of a parsed unit: the traced elements plus derived values (CbZeroOffset, codebook

@@ -96,18 +96,27 @@ public enum NNRDump {
             let bytes = source.bytes(first..<(first + shown))
             return "0x" + bytes.map { String(format2hex: $0) }.joined() + (shown < n ? "..." : "")
         }
-        let last = (e.bitPosition + width + 7) >> 3
-        let bytes = source.bytes(first..<last)
-        var out = ""
-        out.reserveCapacity(width)
-        var bit = e.bitPosition & 7
-        for _ in 0..<width {
-            let byte = bit >> 3
-            guard byte < bytes.count else { break }
-            out.append((bytes[byte] >> UInt8(7 - (bit & 7))) & 1 == 1 ? "1" : "0")
-            bit += 1
+        // The bits of the bytes in the file (up to 9), without copying them out.
+        let last = Swift.min((e.bitPosition + width + 7) >> 3, source.count)
+        let available = Swift.max(0, last - Swift.min(first, source.count))
+        return String(unsafeUninitializedCapacity: width) { out in
+            var n = 0
+            var bit = e.bitPosition & 7
+            var current = -1
+            var byte: UInt8 = 0
+            while n < width {
+                let k = bit >> 3
+                guard k < available else { break }
+                if k != current {
+                    byte = source[first + k]
+                    current = k
+                }
+                out[n] = (byte >> UInt8(7 - (bit & 7))) & 1 == 1 ? UInt8(ascii: "1") : UInt8(ascii: "0")
+                n += 1
+                bit += 1
+            }
+            return n
         }
-        return out
     }
 
     /// The symbol of an enumerated element (list elements by their base name).
@@ -116,9 +125,7 @@ public enum NNRDump {
             guard case let .int(v) = e.value else { return nil }
             return v == 1 << (e.bitWidth - 1) ? "ok" : "wrong bits"
         }
-        var name = e.name
-        if let br = name.utf8.firstIndex(of: UInt8(ascii: "[")) { name = String(name[..<br]) }
-        return FieldNames.symbol(field: name, value: FieldValue(e.value))
+        return FieldNames.symbol(field: FieldListBuilder.listBase(e.name) ?? e.name, value: FieldValue(e.value))
     }
 }
 
@@ -130,6 +137,10 @@ struct DumpUnitBuilder {
     /// Tensors taken out already (`takeTensors`).
     var tensorBase = 0
     var sets = NNRParameterSets()
+    /// The bit strings of elements up to `shortBits` wide, by width and value, made once each
+    /// (most elements are a few bits wide).
+    private var bitStrings: [[String?]] = Array(repeating: [], count: shortBits + 1)
+    private static let shortBits = 12
 
     /// The tensors laid out since the last call.
     mutating func takeTensors() -> [DumpTensor] {
@@ -199,8 +210,26 @@ struct DumpUnitBuilder {
         return out
     }
 
+    /// `NNRDump.rawBits` of `e`.
+    mutating func bits(_ e: SyntaxTraceEntry) -> String {
+        let w = e.bitWidth
+        let first = e.bitPosition >> 3
+        let last = (e.bitPosition + w + 7) >> 3
+        guard w > 0 && w <= Self.shortBits && e.descriptor != .st && e.descriptor != .bs && first >= 0 && last <= source.count else {
+            return NNRDump.rawBits(e, source: source)
+        }
+        var acc = 0
+        for i in first..<last { acc = acc << 8 | Int(source[i]) }
+        let v = (acc >> (last * 8 - e.bitPosition - w)) & ((1 << w) - 1)
+        if bitStrings[w].isEmpty { bitStrings[w] = Array(repeating: nil, count: 1 << w) }
+        if let s = bitStrings[w][v] { return s }
+        let s = NNRDump.rawBits(e, source: source)
+        bitStrings[w][v] = s
+        return s
+    }
+
     /// Splits a unit's elements into nnr_unit_size(), nnr_unit_header(), the type's header and payload.
-    func sections(_ trace: [SyntaxTraceEntry], offset: Int, unitEnd: Int, sizeEnd: Int, commonEnd: Int,
+    mutating func sections(_ trace: [SyntaxTraceEntry], offset: Int, unitEnd: Int, sizeEnd: Int, commonEnd: Int,
                   headerEnd: Int?, type: Int) -> [DumpSection] {
         let names = NNRDump.sectionNames(type)
         let hEnd = headerEnd ?? (type == NNRUnitType.modelParameterSet.rawValue ? commonEnd : unitEnd)
@@ -213,7 +242,7 @@ struct DumpUnitBuilder {
         for e in trace {
             let byte = e.bitPosition >> 3
             let s = byte < sizeEnd ? 0 : byte < commonEnd ? 1 : byte < hEnd ? 2 : 3
-            out[s].elements.append(DumpElement(entry: e, raw: NNRDump.rawBits(e, source: source), symbol: NNRDump.symbol(e)))
+            out[s].elements.append(DumpElement(entry: e, raw: bits(e), symbol: NNRDump.symbol(e)))
         }
         let isPayloadType: Bool = {
             switch NNRUnitType(rawValue: type) {
@@ -221,9 +250,14 @@ struct DumpUnitBuilder {
             default: return false
             }
         }()
-        return out.enumerated().filter { pair in
-            pair.offset < 2 || !pair.element.elements.isEmpty || pair.element.size > 0 || (pair.offset == 3 && isPayloadType)
-        }.map(\.element)
+        // nnr_unit_size() and nnr_unit_header() always, the others when they hold something
+        var kept = 2
+        for k in 2..<4 where !out[k].elements.isEmpty || out[k].size > 0 || (k == 3 && isPayloadType) {
+            if k != kept { out.swapAt(k, kept) }
+            kept += 1
+        }
+        out.removeLast(4 - kept)
+        return out
     }
 
     /// Adds `d` after the last element whose name matches.
@@ -350,7 +384,7 @@ struct DumpUnitBuilder {
     }
 
     /// The unit at `offset` that failed to parse, as far as it can be read.
-    func partialUnit(at offset: Int, index: Int, context: SyntaxContext) -> DumpUnit {
+    mutating func partialUnit(at offset: Int, index: Int, context: SyntaxContext) -> DumpUnit {
         let fileEnd = source.count
         var common = NNRUnitCommonHeader()
         var probe = BitReader(bytes: source.bytes(offset..<Swift.min(fileEnd, offset + 6)), fileOffset: offset, limits: options.limits)

@@ -6,149 +6,282 @@ import NNRSyntax
 /// `size`, `type`, `header_bytes`, `payload_bytes`, `fields`, `warnings`, `units`, and `error`)
 /// with more keys: per unit `sections` with every element, `tensors`, `hex`; per file `tensors`,
 /// `trace`, `partial_unit`. Several files: `{"files": [ … ]}`, each in the one-file shape.
+///
+/// The layout is written once, against `JSONEmitter`: the streamed dump writes it straight to
+/// bytes (`JSONBytesEmitter`), the functions returning `JSONValue` build the tree from it.
 public enum DumpJSONRenderer {
     public static func render(_ report: DumpReport) -> JSONValue {
-        if report.files.count == 1, let f = report.files.first { return file(f) }
-        return .object([("files", .array(report.files.map(file)))])
+        JSONTreeBuilder.build { j in
+            if report.files.count == 1, let f = report.files.first {
+                file(f, &j)
+            } else {
+                j.beginObject()
+                j.key("files")
+                j.beginArray(inline: report.files.isEmpty)
+                for f in report.files { file(f, &j) }
+                j.endArray()
+                j.endObject()
+            }
+        }
     }
 
-    public static func file(_ f: DumpFile) -> JSONValue {
-        var o: [(String, JSONValue)] = [
-            ("file", .string(f.path)),
-            ("file_size", .int(f.fileSize)),
-            ("units", .array(f.units.map(unit))),
-            ("tensors", .array(f.tensors.map(tensor))),
-        ]
-        if let p = f.partialUnit { o.append(("partial_unit", unit(p))) }
-        if f.decoded || !f.trace.isEmpty {
-            o.append(("decoded", .bool(f.decoded)))
+    public static func file(_ f: DumpFile) -> JSONValue { JSONTreeBuilder.build { file(f, &$0) } }
+    public static func unit(_ u: DumpUnit) -> JSONValue { JSONTreeBuilder.build { unit(u, &$0) } }
+    public static func tensor(_ t: DumpTensor) -> JSONValue { JSONTreeBuilder.build { tensor(t, &$0) } }
+
+    static func file<E: JSONEmitter & ~Copyable>(_ f: DumpFile, _ j: inout E) {
+        j.beginObject()
+        j.field("file", f.path)
+        j.field("file_size", f.fileSize)
+        j.key("units")
+        j.beginArray(inline: f.units.isEmpty)
+        for u in f.units { unit(u, &j) }
+        j.endArray()
+        j.key("tensors")
+        j.beginArray(inline: f.tensors.isEmpty)
+        for t in f.tensors { tensor(t, &j) }
+        j.endArray()
+        if let p = f.partialUnit {
+            j.key("partial_unit")
+            unit(p, &j)
         }
+        if f.decoded || !f.trace.isEmpty { j.field("decoded", f.decoded) }
         if !f.trace.isEmpty || f.traceLineCount > 0 {
-            o.append(("trace", .object([
-                ("lines", .int(f.traceLineCount)),
-                ("truncated", .bool(f.traceTruncated)),
-                ("elements", .array(f.trace.map(traceLine))),
-            ])))
+            j.key("trace")
+            j.beginObject()
+            j.field("lines", f.traceLineCount)
+            j.field("truncated", f.traceTruncated)
+            j.key("elements")
+            j.beginArray(inline: f.trace.isEmpty)
+            for l in f.trace { traceLine(l, &j) }
+            j.endArray()
+            j.endObject()
         }
         if let x = f.failure {
-            guard case var .object(e) = errorJSON(x.error) else { return .object(o) }
-            e.append(("stage", .string(x.stage)))
-            e.append(("hex", hex(x.window)))
-            o.append(("error", .object(e)))
+            j.key("error")
+            j.beginObject()
+            errorFields(x.error, &j)
+            j.field("stage", x.stage)
+            j.key("hex")
+            hex(x.window, &j)
+            j.endObject()
         }
-        return .object(o)
+        j.endObject()
     }
 
-    public static func unit(_ u: DumpUnit) -> JSONValue {
-        var o: [(String, JSONValue)] = [
-            ("index", .int(u.index)), ("offset", .int(u.offset)), ("size", .int(u.size)),
-            ("type", .string(u.typeName)), ("type_code", .int(u.typeCode)),
-            ("header_bytes", .int(u.headerBytes)), ("payload_bytes", .int(u.payloadBytes)),
-        ]
-        if let parsed = u.parsed {
-            o.append(("fields", .object(FieldListBuilder.fields(of: parsed).map { ($0.name, $0.value.json) })))
-        } else {
-            o.append(("fields", .object(FieldListBuilder.fields(from: u.sections.flatMap { $0.elements.map(\.entry) }).map { ($0.name, $0.value.json) })))
+    static func unit<E: JSONEmitter & ~Copyable>(_ u: DumpUnit, _ j: inout E) {
+        j.beginObject()
+        j.field("index", u.index)
+        j.field("offset", u.offset)
+        j.field("size", u.size)
+        j.field("type", u.typeName)
+        j.field("type_code", u.typeCode)
+        j.field("header_bytes", u.headerBytes)
+        j.field("payload_bytes", u.payloadBytes)
+        j.key("fields")
+        j.beginObject()
+        let fields = u.parsed.map { FieldListBuilder.fields(of: $0) }
+            ?? FieldListBuilder.fields(from: u.sections.flatMap { $0.elements.map(\.entry) })
+        for f in fields {
+            j.key(f.name)
+            value(f.value, &j)
         }
-        if u.partial { o.append(("partial", .bool(true))) }
+        j.endObject()
+        if u.partial { j.field("partial", true) }
         if !u.warnings.isEmpty {
-            o.append(("warnings", .array(u.warnings.map {
-                .object([("element", .string($0.element)), ("byte_offset", .int($0.position.byteOffset)),
-                         ("bit_offset", .int($0.position.bitOffset)), ("message", .string($0.message))])
-            })))
+            j.key("warnings")
+            j.beginArray(inline: false)
+            for w in u.warnings {
+                j.beginObject()
+                j.field("element", w.element)
+                j.field("byte_offset", w.position.byteOffset)
+                j.field("bit_offset", w.position.bitOffset)
+                j.field("message", w.message)
+                j.endObject()
+            }
+            j.endArray()
         }
-        o.append(("sections", .array(u.sections.map(section))))
-        if !u.tensorIndices.isEmpty { o.append(("tensors", .array(u.tensorIndices.map { .int($0) }))) }
-        if !u.problems.isEmpty { o.append(("problems", .array(u.problems.map { .string($0) }))) }
-        if let h = u.hex { o.append(("hex", hex(h))) }
-        if !u.children.isEmpty { o.append(("units", .array(u.children.map(unit)))) }
-        return .object(o)
+        j.key("sections")
+        j.beginArray(inline: u.sections.isEmpty)
+        for s in u.sections { section(s, &j) }
+        j.endArray()
+        if !u.tensorIndices.isEmpty {
+            j.key("tensors")
+            j.ints(u.tensorIndices)
+        }
+        if !u.problems.isEmpty {
+            j.key("problems")
+            j.beginArray(inline: true)
+            for p in u.problems { j.string(p) }
+            j.endArray()
+        }
+        if let h = u.hex {
+            j.key("hex")
+            hex(h, &j)
+        }
+        if !u.children.isEmpty {
+            j.key("units")
+            j.beginArray(inline: false)
+            for c in u.children { unit(c, &j) }
+            j.endArray()
+        }
+        j.endObject()
     }
 
-    static func section(_ s: DumpSection) -> JSONValue {
-        var o: [(String, JSONValue)] = [("name", .string(s.name)), ("offset", .int(s.offset)), ("size", .int(s.size)),
-                                        ("elements", .array(s.elements.map(element)))]
-        if !s.derived.isEmpty { o.append(("derived", .array(s.derived.map(derived)))) }
-        return .object(o)
+    static func section<E: JSONEmitter & ~Copyable>(_ s: DumpSection, _ j: inout E) {
+        j.beginObject()
+        j.field("name", s.name)
+        j.field("offset", s.offset)
+        j.field("size", s.size)
+        j.key("elements")
+        j.beginArray(inline: s.elements.isEmpty)
+        for e in s.elements { element(e, &j) }
+        j.endArray()
+        derivedList(s.derived, &j)
+        j.endObject()
     }
 
-    static func element(_ e: DumpElement) -> JSONValue {
-        var o: [(String, JSONValue)] = [
-            ("name", .string(e.name)), ("descriptor", .string(e.descriptor)),
-            ("byte_offset", .int(e.byteOffset)), ("bit_offset", .int(e.bitOffset)), ("bit_width", .int(e.bitWidth)),
-            ("bits", .string(e.raw)), ("value", e.value.json),
-        ]
-        if let s = e.symbol { o.append(("symbol", .string(s))) }
-        if !e.derived.isEmpty { o.append(("derived", .array(e.derived.map(derived)))) }
-        return .object(o)
+    static func element<E: JSONEmitter & ~Copyable>(_ e: DumpElement, _ j: inout E) {
+        j.beginObject()
+        j.field("name", e.name)
+        j.key("descriptor")
+        j.plainString(e.descriptor)
+        j.field("byte_offset", e.byteOffset)
+        j.field("bit_offset", e.bitOffset)
+        j.field("bit_width", e.bitWidth)
+        j.key("bits")
+        j.plainString(e.raw)
+        j.key("value")
+        value(e.value, &j)
+        if let s = e.symbol { j.field("symbol", s) }
+        derivedList(e.derived, &j)
+        j.endObject()
     }
 
-    static func derived(_ d: DumpDerived) -> JSONValue {
-        var o: [(String, JSONValue)] = [("name", .string(d.name)), ("value", d.value.json)]
-        if let n = d.note { o.append(("note", .string(n))) }
-        return .object(o)
+    /// `"derived": [...]` when there are derived values.
+    static func derivedList<E: JSONEmitter & ~Copyable>(_ list: [DumpDerived], _ j: inout E) {
+        guard !list.isEmpty else { return }
+        j.key("derived")
+        j.beginArray(inline: false)
+        for d in list {
+            j.beginObject()
+            j.field("name", d.name)
+            j.key("value")
+            value(d.value, &j)
+            if let n = d.note { j.field("note", n) }
+            j.endObject()
+        }
+        j.endArray()
     }
 
-    static func optional<T>(_ v: T?, _ f: (T) -> JSONValue) -> JSONValue { v.map(f) ?? .null }
+    /// A field value (ints stay ints, as in units.json; byte strings in hex).
+    static func value<E: JSONEmitter & ~Copyable>(_ v: FieldValue, _ j: inout E) {
+        switch v {
+        case let .int(i): j.int(i)
+        case let .float(f): j.double(Double(f))
+        case let .string(s): j.string(s)
+        case let .bytes(b): j.string(b.map { String(format2hex: $0) }.joined())
+        case let .list(l):
+            j.beginArray(inline: !l.contains { if case .list = $0 { return true }; return false })
+            for x in l { value(x, &j) }
+            j.endArray()
+        }
+    }
 
-    public static func tensor(_ t: DumpTensor) -> JSONValue {
-        var o: [(String, JSONValue)] = [
-            ("index", .int(t.index)), ("unit", .int(t.unitIndex)), ("name", .string(t.name)),
-            ("role", optional(t.role) { .string($0) }),
-            ("shape", .array(t.shape.map { .int($0) })), ("elements", .int(t.elementCount)),
-            ("payload_type", .string(t.payloadType)), ("payload_type_code", .int(t.payloadTypeCode)),
-            ("base_qp", optional(t.baseQP) { .int($0) }), ("qp_density", optional(t.qpDensity) { .int($0) }),
-            ("qp_offset", optional(t.qpOffset) { .int($0) }), ("qp", optional(t.qp) { .int($0) }),
-            ("step_size", optional(t.stepSize) { .double(Double($0)) }),
-            ("dq", .bool(t.dq)), ("scan_order", .int(t.scanOrder)),
-            ("bits", optional(t.bits) { .int($0) }), ("bits_exact", .bool(t.bitsExact)),
-            ("bytes", optional(t.bytes) { .int($0) }),
-            ("bits_per_parameter", optional(t.bitsPerParameter) { .double($0) }),
-            ("share", optional(t.share) { .double($0) }),
-        ]
+    static func tensor<E: JSONEmitter & ~Copyable>(_ t: DumpTensor, _ j: inout E) {
+        j.beginObject()
+        j.field("index", t.index)
+        j.field("unit", t.unitIndex)
+        j.field("name", t.name)
+        j.key("role")
+        if let r = t.role { j.string(r) } else { j.null() }
+        j.key("shape")
+        j.ints(t.shape)
+        j.field("elements", t.elementCount)
+        j.field("payload_type", t.payloadType)
+        j.field("payload_type_code", t.payloadTypeCode)
+        j.field("base_qp", t.baseQP)
+        j.field("qp_density", t.qpDensity)
+        j.field("qp_offset", t.qpOffset)
+        j.field("qp", t.qp)
+        j.field("step_size", t.stepSize.map { Double($0) })
+        j.field("dq", t.dq)
+        j.field("scan_order", t.scanOrder)
+        j.field("bits", t.bits)
+        j.field("bits_exact", t.bitsExact)
+        j.field("bytes", t.bytes)
+        j.field("bits_per_parameter", t.bitsPerParameter)
+        j.field("share", t.share)
         if let cb = t.codebook {
-            o.append(("codebook", .object([("size", .int(cb.codebookSize)), ("egk", .int(cb.codebookEgk)),
-                                           ("CbZeroOffset", .int(cb.cbZeroOffset)), ("entries", .array(cb.entries.map { .int($0) }))])))
+            j.key("codebook")
+            j.beginObject()
+            j.field("size", cb.codebookSize)
+            j.field("egk", cb.codebookEgk)
+            j.field("CbZeroOffset", cb.cbZeroOffset)
+            j.key("entries")
+            j.ints(cb.entries)
+            j.endObject()
         }
         if let s = t.stats {
-            var so: [(String, JSONValue)] = [
-                ("count", .int(s.count)), ("min", .int(s.minLevel)), ("max", .int(s.maxLevel)),
-                ("zeros", .int(s.zeros)), ("zero_fraction", .double(s.zeroFraction)),
-                ("histogram", .array(s.histogram.map { b in
-                    .object([("label", .string(b.label)),
-                             ("low", .int(b.low)),
-                             ("high", .int(b.high)),
-                             ("count", .int(b.count))])
-                })),
-            ]
-            if let snr = s.snrDB {
-                so.append(("snr_db", snr.isFinite ? .double(snr) : .null))
-                so.append(("exact", .bool(snr.isInfinite && snr > 0)))
+            j.key("stats")
+            j.beginObject()
+            j.field("count", s.count)
+            j.field("min", s.minLevel)
+            j.field("max", s.maxLevel)
+            j.field("zeros", s.zeros)
+            j.field("zero_fraction", s.zeroFraction)
+            j.key("histogram")
+            j.beginArray(inline: s.histogram.isEmpty)
+            for b in s.histogram {
+                j.beginObject()
+                j.field("label", b.label)
+                j.field("low", b.low)
+                j.field("high", b.high)
+                j.field("count", b.count)
+                j.endObject()
             }
-            if let n = s.snrNote { so.append(("snr_note", .string(n))) }
-            o.append(("stats", .object(so)))
+            j.endArray()
+            if let snr = s.snrDB {
+                j.field("snr_db", snr.isFinite ? snr : nil)
+                j.field("exact", snr.isInfinite && snr > 0)
+            }
+            if let n = s.snrNote { j.field("snr_note", n) }
+            j.endObject()
         }
-        return .object(o)
+        j.endObject()
     }
 
-    static func traceLine(_ l: DumpTraceLine) -> JSONValue {
-        .object([
-            ("unit", .int(l.unitIndex)), ("tensor", .string(l.tensor)), ("element", .string(l.element)),
-            ("pos", l.position >= 0 ? .int(l.position) : .null),
-            ("row", l.row >= 0 ? .int(l.row) : .null), ("col", l.column >= 0 ? .int(l.column) : .null),
-            ("dq", l.dqState >= 0 ? .int(l.dqState) : .null), ("ctx", l.context >= 0 ? .int(l.context) : .null),
-            ("bins", .string(l.bins)), ("value", .int(Int(l.value))),
-        ])
+    static func traceLine<E: JSONEmitter & ~Copyable>(_ l: DumpTraceLine, _ j: inout E) {
+        j.beginObject()
+        j.field("unit", l.unitIndex)
+        j.field("tensor", l.tensor)
+        j.field("element", l.element)
+        j.field("pos", l.position >= 0 ? l.position : nil)
+        j.field("row", l.row >= 0 ? l.row : nil)
+        j.field("col", l.column >= 0 ? l.column : nil)
+        j.field("dq", l.dqState >= 0 ? l.dqState : nil)
+        j.field("ctx", l.context >= 0 ? l.context : nil)
+        j.field("bins", l.bins)
+        j.field("value", Int(l.value))
+        j.endObject()
     }
 
-    static func hex(_ h: DumpHexBlock) -> JSONValue {
-        var o: [(String, JSONValue)] = [
-            ("offset", .int(h.offset)), ("size", .int(h.bytes.count)), ("omitted", .int(h.omitted)),
-            ("rows", .array(h.rows.map { r in
-                .object([("offset", .int(r.offset + r.column)), ("bytes", .string(r.bytes.map { String(format2hex: $0) }.joined(separator: " ")))])
-            })),
-        ]
-        if let m = h.mark { o.append(("mark", .int(m))) }
-        return .object(o)
+    static func hex<E: JSONEmitter & ~Copyable>(_ h: DumpHexBlock, _ j: inout E) {
+        j.beginObject()
+        j.field("offset", h.offset)
+        j.field("size", h.bytes.count)
+        j.field("omitted", h.omitted)
+        j.key("rows")
+        let rows = h.rows
+        j.beginArray(inline: rows.isEmpty)
+        for r in rows {
+            j.beginObject()
+            j.field("offset", r.offset + r.column)
+            j.field("bytes", r.bytes.map { String(format2hex: $0) }.joined(separator: " "))
+            j.endObject()
+        }
+        j.endArray()
+        if let m = h.mark { j.field("mark", m) }
+        j.endObject()
     }
 }

@@ -80,8 +80,23 @@ public struct DumpElement: Sendable {
     public var byteOffset: Int { entry.bitPosition >> 3 }
     public var bitOffset: Int { entry.bitPosition & 7 }
     public var bitWidth: Int { entry.bitWidth }
-    public var descriptor: String { entry.descriptorText }
+    public var descriptor: String { DescriptorText.of(entry) }
     public var value: FieldValue { FieldValue(entry.value) }
+}
+
+/// `SyntaxTraceEntry.descriptorText`, made once per descriptor and parameter (the dump shows it
+/// for every element).
+enum DescriptorText {
+    static let all: [SyntaxDescriptor] = [.u, .i, .ue, .ie, .flt, .st, .bs, .alignment]
+    static let maxParameter = 64
+    static let table: [[String]] = all.map { d in
+        (0...maxParameter).map { SyntaxTraceEntry(name: "", descriptor: d, parameter: $0, bitPosition: 0, bitWidth: 0, value: .int(0)).descriptorText }
+    }
+
+    static func of(_ e: SyntaxTraceEntry) -> String {
+        guard e.parameter >= 0 && e.parameter <= maxParameter, let row = all.firstIndex(of: e.descriptor) else { return e.descriptorText }
+        return table[row][e.parameter]
+    }
 }
 
 /// A syntax structure of a unit: nnr_unit_size(), nnr_unit_header(), the type's header, its payload.

@@ -80,22 +80,25 @@ public enum FieldNames {
 
 extension FieldValue {
     /// JSON form (ints stay ints, as in units.json).
-    public var json: JSONValue {
-        switch self {
-        case let .int(i): return .int(i)
-        case let .float(f): return .double(Double(f))
-        case let .string(s): return .string(s)
-        case let .bytes(b): return .string(b.map { String(format2hex: $0) }.joined())
-        case let .list(l): return .array(l.map(\.json))
-        }
-    }
+    public var json: JSONValue { JSONTreeBuilder.build { DumpJSONRenderer.value(self, &$0) } }
 }
 
 extension DumpJSONRenderer {
     public static func errorJSON(_ e: NNRError) -> JSONValue {
-        var o: [(String, JSONValue)] = [("reason", .string(e.reasonCode)), ("message", .string(e.reasonText)), ("element", .string(e.element)),
-                                        ("byte_offset", .int(e.position.byteOffset)), ("bit_offset", .int(e.position.bitOffset))]
-        if let u = e.unitIndex { o.append(("unit_index", .int(u))) }
-        return .object(o)
+        JSONTreeBuilder.build { j in
+            j.beginObject()
+            errorFields(e, &j)
+            j.endObject()
+        }
+    }
+
+    /// The keys of an error object.
+    static func errorFields<E: JSONEmitter & ~Copyable>(_ e: NNRError, _ j: inout E) {
+        j.field("reason", e.reasonCode)
+        j.field("message", e.reasonText)
+        j.field("element", e.element)
+        j.field("byte_offset", e.position.byteOffset)
+        j.field("bit_offset", e.position.bitOffset)
+        if let u = e.unitIndex { j.field("unit_index", u) }
     }
 }

@@ -37,61 +37,154 @@ public enum DumpTextRenderer {
     }
 
     static func unit(_ u: DumpUnit, into out: inout String) {
-        let pad = String(repeating: "  ", count: u.depth)
-        out += "\n\(pad)unit \(u.index) \(u.typeName) @\(u.offset) size \(u.size)"
+        var b = DumpBytes()
+        unit(u, into: &b)
+        out += b.string
+    }
+
+    static func unit(_ u: DumpUnit, into out: inout DumpBytes) {
+        let pad = 2 * u.depth
+        out.byte(UInt8(ascii: "\n"))
+        out.spaces(pad)
+        out.append("unit ")
+        out.int(u.index)
+        out.byte(0x20)
+        out.append(u.typeName)
+        out.append(" @")
+        out.int(u.offset)
+        out.append(" size ")
+        out.int(u.size)
         if u.partial {
-            out += " (incomplete: the elements read before the error)\n"
+            out.append(" (incomplete: the elements read before the error)\n")
         } else {
-            out += " (header \(u.headerBytes), payload \(u.payloadBytes))\n"
+            out.append(" (header ")
+            out.int(u.headerBytes)
+            out.append(", payload ")
+            out.int(u.payloadBytes)
+            out.append(")\n")
         }
         for s in u.sections {
-            out += "\(pad)  \(s.name)() @\(s.offset) \(s.size) byte\(s.size == 1 ? "" : "s")\n"
+            out.spaces(pad + 2)
+            out.append(s.name)
+            out.append("() @")
+            out.int(s.offset)
+            out.byte(0x20)
+            out.int(s.size)
+            out.append(s.size == 1 ? " byte\n" : " bytes\n")
             for e in s.elements {
-                out += "\(pad)    " + elementLine(e) + "\n"
-                for d in e.derived { out += "\(pad)      " + derivedLine(d) + "\n" }
+                out.spaces(pad + 4)
+                elementLine(e, into: &out)
+                out.byte(UInt8(ascii: "\n"))
+                for d in e.derived {
+                    out.spaces(pad + 6)
+                    derivedLine(d, into: &out)
+                    out.byte(UInt8(ascii: "\n"))
+                }
             }
-            for d in s.derived { out += "\(pad)    " + derivedLine(d) + "\n" }
+            for d in s.derived {
+                out.spaces(pad + 4)
+                derivedLine(d, into: &out)
+                out.byte(UInt8(ascii: "\n"))
+            }
         }
+        let padText = String(repeating: " ", count: pad)
         for w in u.warnings {
-            out += "\(pad)  warning: \(w.element) at byte \(w.position.byteOffset) bit \(w.position.bitOffset): \(w.message)\n"
+            out.append("\(padText)  warning: \(w.element) at byte \(w.position.byteOffset) bit \(w.position.bitOffset): \(w.message)\n")
         }
-        for p in u.problems { out += "\(pad)  problem: \(p)\n" }
+        for p in u.problems { out.append("\(padText)  problem: \(p)\n") }
         if let h = u.hex {
-            out += "\(pad)  bytes:\n"
-            out += hex(h, indent: pad + "    ")
+            out.append("\(padText)  bytes:\n")
+            out.append(hex(h, indent: padText + "    "))
         }
         for c in u.children { unit(c, into: &out) }
     }
 
     /// `byte.bit descriptor width bits name = value  (SYMBOL)`.
     public static func elementLine(_ e: DumpElement) -> String {
-        var s = "\(e.byteOffset).\(e.bitOffset)".padded(10)
-        s += " " + e.descriptor.padded(16)
-        let w = String(e.bitWidth)
-        s += String(repeating: " ", count: Swift.max(0, 4 - w.count)) + w
-        let raw = e.raw.isEmpty ? "-" : e.raw
-        s += "  " + raw.padded(Swift.max(raw.count, 16))
-        s += "  " + e.name + " = " + value(e.value)
-        if let sym = e.symbol { s += "  (\(sym))" }
-        return s
+        var b = DumpBytes()
+        elementLine(e, into: &b)
+        return b.string
+    }
+
+    static func elementLine(_ e: DumpElement, into out: inout DumpBytes) {
+        let start = out.count
+        out.int(e.byteOffset)
+        out.byte(UInt8(ascii: "."))
+        out.int(e.bitOffset)
+        let n = out.count - start
+        if n > 10 { out.removeLast(n - 10) } else { out.spaces(10 - n) }
+        out.byte(0x20)
+        column(e.descriptor, 16, into: &out)
+        let w = e.bitWidth
+        out.spaces(4 - DumpBytes.decimalCount(w))
+        out.int(w)
+        out.append("  ")
+        let raw = e.raw.isEmpty ? "-" : e.raw  // ASCII: "0101…" or "0x…"
+        column(raw, Swift.max(raw.utf8.count, 16), into: &out)
+        out.append("  ")
+        assignment(e.name, e.value, e.symbol, into: &out)
+    }
+
+    /// `name = value`, then `  (note)` when there is one.
+    static func assignment(_ name: String, _ v: FieldValue, _ note: String?, into out: inout DumpBytes) {
+        out.append(name)
+        out.append(" = ")
+        value(v, into: &out)
+        if let n = note {
+            out.append("  (")
+            out.append(n)
+            out.byte(UInt8(ascii: ")"))
+        }
+    }
+
+    /// `s` padded with spaces, or cut, to `width` UTF-16 code units (as `padded`).
+    static func column(_ s: String, _ width: Int, into out: inout DumpBytes) {
+        let start = out.count
+        out.append(s)
+        let n = out.count - start
+        if !out.hasNonASCII(from: start) {
+            if n > width { out.removeLast(n - width) } else { out.spaces(width - n) }
+        } else {
+            out.removeLast(n)
+            out.append(s.padded(width))
+        }
     }
 
     /// `-> name = value  (note)`.
     public static func derivedLine(_ d: DumpDerived) -> String {
-        var s = "-> \(d.name) = \(value(d.value))"
-        if let n = d.note { s += "  (\(n))" }
-        return s
+        var b = DumpBytes()
+        derivedLine(d, into: &b)
+        return b.string
+    }
+
+    static func derivedLine(_ d: DumpDerived, into out: inout DumpBytes) {
+        out.append("-> ")
+        assignment(d.name, d.value, d.note, into: &out)
     }
 
     /// A value as the text format writes it: numbers plain, strings quoted with JSON escapes,
     /// byte strings in hex, lists in brackets.
     public static func value(_ v: FieldValue) -> String {
+        var b = DumpBytes()
+        value(v, into: &b)
+        return b.string
+    }
+
+    static func value(_ v: FieldValue, into out: inout DumpBytes) {
         switch v {
-        case let .int(i): return String(i)
-        case let .float(f): return String(f)
-        case let .string(s): return quoted(s)
-        case let .bytes(b): return b.isEmpty ? "0x" : "0x" + b.map { String(format2hex: $0) }.joined()
-        case let .list(l): return "[" + l.map(value).joined(separator: ", ") + "]"
+        case let .int(i): out.int(i)
+        case let .float(f): out.append(String(f))
+        case let .string(s): out.jsonString(s)
+        case let .bytes(b):
+            out.append("0x")
+            for x in b { out.hex2(x) }
+        case let .list(l):
+            out.byte(UInt8(ascii: "["))
+            for (i, x) in l.enumerated() {
+                if i > 0 { out.append(", ") }
+                value(x, into: &out)
+            }
+            out.byte(UInt8(ascii: "]"))
         }
     }
 

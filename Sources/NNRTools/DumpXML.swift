@@ -29,48 +29,71 @@ public enum DumpXMLRenderer {
     }
 }
 
-/// The XML dump written piece by piece with libxml2's writer: `begin`, then per file `beginFile`,
-/// `unit` for each top-level unit (and the partial unit), `endFile`; `end` returns the rest.
-/// `take()` returns what is written so far, for a driver that streams.
+/// The XML dump written piece by piece with libxml2's writer (`XMLStreamWriter`): `begin`, then
+/// per file `beginFile`, `unit` for each top-level unit (and the partial unit), `endFile`; `end`
+/// returns the rest. `take()` returns what is written so far, for a driver that streams.
 public final class DumpXMLStream {
-    private let w = XMLStreamWriter(unrepresentable: .codePoint)
+    let w = XMLStreamWriter(unrepresentable: .codePoint)
+    /// A streaming driver gets the units' bytes once this many have reached libxml2's buffer
+    /// (some hundreds of units of headers), so the buffer stays small and is reused.
+    static let handOver = 1 << 16
 
     public init() {}
 
     public func begin() {
         w.startDocument()
-        w.open("nnr_dump", [("version", "1")])
+        w.begin("nnr_dump")
+        w.attribute("version", "1")
+        w.openEnd()
     }
 
     /// `unitCount`: the units a streaming driver will hand over (default: those of `f`).
     public func beginFile(_ f: DumpFile, unitCount: Int? = nil) {
-        w.open("bitstream", [("file", f.path), ("size", String(f.fileSize)), ("units", String(unitCount ?? f.units.count)),
-                             ("decoded", f.decoded ? "true" : "false")])
+        w.begin("bitstream")
+        w.attribute("file", f.path)
+        w.attribute("size", f.fileSize)
+        w.attribute("units", unitCount ?? f.units.count)
+        w.attribute("decoded", f.decoded)
+        w.openEnd()
     }
 
     public func endFile(_ f: DumpFile) {
-        for t in f.tensors { tensor(t) }
+        for t in f.tensors { Self.tensor(t, w) }
         if f.traceLineCount > 0 || !f.trace.isEmpty {
-            w.open("trace", [("lines", String(f.traceLineCount)), ("truncated", f.traceTruncated ? "true" : "false")])
+            w.begin("trace")
+            w.attribute("lines", f.traceLineCount)
+            w.attribute("truncated", f.traceTruncated)
+            w.openEnd()
             for l in f.trace {
-                var a: [(String, String)] = [("unit", String(l.unitIndex)), ("tensor", l.tensor), ("element", l.element)]
-                if l.position >= 0 { a.append(("pos", String(l.position))) }
-                if l.row >= 0 { a += [("row", String(l.row)), ("col", String(l.column))] }
-                if l.dqState >= 0 { a.append(("dq", String(l.dqState))) }
-                if l.context >= 0 { a.append(("ctx", String(l.context))) }
-                a += [("bins", l.bins), ("value", String(l.value))]
-                w.empty("e", a)
+                w.begin("e")
+                w.attribute("unit", l.unitIndex)
+                w.attribute("tensor", l.tensor)
+                w.attribute("element", l.element)
+                if l.position >= 0 { w.attribute("pos", l.position) }
+                if l.row >= 0 {
+                    w.attribute("row", l.row)
+                    w.attribute("col", l.column)
+                }
+                if l.dqState >= 0 { w.attribute("dq", l.dqState) }
+                if l.context >= 0 { w.attribute("ctx", l.context) }
+                w.attribute("bins", l.bins)
+                w.attribute("value", Int(l.value))
+                w.emptyEnd()
             }
             w.close()
         }
         if let x = f.failure {
             let e = x.error
-            var a: [(String, String)] = [("stage", x.stage), ("reason", e.reasonCode), ("element", e.element),
-                                         ("byte_offset", String(e.position.byteOffset)), ("bit_offset", String(e.position.bitOffset))]
-            if let u = e.unitIndex { a.append(("unit_index", String(u))) }
-            a.append(("message", e.reasonText))
-            w.open("error", a)
-            hex(x.window)
+            w.begin("error")
+            w.attribute("stage", x.stage)
+            w.attribute("reason", e.reasonCode)
+            w.attribute("element", e.element)
+            w.attribute("byte_offset", e.position.byteOffset)
+            w.attribute("bit_offset", e.position.bitOffset)
+            if let u = e.unitIndex { w.attribute("unit_index", u) }
+            w.attribute("message", e.reasonText)
+            w.openEnd()
+            Self.hex(x.window, w)
             w.close()
         }
         w.close()
@@ -80,102 +103,181 @@ public final class DumpXMLStream {
     public func end() -> String {
         w.close()
         w.endDocument()
-        return w.take()
+        return take()
     }
 
     /// What was written since the last call.
     public func take() -> String { w.take() }
 
-    public func unit(_ u: DumpUnit) {
-        var a: [(String, String)] = [("index", String(u.index)), ("type", u.typeName), ("type_code", String(u.typeCode)),
-                                     ("offset", String(u.offset)), ("size", String(u.size)),
-                                     ("header_bytes", String(u.headerBytes)), ("payload_bytes", String(u.payloadBytes)),
-                                     ("depth", String(u.depth))]
-        if u.partial { a.append(("partial", "true")) }
-        if !u.tensorIndices.isEmpty { a.append(("tensors", u.tensorIndices.map(String.init).joined(separator: " "))) }
-        w.open("unit", a)
+    func takeBytes() -> [UInt8] {
+        var out = DumpBytes()
+        w.move(into: &out, flush: true)
+        return out.take()
+    }
+
+    public func unit(_ u: DumpUnit) { Self.unit(u, w) }
+
+    /// Writes the unit; moves what libxml2 has written to `out` once it is `handOver` bytes or
+    /// more, after the unit and after each unit an NNR_AGG carries (the rest follows with the next
+    /// units or `takeBytes`, in order).
+    func unit(_ u: DumpUnit, into out: inout DumpBytes) {
+        let w = self.w
+        Self.unit(u, w) { w.move(into: &out, atLeast: Self.handOver) }
+        w.move(into: &out, atLeast: Self.handOver)
+    }
+
+    static func unit(_ u: DumpUnit, _ w: XMLStreamWriter, _ afterChild: () -> Void = {}) {
+        w.begin("unit")
+        w.attribute("index", u.index)
+        w.attribute("type", u.typeName)
+        w.attribute("type_code", u.typeCode)
+        w.attribute("offset", u.offset)
+        w.attribute("size", u.size)
+        w.attribute("header_bytes", u.headerBytes)
+        w.attribute("payload_bytes", u.payloadBytes)
+        w.attribute("depth", u.depth)
+        if u.partial { w.attribute("partial", true) }
+        if !u.tensorIndices.isEmpty { w.attribute("tensors", u.tensorIndices.map(String.init).joined(separator: " ")) }
+        w.openEnd()
         for s in u.sections {
-            w.open("section", [("name", s.name), ("offset", String(s.offset)), ("size", String(s.size))])
+            w.begin("section")
+            w.attribute("name", s.name)
+            w.attribute("offset", s.offset)
+            w.attribute("size", s.size)
+            w.openEnd()
             for e in s.elements {
-                var fa: [(String, String)] = [("name", e.name), ("descriptor", e.descriptor),
-                                              ("byte_offset", String(e.byteOffset)), ("bit_offset", String(e.bitOffset)),
-                                              ("bit_width", String(e.bitWidth)), ("bits", e.raw), ("value", DumpXMLRenderer.value(e.value))]
-                if let s = e.symbol { fa.append(("symbol", s)) }
+                w.begin("field")
+                w.attribute("name", e.name)
+                w.attribute("descriptor", e.descriptor)
+                w.attribute("byte_offset", e.byteOffset)
+                w.attribute("bit_offset", e.bitOffset)
+                w.attribute("bit_width", e.bitWidth)
+                w.attribute("bits", e.raw)
+                value(e.value, w)
+                if let s = e.symbol { w.attribute("symbol", s) }
                 if e.derived.isEmpty {
-                    w.empty("field", fa)
+                    w.emptyEnd()
                 } else {
-                    w.open("field", fa)
-                    for d in e.derived { derived(d) }
+                    w.openEnd()
+                    for d in e.derived { derived(d, w) }
                     w.close()
                 }
             }
-            for d in s.derived { derived(d) }
+            for d in s.derived { derived(d, w) }
             w.close()
         }
         for x in u.warnings {
-            w.empty("warning", [("element", x.element), ("byte_offset", String(x.position.byteOffset)),
-                                ("bit_offset", String(x.position.bitOffset)), ("message", x.message)])
+            w.begin("warning")
+            w.attribute("element", x.element)
+            w.attribute("byte_offset", x.position.byteOffset)
+            w.attribute("bit_offset", x.position.bitOffset)
+            w.attribute("message", x.message)
+            w.emptyEnd()
         }
-        for p in u.problems { w.textElement("problem", p) }
-        if let h = u.hex { hex(h) }
-        for c in u.children { unit(c) }
+        for p in u.problems {
+            w.begin("problem")
+            w.textEnd(p)
+        }
+        if let h = u.hex { hex(h, w) }
+        for c in u.children {
+            unit(c, w, afterChild)
+            afterChild()
+        }
         w.close()
     }
 
-    private func derived(_ d: DumpDerived) {
-        var a: [(String, String)] = [("name", d.name), ("value", DumpXMLRenderer.value(d.value))]
-        if let n = d.note { a.append(("note", n)) }
-        w.empty("derived", a)
+    /// The `value` attribute: ints written directly, the rest as `DumpXMLRenderer.value` says.
+    private static func value(_ v: FieldValue, _ w: XMLStreamWriter) {
+        if case let .int(i) = v {
+            w.attribute("value", i)
+        } else {
+            w.attribute("value", DumpXMLRenderer.value(v))
+        }
     }
 
-    private func tensor(_ t: DumpTensor) {
-        var a: [(String, String)] = [("index", String(t.index)), ("unit", String(t.unitIndex)), ("name", t.name)]
-        if let r = t.role { a.append(("role", r)) }
-        a += [("shape", t.shape.map(String.init).joined(separator: " ")), ("elements", String(t.elementCount)),
-              ("payload_type", t.payloadType), ("payload_type_code", String(t.payloadTypeCode))]
-        if let v = t.baseQP { a.append(("base_qp", String(v))) }
-        if let v = t.qpDensity { a.append(("qp_density", String(v))) }
-        if let v = t.qpOffset { a.append(("qp_offset", String(v))) }
-        if let v = t.qp { a.append(("qp", String(v))) }
-        if let v = t.stepSize { a.append(("step_size", String(v))) }
-        a += [("dq", t.dq ? "true" : "false"), ("scan_order", String(t.scanOrder))]
-        if let v = t.bits { a += [("bits", String(v)), ("bits_exact", t.bitsExact ? "true" : "false")] }
-        if let v = t.bytes { a.append(("bytes", String(v))) }
-        if let v = t.bitsPerParameter { a.append(("bits_per_parameter", String(v))) }
-        if let v = t.share { a.append(("share", String(v))) }
+    private static func derived(_ d: DumpDerived, _ w: XMLStreamWriter) {
+        w.begin("derived")
+        w.attribute("name", d.name)
+        value(d.value, w)
+        if let n = d.note { w.attribute("note", n) }
+        w.emptyEnd()
+    }
+
+    private static func tensor(_ t: DumpTensor, _ w: XMLStreamWriter) {
+        w.begin("tensor")
+        w.attribute("index", t.index)
+        w.attribute("unit", t.unitIndex)
+        w.attribute("name", t.name)
+        if let r = t.role { w.attribute("role", r) }
+        w.attribute("shape", t.shape.map(String.init).joined(separator: " "))
+        w.attribute("elements", t.elementCount)
+        w.attribute("payload_type", t.payloadType)
+        w.attribute("payload_type_code", t.payloadTypeCode)
+        if let v = t.baseQP { w.attribute("base_qp", v) }
+        if let v = t.qpDensity { w.attribute("qp_density", v) }
+        if let v = t.qpOffset { w.attribute("qp_offset", v) }
+        if let v = t.qp { w.attribute("qp", v) }
+        if let v = t.stepSize { w.attribute("step_size", String(v)) }
+        w.attribute("dq", t.dq)
+        w.attribute("scan_order", t.scanOrder)
+        if let v = t.bits {
+            w.attribute("bits", v)
+            w.attribute("bits_exact", t.bitsExact)
+        }
+        if let v = t.bytes { w.attribute("bytes", v) }
+        if let v = t.bitsPerParameter { w.attribute("bits_per_parameter", String(v)) }
+        if let v = t.share { w.attribute("share", String(v)) }
         if t.codebook == nil && t.stats == nil {
-            w.empty("tensor", a)
+            w.emptyEnd()
             return
         }
-        w.open("tensor", a)
+        w.openEnd()
         if let cb = t.codebook {
-            w.open("codebook", [("size", String(cb.codebookSize)), ("egk", String(cb.codebookEgk)), ("cb_zero_offset", String(cb.cbZeroOffset))])
+            w.begin("codebook")
+            w.attribute("size", cb.codebookSize)
+            w.attribute("egk", cb.codebookEgk)
+            w.attribute("cb_zero_offset", cb.cbZeroOffset)
+            w.openEnd()
             w.textLine(cb.entries.map(String.init).joined(separator: " "))
             w.close()
         }
         if let s = t.stats {
-            var sa: [(String, String)] = [("count", String(s.count)), ("min", String(s.minLevel)), ("max", String(s.maxLevel)),
-                                          ("zeros", String(s.zeros)), ("zero_fraction", String(s.zeroFraction))]
+            w.begin("stats")
+            w.attribute("count", s.count)
+            w.attribute("min", s.minLevel)
+            w.attribute("max", s.maxLevel)
+            w.attribute("zeros", s.zeros)
+            w.attribute("zero_fraction", String(s.zeroFraction))
             if let snr = s.snrDB {
-                if snr.isFinite { sa.append(("snr_db", String(snr))) }
-                sa.append(("exact", snr.isInfinite && snr > 0 ? "true" : "false"))
+                if snr.isFinite { w.attribute("snr_db", String(snr)) }
+                w.attribute("exact", snr.isInfinite && snr > 0)
             }
-            if let n = s.snrNote { sa.append(("snr_note", n)) }
-            w.open("stats", sa)
+            if let n = s.snrNote { w.attribute("snr_note", n) }
+            w.openEnd()
             for b in s.histogram {
-                w.empty("bin", [("label", b.label), ("low", String(b.low)), ("high", String(b.high)), ("count", String(b.count))])
+                w.begin("bin")
+                w.attribute("label", b.label)
+                w.attribute("low", b.low)
+                w.attribute("high", b.high)
+                w.attribute("count", b.count)
+                w.emptyEnd()
             }
             w.close()
         }
         w.close()
     }
 
-    private func hex(_ h: DumpHexBlock) {
-        var a: [(String, String)] = [("offset", String(h.offset)), ("size", String(h.bytes.count)), ("omitted", String(h.omitted))]
-        if let m = h.mark { a.append(("mark", String(m))) }
-        w.open("hex", a)
+    private static func hex(_ h: DumpHexBlock, _ w: XMLStreamWriter) {
+        w.begin("hex")
+        w.attribute("offset", h.offset)
+        w.attribute("size", h.bytes.count)
+        w.attribute("omitted", h.omitted)
+        if let m = h.mark { w.attribute("mark", m) }
+        w.openEnd()
         for r in h.rows {
-            w.textElement("row", r.bytes.map { String(format2hex: $0) }.joined(separator: " "), [("offset", String(r.offset + r.column))])
+            w.begin("row")
+            w.attribute("offset", r.offset + r.column)
+            w.textEnd(r.bytes.map { String(format2hex: $0) }.joined(separator: " "))
         }
         w.close()
     }

@@ -11,9 +11,9 @@ public enum JUnitReport {
             var name: String
             var classname: String
             /// (element, attributes, text) in order.
-            var body: [(String, [(String, String)], String)] = []
+            var body: [(StaticString, [(StaticString, String)], String)] = []
         }
-        var suites: [(attributes: [(String, String)], properties: [(String, String)], cases: [Case])] = []
+        var suites: [(attributes: [(StaticString, String)], properties: [(String, String)], cases: [Case])] = []
         var totalTests = 0, totalFailures = 0
         for (n, r) in reports.enumerated() {
             var cases: [Case] = []
@@ -61,7 +61,7 @@ public enum JUnitReport {
             }
             totalTests += cases.count
             totalFailures += failures
-            var attributes: [(String, String)] = [("name", r.path), ("id", String(n)), ("tests", String(cases.count)),
+            var attributes: [(StaticString, String)] = [("name", r.path), ("id", String(n)), ("tests", String(cases.count)),
                                                   ("failures", String(failures)), ("errors", "0"), ("skipped", "0")]
             if let ts = timestamp { attributes.append(("timestamp", iso8601(ts))) }
             var properties: [(String, String)] = [("file_size", String(r.fileSize)), ("units", String(r.unitCount)),
@@ -71,22 +71,37 @@ public enum JUnitReport {
         }
         let w = XMLStreamWriter(unrepresentable: .replacementCharacter)
         w.startDocument()
-        w.open("testsuites", [("name", "nnr check"), ("tests", String(totalTests)), ("failures", String(totalFailures)), ("errors", "0")])
+        w.begin("testsuites")
+        w.attribute("name", "nnr check")
+        w.attribute("tests", totalTests)
+        w.attribute("failures", totalFailures)
+        w.attribute("errors", 0)
+        w.openEnd()
         for s in suites {
-            w.open("testsuite", s.attributes)
-            w.open("properties")
-            for (k, v) in s.properties { w.empty("property", [("name", k), ("value", v)]) }
+            w.begin("testsuite")
+            for (k, v) in s.attributes { w.attribute(k, v) }
+            w.openEnd()
+            w.begin("properties")
+            w.openEnd()
+            for (k, v) in s.properties {
+                w.begin("property")
+                w.attribute("name", k)
+                w.attribute("value", v)
+                w.emptyEnd()
+            }
             w.close()
             for c in s.cases {
-                w.text(String(repeating: "  ", count: w.depth))
-                w.start("testcase", [("name", c.name), ("classname", c.classname)])
+                // one line: <testcase …><failure …>…</failure><system-out>…</system-out></testcase>
+                w.begin("testcase")
+                w.attribute("name", c.name)
+                w.attribute("classname", c.classname)
                 for (element, attributes, text) in c.body {
-                    w.start(element, attributes)
+                    w.start(element)
+                    for (k, v) in attributes { w.attribute(k, v) }
                     w.text(text)
                     w.end()
                 }
-                w.end()
-                w.text("\n")
+                w.emptyEnd()
             }
             w.close()
         }

@@ -1,31 +1,54 @@
 import CLibXML2
 import Foundation
 
-/// XML written with libxml2's `xmlTextWriter` into memory, one element at a time; `take()` hands
-/// over what is written so far, so a streaming driver can write unit by unit.
+/// XML written with libxml2's `xmlTextWriter` into one reused memory buffer: the XML dump
+/// (`DumpXMLStream`) and the JUnit report (`JUnitReport`) are written through it, in one layout.
 ///
-/// Layout is ours (libxml2's own indentation is off): `open`/`close`/`empty`/`textElement` put
-/// each element on its own line, indented by two spaces per level; `start`/`text`/`end` write
-/// inline. Text and attribute values are escaped by libxml2 (attributes: markup characters other
-/// than `'`, and tab, newline and carriage return as references; UTF-8 as it is); characters
-/// XML 1.0 cannot carry at all are replaced first, as `unrepresentable` says.
+/// An element: `begin(name)`, `attribute`s, then `openEnd()` (children follow on their own lines,
+/// one level deeper; `close()` ends it), `emptyEnd()` (`<name …/>`, or `</name>` after inline
+/// content) or `textEnd(content)` (`<name …>content</name>`); each on its own line, indented by
+/// two spaces per level. `start`/`text`/`end` write inline. libxml2's own indentation is off.
+///
+/// libxml2 writes and escapes everything: `xmlTextWriterStartElement`, `WriteAttribute` (markup
+/// characters other than `'`, and tab, newline and carriage return as references; UTF-8 as it
+/// is), `WriteString` (character data), `EndElement` (`/>` or `</name>`); the layout's spaces
+/// and newlines, which need no escaping, go through `xmlTextWriterWriteRawLen` (it also closes a
+/// start tag with `>`). Characters XML 1.0 cannot carry at all are replaced first, as
+/// `unrepresentable` says (strings without them, nearly all, are handed over as they are).
+///
+/// What crosses to C is pointers to bytes that exist already: element and attribute names are
+/// `StaticString`s (their UTF-8 is in the binary, NUL-terminated), strings go through `withCString`
+/// (no copy for native strings), integers are written into a scratch buffer the writer owns; the
+/// Swift side allocates nothing per element or attribute.
 final class XMLStreamWriter {
     private let buffer: xmlBufferPtr?
     private let writer: xmlTextWriterPtr?
     private let unrepresentable: XMLText.Unrepresentable
     private(set) var depth = 0
+    /// A line ends with the next line's indentation, in one call (`settle()` where none follows).
+    private var newlinePending = false
+    /// A newline, then `indentWidth` spaces (layout), then room for a number and its NUL.
+    private let scratch: UnsafeMutablePointer<xmlChar>
+    private static let indentWidth = 64
+    private static let digitsEnd = 1 + indentWidth + 24
 
     init(unrepresentable: XMLText.Unrepresentable) {
         self.unrepresentable = unrepresentable
         let b = xmlBufferCreate()
         buffer = b
         writer = b.flatMap { xmlNewTextWriterMemory($0, 0) }
+        scratch = .allocate(capacity: Self.digitsEnd + 1)
+        scratch.initialize(repeating: 0x20, count: Self.digitsEnd + 1)
+        scratch[0] = UInt8(ascii: "\n")
     }
 
     deinit {
         if let w = writer { xmlFreeTextWriter(w) }
         if let b = buffer { xmlBufferFree(b) }
+        scratch.deallocate()
     }
+
+    // MARK: libxml2 calls
 
     /// `<?xml version="1.0" encoding="UTF-8"?>` and a newline.
     func startDocument() {
@@ -36,79 +59,186 @@ final class XMLStreamWriter {
     /// Closes what is open; ends with a newline.
     func endDocument() {
         guard let w = writer else { return }
+        settle()
         xmlTextWriterEndDocument(w)
+        depth = 0
     }
 
-    /// Starts an element inline (no indentation, no newline).
-    func start(_ name: String, _ attributes: [(String, String)] = []) {
+    /// `<name` inline (no indentation).
+    @inline(__always) func start(_ name: StaticString) {
         guard let w = writer else { return }
-        xmlTextWriterStartElement(w, name)
-        for (k, v) in attributes {
-            xmlTextWriterWriteAttribute(w, k, XMLText.replacingUnrepresentable(v, with: unrepresentable))
+        settle()
+        Self.withName(name) { xmlTextWriterStartElement(w, $0) }
+    }
+
+    func attribute(_ k: StaticString, _ v: String) {
+        guard let w = writer else { return }
+        Self.withName(k) { key in
+            withXMLText(v) { xmlTextWriterWriteAttribute(w, key, $0) }
         }
     }
 
-    /// Character data (escaped).
-    func text(_ s: String) {
-        guard let w = writer, !s.isEmpty else { return }
-        xmlTextWriterWriteString(w, XMLText.replacingUnrepresentable(s, with: unrepresentable))
+    func attribute(_ k: StaticString, _ v: Int) {
+        guard let w = writer else { return }
+        // Digits from the end of the scratch buffer backwards, as `String(v)` writes them.
+        var i = Self.digitsEnd
+        scratch[i] = 0
+        var m = v.magnitude
+        repeat {
+            i -= 1
+            scratch[i] = UInt8(truncatingIfNeeded: m % 10) &+ 0x30
+            m /= 10
+        } while m > 0
+        if v < 0 {
+            i -= 1
+            scratch[i] = UInt8(ascii: "-")
+        }
+        let digits = UnsafePointer(scratch + i)
+        Self.withName(k) { xmlTextWriterWriteAttribute(w, $0, digits) }
     }
 
-    /// Ends the innermost element: `/>` when nothing was written inside it.
-    func end() {
+    func attribute(_ k: StaticString, _ v: Bool) {
         guard let w = writer else { return }
+        let text: StaticString = v ? "true" : "false"
+        Self.withName(k) { key in xmlTextWriterWriteAttribute(w, key, text.utf8Start) }
+    }
+
+    /// Character data (escaped); closes the start tag first.
+    func text(_ s: String) {
+        guard let w = writer, !s.isEmpty else { return }
+        settle()
+        withXMLText(s) { xmlTextWriterWriteString(w, $0) }
+    }
+
+    /// Ends the innermost element: `/>` when nothing was written inside it, else `</name>`.
+    @inline(__always) func end() {
+        guard let w = writer else { return }
+        settle()
         xmlTextWriterEndElement(w)
     }
 
-    private var indentation: String { String(repeating: "  ", count: depth) }
+    /// The layout's bytes (newline, spaces): nothing to escape.
+    @inline(__always) private func raw(_ p: UnsafePointer<xmlChar>, _ n: Int) {
+        guard let w = writer, n > 0 else { return }
+        xmlTextWriterWriteRawLen(w, p, Int32(truncatingIfNeeded: n))
+    }
 
-    /// `<name …>` on its own line; what follows is indented one level more.
-    func open(_ name: String, _ attributes: [(String, String)] = []) {
-        text(indentation)
-        start(name, attributes)
-        text("\n")
+    // MARK: layout
+
+    /// A newline, written with what follows it.
+    @inline(__always) private func newline() { newlinePending = true }
+
+    /// The pending newline, where no indentation follows.
+    @inline(__always) private func settle() {
+        if newlinePending {
+            newlinePending = false
+            raw(scratch, 1)
+        }
+    }
+
+    /// The pending newline and two spaces per level.
+    @inline(__always) private func indent() {
+        var n = 2 * depth
+        if newlinePending {
+            newlinePending = false
+            let k = Swift.min(n, Self.indentWidth)
+            raw(scratch, 1 + k)
+            n -= k
+        }
+        while n > 0 {
+            let k = Swift.min(n, Self.indentWidth)
+            raw(scratch + 1, k)
+            n -= k
+        }
+    }
+
+    /// Indentation and `<name`.
+    func begin(_ name: StaticString) {
+        indent()
+        start(name)
+    }
+
+    /// `>` and a newline: the element's children follow, one level deeper.
+    func openEnd() {
+        newline()
         depth += 1
     }
 
-    /// `</name>` of the element `open` started (the root's newline comes from `endDocument`).
-    func close() {
-        depth -= 1
-        text(indentation)
+    /// `/>` (or `</name>` after inline content) and a newline.
+    func emptyEnd() {
         end()
-        if depth > 0 { text("\n") }
+        newline()
     }
 
-    /// `<name …/>` on its own line.
-    func empty(_ name: String, _ attributes: [(String, String)] = []) {
-        text(indentation)
-        start(name, attributes)
-        end()
-        text("\n")
-    }
-
-    /// `<name …>text</name>` on its own line.
-    func textElement(_ name: String, _ content: String, _ attributes: [(String, String)] = []) {
-        text(indentation)
-        start(name, attributes)
+    /// `>content</name>` (`/>` for no content) and a newline.
+    func textEnd(_ content: String) {
         text(content)
         end()
-        text("\n")
+        newline()
+    }
+
+    /// `</name>` of the element `openEnd` left open (the root's newline comes from `endDocument`).
+    func close() {
+        guard depth > 0 else { return }
+        depth -= 1
+        indent()
+        end()
+        if depth > 0 { newline() }
     }
 
     /// A line of character data at the current indentation.
     func textLine(_ content: String) {
-        text(indentation + content + "\n")
+        indent()
+        text(content)
+        newline()
+    }
+
+    // MARK: output
+
+    /// Bytes that reached the memory buffer (libxml2 keeps up to a few KB before handing them on).
+    var bufferedCount: Int { buffer.map { Int(xmlBufferLength($0)) } ?? 0 }
+
+    /// Moves what reached the memory buffer to `out` (all of it after a flush); the buffer keeps
+    /// its memory.
+    func move(into out: inout DumpBytes, flush: Bool) {
+        guard let b = buffer else { return }
+        if flush, let w = writer {
+            settle()
+            xmlTextWriterFlush(w)
+        }
+        let n = Int(xmlBufferLength(b))
+        guard n > 0, let p = xmlBufferContent(b) else { return }
+        out.append(UnsafeBufferPointer(start: p, count: n))
+        xmlBufferEmpty(b)
+    }
+
+    /// Moves what reached the memory buffer to `out` if that is `atLeast` bytes or more.
+    @inline(__always) func move(into out: inout DumpBytes, atLeast n: Int) {
+        if bufferedCount >= n { move(into: &out, flush: false) }
     }
 
     /// What was written since the last call.
     func take() -> String {
-        guard let w = writer, let b = buffer else { return "" }
-        xmlTextWriterFlush(w)
-        let n = Int(xmlBufferLength(b))
-        guard n > 0, let p = xmlBufferContent(b) else { return "" }
-        let s = String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
-        xmlBufferEmpty(b)
-        return s
+        var out = DumpBytes()
+        move(into: &out, flush: true)
+        return out.string
+    }
+
+    // MARK: strings to C
+
+    /// `name`'s NUL-terminated UTF-8 (a literal of one character may be stored as its scalar).
+    @inline(__always) private static func withName<R>(_ name: StaticString, _ body: (UnsafePointer<xmlChar>) -> R) -> R {
+        if name.hasPointerRepresentation { return body(name.utf8Start) }
+        return String(name.unicodeScalar).withCString {
+            body(UnsafeRawPointer($0).assumingMemoryBound(to: xmlChar.self))
+        }
+    }
+
+    /// `s` as NUL-terminated UTF-8, after replacing what XML cannot carry.
+    @inline(__always) private func withXMLText<R>(_ s: String, _ body: (UnsafePointer<xmlChar>) -> R) -> R {
+        let plain = s.utf8.withContiguousStorageIfAvailable { !XMLText.mayNeedReplacing($0) } ?? false
+        let t = plain ? s : XMLText.replacingUnrepresentable(s, with: unrepresentable)
+        return t.withCString { body(UnsafeRawPointer($0).assumingMemoryBound(to: xmlChar.self)) }
     }
 }
 

@@ -14,6 +14,35 @@ enum XMLText {
         (u.value < 0x20 && u != "\t" && u != "\n" && u != "\r") || u.value == 0xFFFE || u.value == 0xFFFF
     }
 
+    /// Whether UTF-8 text may hold a character XML 1.0 cannot carry: a byte below 0x20 or 0xEF (the
+    /// lead byte of U+FFFE and U+FFFF), looked for eight bytes at a time. False means none.
+    static func mayNeedReplacing(_ u: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = u.baseAddress else { return false }
+        let raw = UnsafeRawPointer(base)
+        let n = u.count
+        var i = 0
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        // a byte below 0x20 in x, or a zero byte in x ^ 0xEFEF… (a byte 0xEF in x)
+        @inline(__always) func hit(_ x: UInt64) -> Bool {
+            let y = x ^ (0xEF &* ones)
+            return ((x &- 0x20 &* ones) & ~x | (y &- ones) & ~y) & highs != 0
+        }
+        while i + 8 <= n {
+            if hit(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { return true }
+            i += 8
+        }
+        if n >= 8 && i < n {
+            // the last eight bytes (overlapping what was looked at)
+            return hit(raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))
+        }
+        while i < n {
+            if base[i] < 0x20 || base[i] == 0xEF { return true }
+            i += 1
+        }
+        return false
+    }
+
     /// `s` with every character XML 1.0 cannot carry replaced as `unrepresentable` says.
     static func replacingUnrepresentable(_ s: String, with unrepresentable: Unrepresentable) -> String {
         guard s.unicodeScalars.contains(where: isUnrepresentable) else { return s }

@@ -107,7 +107,7 @@ struct Dump: ParsableCommand {
             failed = report.hasError
             tensorSeen = report.files.contains { $0.tensors.contains { $0.name == tensor } }
         } else {
-            var streamer = DumpStreamer(options: options, format: DumpStreamFormat(rawValue: format.rawValue) ?? .text, write: { out.write($0) })
+            var streamer = DumpStreamer(options: options, format: DumpStreamFormat(rawValue: format.rawValue) ?? .text, writeBytes: { out.write(bytes: $0) })
             streamer.run(inputs)
             failed = streamer.failed
             tensorSeen = streamer.tensorSeen
