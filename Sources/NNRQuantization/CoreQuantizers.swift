@@ -20,6 +20,8 @@ struct CoreRequest {
     var skipRows: [Bool]?
     /// Layer width w (DQ state advance of a skipped segment).
     var width: Int
+    /// max |w| of the values (+∞ when unknown).
+    var largestMagnitude: Float = .infinity
 }
 
 /// Outcome of one core pass.
@@ -226,6 +228,12 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
     var rate = TrellisRateStores(gtCount: req.gtCount, enabled: useRate)
     defer { rate.deallocate() }
 
+    // Without a rate term or an error bound, and with every |w|/Δ more than 4 below both limits,
+    // trellisCandidateBase is max(1, ⌊org⌋ − 1) and the four candidates are always within the
+    // limits: the loops drop the limit logic (the same levels).
+    let unbounded = !useRate && !checkErr && req.largestMagnitude.isFinite
+        && qscale * Double(req.largestMagnitude) + 4 < Double(Swift.min(req.maxPositive, req.maxNegative))
+
     var stepIndex = 0
     for seg in req.segments {
         if useRate && seg.startsBlockRow { rate.resetLiveStores() }
@@ -238,10 +246,12 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
             continue
         }
         if !useRate {
-            cost = trellisSegmentDistortionOnly(values, start: seg.start, count: seg.length, cost: cost,
-                                                decisions: UnsafeMutableRawPointer(decisions + stepIndex * 2)
-                                                    .assumingMemoryBound(to: UInt16.self),
-                                                req: req, qscale: qscale)
+            let segmentDecisions = UnsafeMutableRawPointer(decisions + stepIndex * 2).assumingMemoryBound(to: UInt16.self)
+            cost = unbounded
+                ? trellisSegmentDistortionOnly(UnboundedLevels.self, values, start: seg.start, count: seg.length,
+                                               cost: cost, decisions: segmentDecisions, req: req, qscale: qscale)
+                : trellisSegmentDistortionOnly(BoundedLevels.self, values, start: seg.start, count: seg.length,
+                                               cost: cost, decisions: segmentDecisions, req: req, qscale: qscale)
             stepIndex += seg.length
             continue
         }
@@ -309,7 +319,7 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
     }
 
     return trellisBacktrack(values, req, into: q, cost: cost, decisions: decisions, steps: stepIndex,
-                            useRate: useRate, qscale: qscale, skip: skip)
+                            useRate: useRate, unbounded: unbounded, qscale: qscale, skip: skip)
 }
 
 /// The rate model of the trellis (lambda_scale > 0): one context store per live state (16 slots:
@@ -420,7 +430,7 @@ struct TrellisRateStores {
 /// decisions in reverse scan order: the levels q. Infeasible if no finite path starts in state 0.
 func trellisBacktrack(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest, into q: UnsafeMutableBufferPointer<Int32>,
                       cost: SIMD8<Double>, decisions: UnsafeMutablePointer<UInt8>, steps stepIndex: Int,
-                      useRate: Bool, qscale: Double, skip: SkipPermutation) -> CoreOutcome {
+                      useRate: Bool, unbounded: Bool, qscale: Double, skip: SkipPermutation) -> CoreOutcome {
     let skipRows = req.skipRows
     var state = 0
     for s in 1..<8 where cost[s] < cost[state] { state = s }
@@ -436,9 +446,14 @@ func trellisBacktrack(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest, 
         }
         var i = seg.start + seg.length
         if !useRate {
-            trellisBacktrackDistortionOnly(values, req, into: q, range: seg.start..<i, lastStep: k,
-                                           decisions: UnsafeRawPointer(decisions).assumingMemoryBound(to: UInt16.self),
-                                           qscale: qscale, state: &state)
+            let words = UnsafeRawPointer(decisions).assumingMemoryBound(to: UInt16.self)
+            if unbounded {
+                trellisBacktrackDistortionOnly(UnboundedLevels.self, values, req, into: q, range: seg.start..<i,
+                                               lastStep: k, decisions: words, qscale: qscale, state: &state)
+            } else {
+                trellisBacktrackDistortionOnly(BoundedLevels.self, values, req, into: q, range: seg.start..<i,
+                                               lastStep: k, decisions: words, qscale: qscale, state: &state)
+            }
             k -= seg.length
             continue
         }
@@ -470,7 +485,8 @@ func trellisBacktrack(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest, 
 /// branch-free. States 0…3 come from even predecessors, 4…7 from odd ones, so the slot of a
 /// non-zero level is 2 − (c >> 2) on the parity-1 branch and 3·(c >> 2) on the parity-0 branch.
 @inline(__always)
-func trellisBacktrackDistortionOnly(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
+func trellisBacktrackDistortionOnly<B: TrellisLevelBounds>(_ bounds: B.Type, _ values: UnsafeBufferPointer<Float>,
+                                    _ req: CoreRequest,
                                     into q: UnsafeMutableBufferPointer<Int32>, range: Range<Int>, lastStep: Int,
                                     decisions: UnsafePointer<UInt16>, qscale: Double, state: inout Int) {
     var c = UInt32(truncatingIfNeeded: state)
@@ -493,8 +509,12 @@ func trellisBacktrackDistortionOnly(_ values: UnsafeBufferPointer<Float>, _ req:
         let org = qscale * Double(v.magnitude)
         // The limit by an index and zero by a mask, not conditionals (the compiler would branch on
         // the sign and on zero).
-        let limit = limits[Int(truncatingIfNeeded: sign & 1)]
-        let base = trellisCandidateBase(org: org, limit: limit)
+        let base: Int64
+        if B.unbounded {
+            base = Swift.max(1, Int64(org) &- 1)
+        } else {
+            base = trellisCandidateBase(org: org, limit: limits[Int(truncatingIfNeeded: sign & 1)])
+        }
         let m = base &+ Int64((Int(slot) &- Int(base & 3)) & 3)
         let level = (Int32(truncatingIfNeeded: m) ^ sign) &- sign
         q[i] = level & (Int32(bitPattern: zero) &- 1)
@@ -509,7 +529,8 @@ func trellisBacktrackDistortionOnly(_ values: UnsafeBufferPointer<Float>, _ req:
 /// from the even states (level slot 0, odd slot 2), states 4…7 from the odd ones (slots 3 and 1),
 /// as the general loop's `pick` calls list them. Each step writes one packed decision word
 /// (`TrellisTopology.zeroWinBit`).
-func trellisSegmentDistortionOnly(_ values: UnsafeBufferPointer<Float>, start: Int, count: Int,
+func trellisSegmentDistortionOnly<B: TrellisLevelBounds>(_ bounds: B.Type, _ values: UnsafeBufferPointer<Float>,
+                                  start: Int, count: Int,
                                   cost: SIMD8<Double>, decisions: UnsafeMutablePointer<UInt16>,
                                   req: CoreRequest, qscale: Double) -> SIMD8<Double> {
     typealias V = SIMD2<Double>
@@ -539,10 +560,10 @@ func trellisSegmentDistortionOnly(_ values: UnsafeBufferPointer<Float>, start: I
         let absw = Double(w.magnitude)
         let org = qscale * absw
         let limit = w.bitPattern >> 31 != 0 ? req.maxNegative : req.maxPositive
-        let base = trellisCandidateBase(org: org, limit: limit)
-        let dz = (checkErr && absw > maxErr) ? Double.infinity : org * org
+        let base = B.unbounded ? Swift.max(1, Int64(org) &- 1) : trellisCandidateBase(org: org, limit: limit)
+        let dz = (!B.unbounded && checkErr && absw > maxErr) ? Double.infinity : org * org
         let d0: V, d1: V, d2: V, d3: V
-        if !checkErr && base < maxLimit &- 2 {
+        if B.unbounded || (!checkErr && base < maxLimit &- 2) {
             // All four candidates base…base+3 are within the limit: slot r holds the candidate
             // base + ((r − base) & 3), whose distance from org is f − ((r − base) & 3).
             // (j for slots 0, 1) and (j for slots 2, 3) from the table: two vector subtractions.
@@ -587,4 +608,19 @@ func trellisSegmentDistortionOnly(_ values: UnsafeBufferPointer<Float>, start: I
         c = V(n23[1], n01[1]); d = V(n67[1], n45[1])
     }
     return SIMD8(a[0], c[1], a[1], c[0], b[0], d[1], b[1], d[0])
+}
+
+/// Compile-time switch of the distortion-only trellis loops: `UnboundedLevels` when no error bound
+/// applies and every |w|/Δ is more than 4 below both level limits (`quantizeDependent` checks it), so
+/// that the candidate base is max(1, ⌊org⌋ − 1) and no candidate needs a limit check.
+protocol TrellisLevelBounds {
+    static var unbounded: Bool { get }
+}
+
+enum BoundedLevels: TrellisLevelBounds {
+    static var unbounded: Bool { false }
+}
+
+enum UnboundedLevels: TrellisLevelBounds {
+    static var unbounded: Bool { true }
 }

@@ -330,8 +330,11 @@ struct Job {
         var req = CoreRequest(stepSize: step, maxPositive: maxPos, maxNegative: maxNeg, maxError: maxError,
                               lambdaScale: options.lambdaScale, gtCount: options.cabacUnaryLengthMinus1 + 1,
                               segments: geometry.scanSegments(splitRows: rowSkip), skipRows: forced,
-                              width: geometry.width)
-        var q = [Int32](repeating: 0, count: values.count)
+                              width: geometry.width, largestMagnitude: Swift.max(largest, -smallest))
+        // The dependent quantizer writes every level (skipped segments as zeros): no zero fill.
+        var q = options.method == .dependent
+            ? [Int32](unsafeUninitializedCapacity: values.count) { _, n in n = values.count }
+            : [Int32](repeating: 0, count: values.count)
         // A skipped segment advances the DQ state w times (spec 4.3), which equals coding its zeros
         // only when the segment is the whole row (scan_order 0, or a single block column).
         let segmentIsRow = geometry.scanOrder == 0 || geometry.width <= geometry.blockSize

@@ -79,4 +79,33 @@ final class TrellisReferenceTests: XCTestCase {
             XCTAssertEqual(t.q, referenceTCQ(v, step: step), "trial \(trial)")
         }
     }
+
+    /// The trellis loops without the level-limit logic (`UnboundedLevels`, taken when every |w|/Δ is
+    /// far below the limits) give the same levels as the general ones (`largestMagnitude` unknown),
+    /// with row skipping and block scan; and every level is written (no zero fill beforehand).
+    func testUnboundedTrellisLoopsMatchTheBoundedOnes() {
+        let step: Float = 1.0 / 64
+        for trial in 0..<3 {
+            var v = gaussian(4000, sigma: 0.2, seed: UInt64(50 + trial))
+            for c in 0..<100 { v[300 + c] = 0 }
+            let geo = TensorGeometry(height: 40, width: 100, scanOrder: trial == 2 ? 1 : 0)
+            var skip = [Bool](repeating: false, count: 40)
+            skip[3] = trial > 0
+            var req = CoreRequest(stepSize: step, maxPositive: (1 << 31) - 3, maxNegative: (1 << 31) - 2,
+                                  maxError: nil, lambdaScale: 0, gtCount: 11,
+                                  segments: geo.scanSegments(splitRows: trial > 0), skipRows: trial > 0 ? skip : nil,
+                                  width: geo.width)
+            req.largestMagnitude = v.map(\.magnitude).max() ?? 0
+            var general = req
+            general.largestMagnitude = .infinity
+            var fast = [Int32](repeating: 77, count: v.count), slow = [Int32](repeating: -77, count: v.count)
+            v.withUnsafeBufferPointer { values in
+                XCTAssertEqual(fast.withUnsafeMutableBufferPointer { quantizeDependent(values, req, into: $0) }, .ok)
+                XCTAssertEqual(slow.withUnsafeMutableBufferPointer { quantizeDependent(values, general, into: $0) }, .ok)
+            }
+            XCTAssertNil(fast.indices.first { fast[$0] != slow[$0] }, "trial \(trial): first differing level")
+            XCTAssertFalse(fast.contains(77), "trial \(trial)")
+            XCTAssertGreaterThan(fast.filter { $0 != 0 }.count, 3000, "trial \(trial)")
+        }
+    }
 }
