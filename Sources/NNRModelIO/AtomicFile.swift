@@ -15,6 +15,8 @@ protocol ByteSink {
     mutating func write(_ raw: UnsafeRawBufferPointer) throws
     /// Overwrites bytes already written at `offset` (a header field known only at the end).
     mutating func patch(_ bytes: [UInt8], at offset: UInt64) throws
+    /// Appends `count` zero bytes (a file writes a hole).
+    mutating func appendZeros(_ count: Int) throws
 }
 
 extension ByteSink {
@@ -28,6 +30,9 @@ struct ByteArraySink: ByteSink {
     var bytes: [UInt8] = []
     mutating func write(_ raw: UnsafeRawBufferPointer) throws {
         bytes.append(contentsOf: raw)
+    }
+    mutating func appendZeros(_ count: Int) throws {
+        bytes.append(contentsOf: repeatElement(0, count: count))
     }
     mutating func patch(_ new: [UInt8], at offset: UInt64) throws {
         guard offset <= UInt64(bytes.count), UInt64(new.count) <= UInt64(bytes.count) - offset else {

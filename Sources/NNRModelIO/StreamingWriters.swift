@@ -257,6 +257,8 @@ public final class NPZStreamWriter: TensorSink {
         }
         return TensorPieceWriter(entry: entry, file: url.path, write: { [unowned self] raw in
             do { try self.withZip { try $0.appendStored(raw) } } catch { self.abandon(); throw error }
+        }, zeros: { [unowned self] count in
+            do { try self.withZip { try $0.appendStoredZeros(count) } } catch { self.abandon(); throw error }
         }, end: { [unowned self] in
             do { try self.withZip { try $0.endStoredMember() } } catch { self.abandon(); throw error }
             self.piecesOpen = false

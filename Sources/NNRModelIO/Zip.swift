@@ -454,6 +454,20 @@ struct ZipWriter<Sink: ByteSink> {
         try emit(raw)
     }
 
+    /// `count` zero bytes of the open member: the CRC-32 is extended without reading them and the
+    /// sink writes a hole.
+    mutating func appendStoredZeros(_ count: Int) throws {
+        guard var m = open else { throw ModelIOError.invalidRequest(file: "<zip writer>", message: "no member is open") }
+        m.written &+= UInt64(count)
+        guard count >= 0, m.written <= m.record.uncompressedSize else {
+            throw ModelIOError.invalidRequest(file: "<zip writer>", message: "member data longer than declared")
+        }
+        m.record.crc = Zlib.crc32(zeros: count, initial: m.record.crc)
+        open = m
+        try sink.appendZeros(count)
+        offset &+= UInt64(count)
+    }
+
     mutating func endStoredMember() throws {
         guard let m = open, m.written == m.record.uncompressedSize else {
             throw ModelIOError.invalidRequest(file: "<zip writer>", message: "member data shorter than declared")

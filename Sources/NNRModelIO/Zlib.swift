@@ -19,6 +19,30 @@ enum Zlib {
         return UInt32(truncatingIfNeeded: crc)
     }
 
+    /// The CRC-32 of `crc`'s data followed by `count` zero bytes, without reading them: zlib's
+    /// `crc32_combine` with the CRC of a 1 MiB zero block, once per MiB (O(log) work each).
+    static func crc32(zeros count: Int, initial crc: UInt32) -> UInt32 {
+        let block = 1 << 20
+        var c = uLong(crc)
+        var left = count
+        if left >= block {
+            let zeroBlock = uLong(crc32(UnsafeRawBufferPointer(start: Zlib.zeroMiB, count: block)))
+            while left >= block {
+                c = CZlib.crc32_combine(c, zeroBlock, off_t(block))
+                left -= block
+            }
+        }
+        if left > 0 { c = uLong(crc32(UnsafeRawBufferPointer(start: Zlib.zeroMiB, count: left), initial: UInt32(truncatingIfNeeded: c))) }
+        return UInt32(truncatingIfNeeded: c)
+    }
+
+    /// 1 MiB of zero bytes (never written).
+    nonisolated(unsafe) static let zeroMiB: UnsafeMutableRawPointer = {
+        let p = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        p.initializeMemory(as: UInt8.self, repeating: 0, count: 1 << 20)
+        return p
+    }()
+
     static func crc32(_ bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBytes { crc32($0) }
     }

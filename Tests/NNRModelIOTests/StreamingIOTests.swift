@@ -433,4 +433,15 @@ final class PieceWriterTests: XCTestCase {
         try pieces(&n)
         XCTAssertEqual(Array(try Data(contentsOf: n.url)), try NPZ.encode(tensors))
     }
+
+    /// The CRC-32 of a zero run computed without reading it (whole MiBs by crc32_combine, the rest
+    /// directly) equals the CRC-32 of the bytes.
+    func testCRCOfZeroRunsWithoutReadingThem() {
+        let head: [UInt8] = Array("abc".utf8)
+        let initial = Zlib.crc32(head)
+        for count in [0, 1, 1000, (1 << 20) - 1, 1 << 20, 3 << 20 | 5] {
+            let expected = Zlib.crc32(head + [UInt8](repeating: 0, count: count))
+            XCTAssertEqual(Zlib.crc32(zeros: count, initial: initial), expected, "\(count)")
+        }
+    }
 }
