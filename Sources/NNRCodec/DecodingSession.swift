@@ -106,6 +106,7 @@ extension NDUPlan {
                         var decoded = DecodedTensorPayload()
                         levels = try [UInt8](unsafeUninitializedCapacity: elements * 4) { buf, initialized in
                             guard let b = buf.baseAddress else { return }
+                            HugePages.advise(UnsafeMutableRawPointer(b), count: elements * 4)
                             try b.withMemoryRebound(to: Int32.self, capacity: elements) { lv in
                                 decoded = try dec.decodeTensor(p, into: UnsafeMutableBufferPointer(start: lv, count: elements))
                             }
