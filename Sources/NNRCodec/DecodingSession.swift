@@ -71,12 +71,14 @@ extension NDUPlan {
                        stream: ((Int, NDUTensorPlan) -> LevelRowsHandler?)? = nil) throws -> DecodedNDU {
         if payloadType == .rawFloat { return try decodeRawFloat(source) }
         let u = unit
-        let payload = source.bytes(u.payloadRange)
-        source.release(u.payloadRange)
         var dec: PayloadDecoder
         do {
-            dec = try PayloadDecoder(payload: payload, fileOffset: u.payloadRange.lowerBound, limits: options.limits)
+            // copied once, from the source's bytes into the decoder's padded buffer
+            dec = try source.withBytes(u.payloadRange) {
+                try PayloadDecoder(payload: $0, fileOffset: u.payloadRange.lowerBound, limits: options.limits)
+            }
         } catch let e as NNRError { throw e.inUnit(u.location.index) }
+        source.release(u.payloadRange)
         var out: [DecodedTensor] = []
         var observed: [EntryPoint] = []
         for t in tensors {
@@ -136,12 +138,12 @@ extension NDUPlan {
         let end: PayloadEnd
         do { end = try dec.finish() } catch let e as NNRError { throw e.inUnit(u.location.index) }
         tracer?.endPayload(self)
-        if end.bytesConsumed != payload.count {
-            throw NNRError(.sizeMismatch("the arithmetic-coded payload ends after \(end.bytesConsumed) bytes but the unit holds \(payload.count)"),
+        if end.bytesConsumed != dec.payloadCount {
+            throw NNRError(.sizeMismatch("the arithmetic-coded payload ends after \(end.bytesConsumed) bytes but the unit holds \(dec.payloadCount)"),
                            element: "nnr_unit_size", byteOffset: u.location.offset, bitOffset: 1, unitIndex: u.location.index)
         }
-        if out.count == 1 { out[0].bits = payload.count * 8 }
-        let info = DecodedNDUInfo(unitIndex: u.location.index, payloadEnd: end, payloadBytes: payload.count,
+        if out.count == 1 { out[0].bits = dec.payloadCount * 8 }
+        let info = DecodedNDUInfo(unitIndex: u.location.index, payloadEnd: end, payloadBytes: dec.payloadCount,
                                   headerEntryPoints: header.entryPoints, observedEntryPoints: observed, tensorNames: tensors.map(\.name))
         return DecodedNDU(plan: self, tensors: out, info: info)
     }

@@ -359,11 +359,12 @@ final class PayloadBytes {
     @usableFromInline let base: UnsafeMutablePointer<UInt8>
     @usableFromInline let count: Int
 
-    init(_ bytes: [UInt8]) {
+    /// Copies `bytes` (e.g. straight from a mapped file, without an intermediate array).
+    init(_ bytes: UnsafeRawBufferPointer) {
         count = bytes.count
         base = UnsafeMutablePointer<UInt8>.allocate(capacity: bytes.count + PayloadBytes.padding)
-        bytes.withUnsafeBufferPointer { src in
-            if let s = src.baseAddress, src.count > 0 { base.initialize(from: s, count: src.count) }
+        if let s = bytes.baseAddress, bytes.count > 0 {
+            UnsafeMutableRawPointer(base).copyMemory(from: s, byteCount: bytes.count)
         }
         (base + bytes.count).initialize(repeating: 0, count: PayloadBytes.padding)
     }
@@ -385,7 +386,7 @@ public struct ArithmeticDecoder {
             throw NNRError(.truncated(neededBits: 16, availableBits: bytes.count * 8),
                            element: "cabac_init", byteOffset: fileOffset)
         }
-        self.bytes = PayloadBytes(bytes)
+        self.bytes = bytes.withUnsafeBytes { PayloadBytes($0) }
         self.fileOffset = fileOffset
         reader = CABACReader(base: self.bytes.base, count: self.bytes.count)
         guard reader.value < reader.range << 7 else {
