@@ -362,11 +362,22 @@ final class PayloadBytes {
     /// Copies `bytes` (e.g. straight from a mapped file, without an intermediate array).
     init(_ bytes: UnsafeRawBufferPointer) {
         count = bytes.count
-        base = UnsafeMutablePointer<UInt8>.allocate(capacity: bytes.count + PayloadBytes.padding)
+        base = PayloadBytes.padded(bytes)
+    }
+
+    init(_ bytes: [UInt8]) {
+        count = bytes.count
+        base = bytes.withUnsafeBytes { PayloadBytes.padded($0) }
+    }
+
+    /// A new allocation holding `bytes` and then `padding` zero bytes.
+    private static func padded(_ bytes: UnsafeRawBufferPointer) -> UnsafeMutablePointer<UInt8> {
+        let base = UnsafeMutablePointer<UInt8>.allocate(capacity: bytes.count + PayloadBytes.padding)
         if let s = bytes.baseAddress, bytes.count > 0 {
             UnsafeMutableRawPointer(base).copyMemory(from: s, byteCount: bytes.count)
         }
         (base + bytes.count).initialize(repeating: 0, count: PayloadBytes.padding)
+        return base
     }
 
     deinit { base.deallocate() }
@@ -386,7 +397,7 @@ public struct ArithmeticDecoder {
             throw NNRError(.truncated(neededBits: 16, availableBits: bytes.count * 8),
                            element: "cabac_init", byteOffset: fileOffset)
         }
-        self.bytes = bytes.withUnsafeBytes { PayloadBytes($0) }
+        self.bytes = PayloadBytes(bytes)
         self.fileOffset = fileOffset
         reader = CABACReader(base: self.bytes.base, count: self.bytes.count)
         guard reader.value < reader.range << 7 else {
