@@ -71,12 +71,14 @@ extension NDUPlan {
                        stream: ((Int, NDUTensorPlan) -> LevelRowsHandler?)? = nil) throws -> DecodedNDU {
         if payloadType == .rawFloat { return try decodeRawFloat(source) }
         let u = unit
-        let payload = source.bytes(u.payloadRange)
-        source.release(u.payloadRange)
         var dec: PayloadDecoder
         do {
-            dec = try PayloadDecoder(payload: payload, fileOffset: u.payloadRange.lowerBound, limits: options.limits)
+            // copied once, from the source's bytes into the decoder's padded buffer
+            dec = try source.withBytes(u.payloadRange) {
+                try PayloadDecoder(payload: $0, fileOffset: u.payloadRange.lowerBound, limits: options.limits)
+            }
         } catch let e as NNRError { throw e.inUnit(u.location.index) }
+        source.release(u.payloadRange)
         var out: [DecodedTensor] = []
         var observed: [EntryPoint] = []
         for t in tensors {
@@ -106,6 +108,7 @@ extension NDUPlan {
                         var decoded = DecodedTensorPayload()
                         levels = try [UInt8](unsafeUninitializedCapacity: elements * 4) { buf, initialized in
                             guard let b = buf.baseAddress else { return }
+                            HugePages.advise(UnsafeMutableRawPointer(b), count: elements * 4)
                             try b.withMemoryRebound(to: Int32.self, capacity: elements) { lv in
                                 decoded = try dec.decodeTensor(p, into: UnsafeMutableBufferPointer(start: lv, count: elements))
                             }
@@ -135,12 +138,12 @@ extension NDUPlan {
         let end: PayloadEnd
         do { end = try dec.finish() } catch let e as NNRError { throw e.inUnit(u.location.index) }
         tracer?.endPayload(self)
-        if end.bytesConsumed != payload.count {
-            throw NNRError(.sizeMismatch("the arithmetic-coded payload ends after \(end.bytesConsumed) bytes but the unit holds \(payload.count)"),
+        if end.bytesConsumed != dec.payloadCount {
+            throw NNRError(.sizeMismatch("the arithmetic-coded payload ends after \(end.bytesConsumed) bytes but the unit holds \(dec.payloadCount)"),
                            element: "nnr_unit_size", byteOffset: u.location.offset, bitOffset: 1, unitIndex: u.location.index)
         }
-        if out.count == 1 { out[0].bits = payload.count * 8 }
-        let info = DecodedNDUInfo(unitIndex: u.location.index, payloadEnd: end, payloadBytes: payload.count,
+        if out.count == 1 { out[0].bits = dec.payloadCount * 8 }
+        let info = DecodedNDUInfo(unitIndex: u.location.index, payloadEnd: end, payloadBytes: dec.payloadCount,
                                   headerEntryPoints: header.entryPoints, observedEntryPoints: observed, tensorNames: tensors.map(\.name))
         return DecodedNDU(plan: self, tensors: out, info: info)
     }
@@ -577,6 +580,14 @@ public struct DecodingSession {
                 box.set(i, Result { try jobs[i].decode(source, state: state, options: opts).converted(dtype, keepLevels: opts.keepLevels) })
             }
             results = box.values
+        } else if tracer == nil {
+            // one after another, each handed over as soon as it is decoded (the same NDUs reach the
+            // sink before an error; no array of `Result`s, whose type metadata costs a run-time
+            // conformance lookup of 0.3M instructions)
+            for j in jobs {
+                try deliver(j.decode(source, state: state, options: opts).converted(dtype, keepLevels: opts.keepLevels), sink: &sink)
+            }
+            return
         } else {
             results = jobs.map { j in Result { try j.decode(source, state: state, options: opts, tracer: tracer).converted(dtype, keepLevels: opts.keepLevels) } }
         }

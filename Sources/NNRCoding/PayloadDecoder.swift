@@ -61,6 +61,11 @@ public struct PayloadDecoder {
     /// `payload` = the bytes after the NDU header up to the unit end; `fileOffset` = the file offset
     /// of `payload[0]` (for error positions).
     public init(payload: [UInt8], fileOffset: Int, limits: NNRLimits = .default) throws {
+        self = try payload.withUnsafeBytes { try PayloadDecoder(payload: $0, fileOffset: fileOffset, limits: limits) }
+    }
+
+    /// The same from raw bytes (copied once, e.g. straight out of a mapped file).
+    public init(payload: UnsafeRawBufferPointer, fileOffset: Int, limits: NNRLimits = .default) throws {
         guard payload.count >= 2 else {
             throw NNRError(.truncated(neededBits: 16, availableBits: payload.count * 8),
                            element: "cabac_init", byteOffset: fileOffset + payload.count)

@@ -79,6 +79,15 @@ public final class NNRByteSource: @unchecked Sendable {
         return data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [UInt8] in Array(raw[lo..<hi]) }
     }
 
+    /// Calls `body` with `range` (clamped to the data) in place, without a copy.
+    public func withBytes<R>(_ range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let lo = Swift.max(0, Swift.min(range.lowerBound, data.count))
+        let hi = Swift.max(lo, Swift.min(range.upperBound, data.count))
+        return try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> R in
+            try body(UnsafeRawBufferPointer(rebasing: raw[lo..<hi]))
+        }
+    }
+
     public subscript(_ i: Int) -> UInt8 { data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> UInt8 in raw[i] } }
 }
 

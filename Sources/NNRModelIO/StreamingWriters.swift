@@ -472,16 +472,28 @@ public final class ShardedSafetensorsWriter: TensorSink {
 /// also KB/MB/TB (decimal), KiB/MiB/TiB (binary), and plain bytes.
 public enum ByteSize {
     public static func parse(_ text: String) -> Int? {
-        let s = text.trimmingCharacters(in: .whitespaces)
+        let s = trimmed(text[...])
         let units: [(String, Double)] = [("TIB", 0x1p40), ("GIB", 0x1p30), ("MIB", 0x1p20), ("KIB", 0x1p10),
                                          ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3), ("B", 1)]
         let upper = s.uppercased()
         for (suffix, scale) in units where upper.hasSuffix(suffix) {
-            guard let v = Double(upper.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), v > 0 else { return nil }
+            guard let v = Double(trimmed(upper.dropLast(suffix.count))), v > 0 else { return nil }
             let bytes = v * scale
             return bytes.isFinite && bytes >= 1 && bytes < 0x1p62 ? Int(bytes) : nil
         }
         guard let v = Int(upper), v > 0 else { return nil }
         return v
+    }
+
+    /// `text` without leading and trailing blanks: tab and the Unicode space separators (Zs), the
+    /// set Foundation's `CharacterSet.whitespaces` holds. (Foundation's `trimmingCharacters` goes
+    /// through NSString and looks up protocol conformances at run time: 0.7M instructions for the
+    /// default `--max-output-size` of every `nnr decode`.)
+    static func trimmed(_ text: Substring) -> Substring {
+        let scalars = text.unicodeScalars
+        let blank = { (u: Unicode.Scalar) in u == "\t" || u.properties.generalCategory == .spaceSeparator }
+        guard let first = scalars.firstIndex(where: { !blank($0) }),
+              let last = scalars.lastIndex(where: { !blank($0) }) else { return "" }
+        return Substring(scalars[first...last])
     }
 }

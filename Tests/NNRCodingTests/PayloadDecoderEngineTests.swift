@@ -198,6 +198,29 @@ final class PayloadDecoderEngineTests: XCTestCase {
 
     // MARK: estimator update, hand-computed
 
+    /// The decoder's update tables hold the slow half only for the parameter sets' shift1 values;
+    /// any other shift1 (3 and 7 here) gives the same states as `ContextModel.update` (shifts
+    /// below these reach states beyond the bounds the tables and `ContextModel` share).
+    func testEstimatorUpdateForShiftPairsMatchesContextModel() throws {
+        var rng = SplitMix64(seed: 19)
+        let bytes = (0..<3000).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        for shift0 in Int32(4)...7 {
+            for shift1 in Int32(3)...7 {
+                var d = try ArithmeticDecoder(bytes: [0x40] + bytes)
+                var c = ContextModel(set: 0)
+                c.shift0 = shift0
+                c.shift1 = shift1
+                var reference = c
+                for i in 0..<2000 {
+                    let bin = try d.decodeBin(context: &c)
+                    reference.update(bin: UInt32(bin))
+                    XCTAssertEqual(c, reference, "shift0 \(shift0), shift1 \(shift1), bin \(i)")
+                    if c != reference { return }
+                }
+            }
+        }
+    }
+
     func testEstimatorUpdateByHand() throws {
         // set 4 (sh0 6, sh1 6, S01 962, S0 30), bin 1 as MPS (value 0)
         var d = try ArithmeticDecoder(bytes: [0, 0, 0, 0])

@@ -172,6 +172,11 @@ final class StreamingWriterTests: XCTestCase {
         XCTAssertEqual(ByteSize.parse("2KiB"), 2048)
         XCTAssertEqual(ByteSize.parse("300B"), 300)
         for bad in ["0", "10XB", "MB", "", "1e30", "nan", "0.5"] { XCTAssertNil(ByteSize.parse(bad), bad) }
+        // blanks (tab, Unicode space separators) around the text and before the unit are ignored;
+        // line breaks are not blanks
+        XCTAssertEqual(ByteSize.parse(" \t64GiB \u{00A0}"), 64 << 30)
+        XCTAssertEqual(ByteSize.parse("\u{3000}3 \u{2009}MB"), 3_000_000)
+        for bad in ["5\nGB", "\n5GB", " ", "\t"] { XCTAssertNil(ByteSize.parse(bad), bad) }
     }
 }
 
