@@ -235,37 +235,7 @@ public struct PayloadDecoder {
         let ctx = store.contexts
 
         // 3. HDSP flag and row skipping
-        var hdsp = false
-        var rowSkip = false
-        var skipFlags: [Bool] = []
-        if s.rowSkipSyntax {
-            if s.hdspFlagCoded(parentNodeIdPresent: p.parentNodeIdPresent) {
-                hdsp = r.decodeBypass() == 1
-                if T.isEnabled {
-                    tracer.element(PayloadTraceElement(name: "hist_dep_sig_prob_enabled_flag", position: -1, dqState: 0,
-                                                       context: -1, bins: [hdsp ? 1 : 0], value: hdsp ? 1 : 0))
-                }
-            }
-            rowSkip = r.decodeBypass() == 1
-            if T.isEnabled {
-                tracer.element(PayloadTraceElement(name: "row_skip_enabled_flag", position: -1, dqState: 0,
-                                                   context: -1, bins: [rowSkip ? 1 : 0], value: rowSkip ? 1 : 0))
-            }
-            if r.overread { throw overreadError("row_skip_enabled_flag") }
-            if rowSkip {
-                skipFlags = [Bool](repeating: false, count: s.geometry.height)
-                let c = ctx + layout.rowSkipFlag
-                for row in 0..<s.geometry.height {
-                    let b = r.decodeBin(c)
-                    if r.overread { throw overreadError("row_skip_flag") }
-                    skipFlags[row] = b != 0
-                    if T.isEnabled {
-                        tracer.element(PayloadTraceElement(name: "row_skip_flag", position: row * s.geometry.width, dqState: 0,
-                                                           context: layout.rowSkipFlag, bins: [UInt8(b)], value: Int64(b)))
-                    }
-                }
-            }
-        }
+        let (hdsp, rowSkip, skipFlags) = try decodeRowSkipping(&r, setup: s, parameters: p, layout: layout, tracer: &tracer)
         out.hdspEnabled = hdsp
         out.rowSkipEnabled = rowSkip
         out.rowSkipFlags = skipFlags
@@ -328,6 +298,43 @@ public struct PayloadDecoder {
         tensorsDecoded += 1
         if concurrent { tensorsDecodedConcurrently += 1 }
         return out
+    }
+
+    /// hist_dep_sig_prob_enabled_flag, row_skip_enabled_flag and the row_skip_flag of every row
+    /// (spec 4.3 items 3–4), when the tensor codes them.
+    func decodeRowSkipping<T: PayloadTracer>(_ r: inout CABACReader, setup s: TensorCodingSetup, parameters p: TensorPayloadParameters,
+                                             layout: ContextLayout, tracer: inout T) throws -> (hdsp: Bool, rowSkip: Bool, flags: [Bool]) {
+        var hdsp = false
+        var rowSkip = false
+        var skipFlags: [Bool] = []
+        guard s.rowSkipSyntax else { return (hdsp, rowSkip, skipFlags) }
+        if s.hdspFlagCoded(parentNodeIdPresent: p.parentNodeIdPresent) {
+            hdsp = r.decodeBypass() == 1
+            if T.isEnabled {
+                tracer.element(PayloadTraceElement(name: "hist_dep_sig_prob_enabled_flag", position: -1, dqState: 0,
+                                                   context: -1, bins: [hdsp ? 1 : 0], value: hdsp ? 1 : 0))
+            }
+        }
+        rowSkip = r.decodeBypass() == 1
+        if T.isEnabled {
+            tracer.element(PayloadTraceElement(name: "row_skip_enabled_flag", position: -1, dqState: 0,
+                                               context: -1, bins: [rowSkip ? 1 : 0], value: rowSkip ? 1 : 0))
+        }
+        if r.overread { throw overreadError("row_skip_enabled_flag") }
+        if rowSkip {
+            skipFlags = [Bool](repeating: false, count: s.geometry.height)
+            let c = store.contexts + layout.rowSkipFlag
+            for row in 0..<s.geometry.height {
+                let b = r.decodeBin(c)
+                if r.overread { throw overreadError("row_skip_flag") }
+                skipFlags[row] = b != 0
+                if T.isEnabled {
+                    tracer.element(PayloadTraceElement(name: "row_skip_flag", position: row * s.geometry.width, dqState: 0,
+                                                       context: layout.rowSkipFlag, bins: [UInt8(b)], value: Int64(b)))
+                }
+            }
+        }
+        return (hdsp, rowSkip, skipFlags)
     }
 
     func levelFailure(_ e: LevelLoop.Failure, reader r: CABACReader) -> NNRError {
