@@ -286,9 +286,7 @@ extension DecodedTensor {
     /// through the tensor's own dtype (the caller converts the result).
     func blocksConverted(to target: TensorDType) -> (TensorDType, [UInt8]) {
         let n = levels.count
-        let narrow: ((Float) -> UInt16)? = tensor.dtype != .float32 ? nil
-            : target == .bfloat16 ? { FloatBits.bfloat16Bits(from: $0) }
-            : target == .float16 ? { FloatBits.float16Bits(from: $0) } : nil
+        let narrow = tensor.dtype == .float32 ? FloatBits.narrowing(to: target) : nil
         guard let narrow else {
             return (tensor.dtype, [UInt8](unsafeUninitializedCapacity: n * 4) { out, initialized in
                 var at = 0

@@ -28,7 +28,7 @@ final class StreamedTensorWriter {
         guard t.codebook == nil, let pt = plan.payloadType, pt == .int || pt == .float || pt == .block else { return nil }
         let own = plan.dtype(of: t)
         let target = policy.target(for: own)
-        guard target == own || (own == .float32 && (target == .bfloat16 || target == .float16)) else { return nil }
+        guard target == own || (own == .float32 && FloatBits.narrowing(to: target) != nil) else { return nil }
         return TensorManifestEntry(name: t.name, shape: t.dims, dtype: target)
     }
 
@@ -40,11 +40,7 @@ final class StreamedTensorWriter {
         var w = 1
         for d in t.dims.dropFirst() { w = w &* d }
         width = Swift.max(1, w)
-        switch pieces.entry.dtype {
-        case .bfloat16 where float: narrow = { FloatBits.bfloat16Bits(from: $0) }
-        case .float16 where float: narrow = { FloatBits.float16Bits(from: $0) }
-        default: narrow = nil
-        }
+        narrow = float ? FloatBits.narrowing(to: pieces.entry.dtype) : nil
     }
 
     /// One chunk of rows from the payload decoder (`levels` nil: the rows are all level 0).
@@ -84,12 +80,14 @@ final class StreamedTensorWriter {
             try pieces.writeZeros(count &* (narrow == nil ? 4 : 2))
             return
         }
-        var left = count
-        while left > 0 {
-            let n = Swift.min(left, 1 << 16)
-            let chunk = [Int32](repeating: 0, count: n)
-            try chunk.withUnsafeBufferPointer { try write($0, step: step) }
-            left -= n
+        let chunk = [Int32](repeating: 0, count: Swift.min(count, 1 << 16))
+        try chunk.withUnsafeBufferPointer { zero in
+            var left = count
+            while left > 0 {
+                let n = Swift.min(left, zero.count)
+                try write(UnsafeBufferPointer(rebasing: zero[0..<n]), step: step)
+                left -= n
+            }
         }
     }
 }

@@ -34,6 +34,16 @@ public enum FloatBits {
         UInt16(truncatingIfNeeded: narrow(value, exponentBits: 8, mantissaBits: 7))
     }
 
+    /// The narrowing of float32 values to `dtype`'s bits: float16 or bfloat16, nil for any other
+    /// dtype (what a float32 tensor can be written in directly, a value at a time).
+    public static func narrowing(to dtype: TensorDType) -> ((Float) -> UInt16)? {
+        switch dtype {
+        case .bfloat16: return { bfloat16Bits(from: $0) }
+        case .float16: return { float16Bits(from: $0) }
+        default: return nil
+        }
+    }
+
     /// The exact Float value of binary16 `bits`.
     public static func float(fromFloat16 bits: UInt16) -> Float {
         let sign = UInt32(bits & 0x8000) << 16

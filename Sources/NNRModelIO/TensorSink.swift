@@ -72,35 +72,35 @@ public final class TensorPieceWriter {
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        let (sum, o) = bytesWritten.addingReportingOverflow(bytes.count)
-        guard !ended, !o, sum <= expected else {
-            throw ModelIOError.invalidTensor(file: file, tensor: entry.name,
-                                             message: "more than its \(expected) bytes were written")
-        }
+        let total = try admit(bytes.count)
         try body(bytes)
-        bytesWritten = sum
+        bytesWritten = total
     }
 
-    /// Writes `count` zero bytes.
+    /// Writes `count` zero bytes: through `zeros` when the sink has it, else from one shared
+    /// 1 MiB zero block.
     public func writeZeros(_ count: Int) throws {
         if let zeros {
-            let (sum, o) = bytesWritten.addingReportingOverflow(count)
-            guard !ended, !o, sum <= expected else {
-                throw ModelIOError.invalidTensor(file: file, tensor: entry.name, message: "more than its \(expected) bytes were written")
-            }
+            let total = try admit(count)
             try zeros(count)
-            bytesWritten = sum
+            bytesWritten = total
             return
         }
         var left = count
-        let zeros = [UInt8](repeating: 0, count: Swift.min(count, 1 << 20))
-        try zeros.withUnsafeBytes { z in
-            while left > 0 {
-                let n = Swift.min(left, z.count)
-                try write(UnsafeRawBufferPointer(rebasing: z[0..<n]))
-                left -= n
-            }
+        while left > 0 {
+            let n = Swift.min(left, Zlib.zeroBlockSize)
+            try write(UnsafeRawBufferPointer(start: Zlib.zeroMiB, count: n))
+            left -= n
         }
+    }
+
+    /// The bytes written after `count` more, or an error if the tensor holds fewer.
+    private func admit(_ count: Int) throws -> Int {
+        let (sum, o) = bytesWritten.addingReportingOverflow(count)
+        guard !ended, !o, sum <= expected else {
+            throw ModelIOError.invalidTensor(file: file, tensor: entry.name, message: "more than its \(expected) bytes were written")
+        }
+        return sum
     }
 
     public func end() throws {

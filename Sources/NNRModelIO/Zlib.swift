@@ -22,7 +22,7 @@ enum Zlib {
     /// The CRC-32 of `crc`'s data followed by `count` zero bytes, without reading them: zlib's
     /// `crc32_combine` with the CRC of a 1 MiB zero block, once per MiB (O(log) work each).
     static func crc32(zeros count: Int, initial crc: UInt32) -> UInt32 {
-        let block = 1 << 20
+        let block = zeroBlockSize
         var c = uLong(crc)
         var left = count
         if left >= block {
@@ -36,10 +36,12 @@ enum Zlib {
         return UInt32(truncatingIfNeeded: c)
     }
 
-    /// 1 MiB of zero bytes (never written).
+    /// `zeroBlockSize` (1 MiB) zero bytes, never written: the source of zero runs (CRC-32 of
+    /// zeros, piece writers without holes).
+    static let zeroBlockSize = 1 << 20
     nonisolated(unsafe) static let zeroMiB: UnsafeMutableRawPointer = {
-        let p = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 64)
-        p.initializeMemory(as: UInt8.self, repeating: 0, count: 1 << 20)
+        let p = UnsafeMutableRawPointer.allocate(byteCount: zeroBlockSize, alignment: 64)
+        p.initializeMemory(as: UInt8.self, repeating: 0, count: zeroBlockSize)
         return p
     }()
 
