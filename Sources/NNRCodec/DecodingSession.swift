@@ -458,8 +458,7 @@ public struct DecodingSession {
                 break
             }
             if streams(plan) {
-                pendingElements = 0
-                try decodeStreamed(plan, source: source, sink: &sink)
+                try decodeStreamed(plan, source: source, sink: &sink)  // (its flush clears pendingElements)
                 break
             }
             if let p = pipeline {
