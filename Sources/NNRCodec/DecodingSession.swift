@@ -104,19 +104,14 @@ extension NDUPlan {
                         && elements <= options.limits.maxTensorElements {
                         // float32 values: the levels are decoded into the output's memory and
                         // reconstructed there (`reconstruct(…, values:)`)
-                        var levels: [UInt8] = []
                         var decoded = DecodedTensorPayload()
-                        levels = try [UInt8](unsafeUninitializedCapacity: elements * 4) { buf, initialized in
-                            guard let b = buf.baseAddress else { return }
-                            HugePages.advise(UnsafeMutableRawPointer(b), count: elements * 4)
-                            try b.withMemoryRebound(to: Int32.self, capacity: elements) { lv in
+                        values = try HugePages.byteArray(count: elements * 4) { b in
+                            try b.assumingMemoryBound(to: UInt8.self).withMemoryRebound(to: Int32.self, capacity: elements) { lv in
                                 decoded = try dec.decodeTensor(p, into: UnsafeMutableBufferPointer(start: lv, count: elements))
                             }
-                            Reconstruction.float32InPlace(UnsafeMutableRawPointer(b), count: elements, stepSize: stepSize(decoded))
-                            initialized = elements * 4
+                            Reconstruction.float32InPlace(b, count: elements, stepSize: stepSize(decoded))
                         }
                         r = decoded
-                        values = levels
                     } else {
                         r = try dec.decodeTensor(p)
                     }
