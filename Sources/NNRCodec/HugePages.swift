@@ -29,12 +29,7 @@ enum HugePages {
     /// Elsewhere (smaller threshold, other allocator, older kernel) the advice covers whatever
     /// 2 MiB pages the buffer spans enough of; nothing depends on where the storage lands.
     static func byteArray(count: Int, _ body: (UnsafeMutableRawPointer) throws -> Void) rethrows -> [UInt8] {
-        var capacity = count
-        if count >= minimumCount {
-            let (padded, overflow) = count.addingReportingOverflow(arrayOverhead &+ size &- 1)
-            if !overflow { capacity = Swift.max(count, (padded & ~(size &- 1)) &- arrayOverhead) }
-        }
-        return try [UInt8](unsafeUninitializedCapacity: capacity) { buf, initialized in
+        try [UInt8](unsafeUninitializedCapacity: arrayCapacity(count: count)) { buf, initialized in
             guard let b = buf.baseAddress else { return }
             if count >= minimumCount { advise(UnsafeMutableRawPointer(b), count: count) }
             try body(UnsafeMutableRawPointer(b))
@@ -45,23 +40,36 @@ enum HugePages {
     /// MADV_COLLAPSE (Linux 6.1; older kernels reject it, which only loses the speed-up).
     static let adviceCollapse: Int32 = 25
 
-    /// Advises MADV_HUGEPAGE for the 2 MiB pages that `[start, start + count)` covers wholly, and
-    /// for a page at either edge that it covers at least `partialMinimum` of. A first page that
-    /// begins before `start` has had the allocation's headers written into it already, so a fault
-    /// can no longer give it a huge page: it is collapsed into one now (MADV_COLLAPSE keeps the
-    /// bytes; 0.64 ms less for a 4 MiB buffer whose first page it is, measured as above).
-    static func advise(_ start: UnsafeMutableRawPointer, count: Int) {
-        #if os(Linux)
-        let lo = Int(bitPattern: start)
+    /// The 2 MiB pages to advise for `[start, start + count)`: those it covers wholly, and a page
+    /// at either edge that it covers at least `partialMinimum` of. nil if there are none.
+    static func adviceRange(start lo: Int, count: Int) -> Range<Int>? {
         let (hi, overflow) = lo.addingReportingOverflow(count)
-        guard !overflow, count > 0 else { return }
+        guard !overflow, count > 0, lo >= 0, hi <= Int.max &- size else { return nil }
         var first = lo & ~(size &- 1)
         if first < lo && first &+ size &- lo < partialMinimum { first &+= size }
         var end = (hi &+ size &- 1) & ~(size &- 1)
         if end > hi && hi &- (end &- size) < partialMinimum { end &-= size }
-        guard end > first, let p = UnsafeMutableRawPointer(bitPattern: first) else { return }
-        guard madvise(p, end &- first, MADV_HUGEPAGE) == 0 else { return }
-        if first < lo { _ = madvise(p, size, adviceCollapse) }
+        return end > first ? first..<end : nil
+    }
+
+    /// Advises MADV_HUGEPAGE for `adviceRange`. A first page that begins before `start` has had
+    /// the allocation's headers written into it already, so a fault can no longer give it a huge
+    /// page: it is collapsed into one now (MADV_COLLAPSE keeps the bytes; 0.64 ms less for a
+    /// 4 MiB buffer whose first page it is, measured as above).
+    static func advise(_ start: UnsafeMutableRawPointer, count: Int) {
+        #if os(Linux)
+        guard let r = adviceRange(start: Int(bitPattern: start), count: count),
+              let p = UnsafeMutableRawPointer(bitPattern: r.lowerBound),
+              madvise(p, r.count, MADV_HUGEPAGE) == 0 else { return }
+        if r.lowerBound < Int(bitPattern: start) { _ = madvise(p, size, adviceCollapse) }
         #endif
+    }
+
+    /// The capacity to ask for so that a byte array of `count` bytes fills its 2 MiB-multiple
+    /// mapping (see `byteArray`); `count` itself below `minimumCount` or on overflow.
+    static func arrayCapacity(count: Int) -> Int {
+        guard count >= minimumCount else { return count }
+        let (padded, overflow) = count.addingReportingOverflow(arrayOverhead &+ size &- 1)
+        return overflow ? count : Swift.max(count, (padded & ~(size &- 1)) &- arrayOverhead)
     }
 }
