@@ -1,5 +1,5 @@
 import XCTest
-@testable import NNRCodec
+@testable import NNRCoding
 
 /// The huge-page placement of decoded float32 buffers: which 2 MiB pages are advised, the capacity
 /// asked for, and that the bytes come back as written whatever the size.
@@ -26,12 +26,22 @@ final class HugePagesTests: XCTestCase {
 
     func testCapacityMakesTheMappingAMultipleOfTwoMiB() {
         let overhead = HugePages.arrayOverhead
-        XCTAssertEqual(HugePages.arrayCapacity(count: 1000), 1000)
-        XCTAssertEqual(HugePages.arrayCapacity(count: HugePages.minimumCount - 1), HugePages.minimumCount - 1)
-        XCTAssertEqual(HugePages.arrayCapacity(count: 4 * mib), 6 * mib - overhead)
-        XCTAssertEqual(HugePages.arrayCapacity(count: 4 * mib - overhead), 4 * mib - overhead)
-        XCTAssertEqual(HugePages.arrayCapacity(count: 589_824), 2 * mib - overhead)
-        XCTAssertEqual(HugePages.arrayCapacity(count: Int.max - 5), Int.max - 5)
+        XCTAssertEqual(HugePages.capacity(count: 1000), 1000)
+        XCTAssertEqual(HugePages.capacity(count: HugePages.minimumCount - 1), HugePages.minimumCount - 1)
+        XCTAssertEqual(HugePages.capacity(count: 4 * mib), 6 * mib - overhead)
+        XCTAssertEqual(HugePages.capacity(count: 4 * mib - overhead), 4 * mib - overhead)
+        XCTAssertEqual(HugePages.capacity(count: 589_824), 2 * mib - overhead)
+        XCTAssertEqual(HugePages.capacity(count: Int.max - 5), Int.max - 5)
+        XCTAssertEqual(HugePages.capacity(count: 466_000, overhead: HugePages.mallocOverhead), 2 * mib - 64)
+    }
+
+    func testAllocateGivesWritableMemoryOfTheSize() {
+        for count in [1, HugePages.minimumCount, 470_000, 3 * mib] {
+            let p = HugePages.allocate(byteCount: count)
+            p.initializeMemory(as: UInt8.self, repeating: 0xA5, count: count)
+            XCTAssertEqual(p.load(fromByteOffset: count - 1, as: UInt8.self), 0xA5)
+            p.deallocate()
+        }
     }
 
     func testByteArrayHoldsWhatTheBodyWrote() throws {

@@ -8,16 +8,18 @@ import Glibc
 /// 2-core AMD EPYC (taskset -c 1, a C program touching a malloc'd buffer, `perf stat -r 50`),
 /// 0.15 ms when the whole range is backed by 2 MiB pages, 0.9 ms when only the 2 MiB pages that
 /// happen to lie inside glibc's unaligned mapping are. Contents and results are unchanged.
-enum HugePages {
-    static let size = 2 << 20
+public enum HugePages {
+    public static let size = 2 << 20
     /// A 2 MiB page at the edge of a buffer is advised only if the buffer covers this much of it
     /// (zero-filling a huge page costs about as much as faulting in 35 small pages, 140 KiB).
     static let partialMinimum = 256 << 10
     /// Smaller buffers are allocated as usual.
     static let minimumCount = 256 << 10
-    /// glibc's overhead on an mmap'd chunk (64 bytes: a request of k·2 MiB − 64 bytes becomes a
-    /// mapping of exactly k·2 MiB) plus the 32-byte header of a Swift array's storage.
-    static let arrayOverhead = 64 + 32
+    /// glibc's overhead on an mmap'd chunk: a request of k·2 MiB − 64 bytes becomes a mapping of
+    /// exactly k·2 MiB.
+    static let mallocOverhead = 64
+    /// The same for a Swift array, whose storage starts with a 32-byte header.
+    static let arrayOverhead = mallocOverhead + 32
 
     /// A byte array of `count` bytes filled by `body` (which must initialize all of them), its
     /// storage placed so that it can be backed by 2 MiB pages.
@@ -28,13 +30,21 @@ enum HugePages {
     /// starts 48 bytes after a 2 MiB boundary, and every 2 MiB page it covers can be advised.
     /// Elsewhere (smaller threshold, other allocator, older kernel) the advice covers whatever
     /// 2 MiB pages the buffer spans enough of; nothing depends on where the storage lands.
-    static func byteArray(count: Int, _ body: (UnsafeMutableRawPointer) throws -> Void) rethrows -> [UInt8] {
-        try [UInt8](unsafeUninitializedCapacity: arrayCapacity(count: count)) { buf, initialized in
+    public static func byteArray(count: Int, _ body: (UnsafeMutableRawPointer) throws -> Void) rethrows -> [UInt8] {
+        try [UInt8](unsafeUninitializedCapacity: capacity(count: count)) { buf, initialized in
             guard let b = buf.baseAddress else { return }
             if count >= minimumCount { advise(UnsafeMutableRawPointer(b), count: count) }
             try body(UnsafeMutableRawPointer(b))
             initialized = count
         }
+    }
+
+    /// `byteCount` bytes of uninitialized memory (free with `deallocate()`), placed and advised as
+    /// `byteArray` places and advises an array's storage.
+    public static func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
+        let p = UnsafeMutableRawPointer.allocate(byteCount: capacity(count: byteCount, overhead: mallocOverhead), alignment: 16)
+        if byteCount >= minimumCount { advise(p, count: byteCount) }
+        return p
     }
 
     /// MADV_COLLAPSE (Linux 6.1; older kernels reject it, which only loses the speed-up).
@@ -56,7 +66,7 @@ enum HugePages {
     /// the allocation's headers written into it already, so a fault can no longer give it a huge
     /// page: it is collapsed into one now (MADV_COLLAPSE keeps the bytes; 0.64 ms less for a
     /// 4 MiB buffer whose first page it is, measured as above).
-    static func advise(_ start: UnsafeMutableRawPointer, count: Int) {
+    public static func advise(_ start: UnsafeMutableRawPointer, count: Int) {
         #if os(Linux)
         guard let r = adviceRange(start: Int(bitPattern: start), count: count),
               let p = UnsafeMutableRawPointer(bitPattern: r.lowerBound),
@@ -65,11 +75,11 @@ enum HugePages {
         #endif
     }
 
-    /// The capacity to ask for so that a byte array of `count` bytes fills its 2 MiB-multiple
-    /// mapping (see `byteArray`); `count` itself below `minimumCount` or on overflow.
-    static func arrayCapacity(count: Int) -> Int {
+    /// The size to ask for so that `count` bytes after `overhead` bytes of headers fill a
+    /// 2 MiB-multiple mapping (see `byteArray`); `count` itself below `minimumCount` or on overflow.
+    static func capacity(count: Int, overhead: Int = arrayOverhead) -> Int {
         guard count >= minimumCount else { return count }
-        let (padded, overflow) = count.addingReportingOverflow(arrayOverhead &+ size &- 1)
-        return overflow ? count : Swift.max(count, (padded & ~(size &- 1)) &- arrayOverhead)
+        let (padded, overflow) = count.addingReportingOverflow(overhead &+ size &- 1)
+        return overflow ? count : Swift.max(count, (padded & ~(size &- 1)) &- overhead)
     }
 }
