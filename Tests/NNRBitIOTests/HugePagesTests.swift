@@ -1,5 +1,5 @@
 import XCTest
-@testable import NNRCoding
+@testable import NNRBitIO
 
 /// The huge-page placement of decoded float32 buffers: which 2 MiB pages are advised, the capacity
 /// asked for, and that the bytes come back as written whatever the size.
