@@ -7,24 +7,21 @@ import NNRBitIO
 // for tests and tools.
 
 /// Context state as the decoder keeps it (16 bytes): the two halves of the dual-rate state (S0
-/// fast, S1 slow; S01 = S1 + 16·S0, spec 5.2) stored biased, u0 = S0 + 128 and u1 = S1 + 2048 (so
-/// they index the update tables directly), the MPS and the rLPS of all eight range classes for
-/// the current state (so the bin decision loads no table), plus where the context's update tables
-/// start. Same arithmetic as `ContextModel`: every state the decoder can reach comes from an initial
-/// state through the update, and those have |S0| ≤ 123, |S1| ≤ 1923 (the tables wrap u0 mod 256 and
-/// u1 mod 4096 for the others, which keeps every index inside its table).
+/// fast, S1 slow; S01 = S1 + 16·S0, spec 5.2) stored biased, u0 = S0 + 128 and u1 = S1 + 2048, each
+/// as an index into its update table (which holds the next index), the MPS and the rLPS of all
+/// eight range classes for the current state (so the bin decision loads no table). Same arithmetic
+/// as `ContextModel`: every state the decoder can reach comes from an initial state through the
+/// update, and those have |S0| ≤ 123, |S1| ≤ 1923 (the tables wrap u0 mod 256 and u1 mod 4096 for
+/// the others, which keeps every index inside its table).
 @usableFromInline
 struct DecoderContext {
     /// Byte i = rLPS for range class i = (range >> 5) & 7 at the current |S01 >> 7|.
     @usableFromInline var lps: UInt64
-    /// u1 = S1 + 2048 (0…4095)
-    @usableFromInline var u1: UInt16
-    /// Byte offset of this context's slow-half table in `DecoderTables.base`, divided by 8.
-    @usableFromInline var slowTable: UInt16
-    /// Byte offset of this context's fast-half table in `DecoderTables.base`.
-    @usableFromInline var fastTable: UInt16
-    /// u0 = S0 + 128
-    @usableFromInline var u0: UInt8
+    /// Slow half: row · 4096 + u1, u1 = S1 + 2048 (0…4095), row = the context's shift1 among the
+    /// filled rows of the slow table (`DecoderTables.slowRow`).
+    @usableFromInline var slow: UInt16
+    /// Fast half: shift0 · 256 + u0, u0 = S0 + 128 (0…255).
+    @usableFromInline var fast: UInt16
     /// The more probable symbol (S01 ≥ 0).
     @usableFromInline var mps: UInt8
 
@@ -38,51 +35,43 @@ struct DecoderContext {
     /// rLPS rows are read).
     @inline(__always)
     init(s01: Int32, s0: Int32, shift0: Int32, shift1: Int32, tables: UnsafeRawPointer = DecoderTables.base) {
-        lps = 0
-        u1 = 0
-        u0 = 0
-        mps = 0
-        fastTable = UInt16(truncatingIfNeeded: DecoderTables.fastOffset &+ Int(shift0 & 7) &* DecoderTables.fastStride)
-        slowTable = UInt16(truncatingIfNeeded: (DecoderTables.slowOffset &+ Int(shift1 & 7) &* DecoderTables.slowStride) &>> 3)
-        set(u0: (Int(s0) &+ 128) & 255, u1: (Int(s01) &- (Int(s0) &<< 4) &+ 2048) & 4095, tables: tables)
-    }
-
-    /// Stores a new state (and the MPS and rLPS row it implies).
-    @inline(__always)
-    mutating func set(u0 n0: Int, u1 n1: Int, tables: UnsafeRawPointer) {
-        // t = S01 + 4096 (0 ≤ t < 8192): t >> 7 = (S01 >> 7) + 32, the MPS is t >> 12
-        let t = n1 &+ (n0 &<< 4)
-        u0 = UInt8(truncatingIfNeeded: n0)
-        u1 = UInt16(truncatingIfNeeded: n1)
-        mps = UInt8(truncatingIfNeeded: t &>> 12)
-        lps = tables.load(fromByteOffset: DecoderTables.rowOffset &+ ((t &>> 7) &<< 3), as: UInt64.self)
+        let u0 = (Int(s0) &+ 128) & 255
+        let u1 = (Int(s01) &- (Int(s0) &<< 4) &+ 2048) & 4095
+        fast = UInt16(truncatingIfNeeded: Int(shift0 & 7) &<< 8 | u0)
+        slow = UInt16(truncatingIfNeeded: DecoderTables.slowRow(shift1: shift1) &<< 12 | u1)
+        // h = u0 + (u1 >> 4): the rLPS row is h >> 3 (= (S01 >> 7) + 32), the MPS h >> 8
+        let h = u0 &+ (u1 &>> 4)
+        mps = UInt8(truncatingIfNeeded: h &>> 8)
+        lps = tables.load(fromByteOffset: DecoderTables.rowOffset &+ ((h &>> 3) &<< 3), as: UInt64.self)
     }
 
     /// S0.
     @inline(__always)
-    var s0: Int { Int(u0) &- 128 }
+    var s0: Int { Int(fast & 255) &- 128 }
 
     /// S01 = S1 + 16·S0.
     @inline(__always)
-    var s01: Int { Int(u1) &- 2048 &+ (s0 &<< 4) }
+    var s01: Int { Int(slow & 4095) &- 2048 &+ (s0 &<< 4) }
 }
 
 /// Constant tables, precomputed once into one raw allocation so the hot loop reaches all of them
 /// through a single base pointer (no bounds checks, no lazy-global checks).
 @usableFromInline
 enum DecoderTables {
-    /// 64 UInt64 by (S01 >> 7) + 32: byte i = RPS table entry [range class i][|S01 >> 7|].
+    /// 64 UInt64 by h >> 3 = (S01 >> 7) + 32: byte i = RPS table entry [range class i][|S01 >> 7|].
     static let rowOffset = 0
-    /// 8 × 512 UInt8: [shift0][u0][bin] = the new u0, for S0 + sign·(C[16 + ((sign·S0) >> 3)] >> shift0).
+    /// 8 × 256 × 2 UInt32 by [fast][bin]: the new state of the fast half, (n0 << 16) | new fast, for
+    /// S0 + sign·(C[16 + ((sign·S0) >> 3)] >> shift0), n0 = its u0.
     static let fastOffset = 512
-    static let fastStride = 512
-    /// 8 × 8192 UInt16: [shift1][u1][bin] = the new u1, for S1 + sign·(C[16 + ((sign·S1) >> 7)] >> shift1).
-    /// Filled only for the shift1 values of the estimator parameter sets (`slowShifts`; the
-    /// decoder's contexts take their shifts from those sets): 3 of the 8 rows, so start-up
-    /// computes and touches 48 KiB instead of 128 KiB (0.8M fewer instructions per run).
-    static let slowOffset = 512 + 8 * 512
-    static let slowStride = 16384
-    static let byteCount = slowOffset + 8 * slowStride
+    /// 3 × 4096 × 2 UInt32 by [slow][bin]: the new state of the slow half, ((n1 >> 4) << 16) | new
+    /// slow, for S1 + sign·(C[16 + ((sign·S1) >> 7)] >> shift1), n1 = its u1. Only the shift1 values
+    /// of the estimator parameter sets (`slowShifts`; the decoder's contexts take their shifts from
+    /// those sets) have a row: 3 rows instead of 8.
+    /// The sum of the two entries is (h << 16) | (fast + slow) with h = n0 + (n1 >> 4) (no carry:
+    /// fast + slow < 2^16): one add gives the row (sum >> 19) and the MPS (sum >> 24).
+    static let slowOffset = 512 + 8 * 256 * 8
+    static let slowRows = 3
+    static let byteCount = slowOffset + slowRows * 4096 * 8
     /// The context of each estimator parameter set in its initial state (index 0…8).
     static let initialOffset = byteCount
     static let allocationCount = initialOffset + 9 * MemoryLayout<DecoderContext>.stride
@@ -93,6 +82,13 @@ enum DecoderTables {
     @inline(__always)
     static func hasSlowTable(shift1: Int32) -> Bool { slowShifts & (1 << Int(shift1 & 7)) != 0 }
 
+    /// The row of `shift1` in the slow table: the number of filled shifts below it (for a shift1
+    /// without a row, 0: such a context is only decided, never updated, by table).
+    @inline(__always)
+    static func slowRow(shift1: Int32) -> Int {
+        hasSlowTable(shift1: shift1) ? (slowShifts & ((1 << Int(shift1 & 7)) - 1)).nonzeroBitCount : 0
+    }
+
     static let base: UnsafeRawPointer = {
         let raw = UnsafeMutableRawPointer.allocate(byteCount: allocationCount, alignment: 64)
         let rows = (raw + rowOffset).bindMemory(to: UInt64.self, capacity: 64)
@@ -102,22 +98,24 @@ enum DecoderTables {
             for rangeClass in 0..<8 { row |= UInt64(nnrRangeLPSTable[rangeClass * 32 + mag]) << (8 * rangeClass) }
             rows[j] = row
         }
-        let fast = (raw + fastOffset).bindMemory(to: UInt8.self, capacity: 8 * 512)
-        let slow = (raw + slowOffset).bindMemory(to: UInt16.self, capacity: 8 * 8192)
+        let fast = (raw + fastOffset).bindMemory(to: UInt32.self, capacity: 8 * 256 * 2)
+        let slow = (raw + slowOffset).bindMemory(to: UInt32.self, capacity: slowRows * 4096 * 2)
         let table = nnrCurveTable
-        let slowShifts = DecoderTables.slowShifts
         for sh in 0..<8 {
+            let row = slowRow(shift1: Int32(sh))
             for bin in 0..<2 {
                 for u0 in 0..<256 {
                     let v = ContextModel.step(Int32(u0 - 128), bin: bin == 1, precision: 3, shift: Int32(sh),
                                               curve: { ContextModel.curve($0, in: table) })
-                    fast[sh * 512 + u0 * 2 + bin] = UInt8(truncatingIfNeeded: v + 128)
+                    let n0 = Int(v + 128) & 255
+                    fast[(sh * 256 + u0) * 2 + bin] = UInt32(n0 << 16 | sh << 8 | n0)
                 }
-                guard slowShifts & (1 << sh) != 0 else { continue }
+                guard hasSlowTable(shift1: Int32(sh)) else { continue }
                 for u1 in 0..<4096 {
                     let v = ContextModel.step(Int32(u1 - 2048), bin: bin == 1, precision: 7, shift: Int32(sh),
                                               curve: { ContextModel.curve($0, in: table) })
-                    slow[sh * 8192 + u1 * 2 + bin] = UInt16((v + 2048) & 4095)
+                    let n1 = Int(v + 2048) & 4095
+                    slow[(row * 4096 + u1) * 2 + bin] = UInt32((n1 >> 4) << 16 | row << 12 | n1)
                 }
             }
         }
@@ -259,10 +257,15 @@ struct CABACReader {
     /// The estimator update (spec 5.2), both halves by table.
     @inline(__always)
     func update(_ c: UnsafeMutablePointer<DecoderContext>, bin: Int) {
-        let n0 = Int(tables.load(fromByteOffset: Int(c.pointee.fastTable) &+ (Int(c.pointee.u0) &<< 1) &+ bin, as: UInt8.self))
-        let n1 = Int(tables.load(fromByteOffset: (Int(c.pointee.slowTable) &<< 3) &+ (Int(c.pointee.u1) &<< 2) &+ (bin &<< 1),
-                                 as: UInt16.self))
-        c.pointee.set(u0: n0, u1: n1, tables: tables)
+        let e0 = tables.load(fromByteOffset: DecoderTables.fastOffset &+ (Int(c.pointee.fast) &* 2 &+ bin) &* 4,
+                             as: UInt32.self)
+        let e1 = tables.load(fromByteOffset: DecoderTables.slowOffset &+ (Int(c.pointee.slow) &* 2 &+ bin) &* 4,
+                             as: UInt32.self)
+        c.pointee.fast = UInt16(truncatingIfNeeded: e0)
+        c.pointee.slow = UInt16(truncatingIfNeeded: e1)
+        let sum = Int(e0 &+ e1)
+        c.pointee.mps = UInt8(truncatingIfNeeded: sum &>> 24)
+        c.pointee.lps = tables.load(fromByteOffset: DecoderTables.rowOffset &+ ((sum &>> 19) &<< 3), as: UInt64.self)
     }
 
     /// One bypass bin.
