@@ -232,10 +232,12 @@ public struct ArithmeticEncoder: Sendable {
         let rmps = range &- rlps
         // The MPS is 1 when S01 ≥ 0: the bin is the LPS when it equals the sign bit of S01.
         let isLPS = bin == UInt32(truncatingIfNeeded: UInt(bitPattern: s01) &>> 63)
-        let r = isLPS ? rlps : rmps
+        // After an MPS, rMPS (128…511) is doubled if below 256: 2·rMPS >> (rMPS >> 8), two shifts
+        // on the range's dependency chain (the count 1 − (rMPS >> 8) is off it).
+        let r = isLPS ? rlps &<< lpsShift : (rmps &<< 1) &>> (rmps &>> 8)
         low &+= isLPS ? rmps : 0
-        let n = isLPS ? lpsShift : (rmps &>> 8) ^ 1
-        range = r &<< n
+        let n = isLPS ? lpsShift : 1 &- (rmps &>> 8)
+        range = r
         low &<<= n
         bitsLeft &-= Int32(bitPattern: n)
         if bitsLeft < 12 { writeOut() }
