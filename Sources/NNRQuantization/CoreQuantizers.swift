@@ -222,6 +222,7 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
     // Per step: 8 decision bytes with the rate term, one packed 16-bit word without.
     let decisions = UnsafeMutablePointer<UInt8>.allocate(capacity: Swift.max(8, coded * (useRate ? 8 : 2)))
     defer { decisions.deallocate() }
+    HugePages.advise(decisions, elements: coded * (useRate ? 8 : 2))
 
     var cost = SIMD8<Double>(repeating: .infinity)
     cost[0] = 0
