@@ -1,4 +1,5 @@
 import Foundation
+import NNRBitIO
 import NNRCoding
 #if arch(x86_64)
 import _Builtin_intrinsics.intel

@@ -1,4 +1,5 @@
 import Foundation
+import NNRBitIO
 import NNRCoding
 
 /// How levels are chosen.
@@ -124,34 +125,39 @@ public struct Quantizer: Sendable {
     /// does (the result's `qp` says which was used). With `maxError`, `qp` is the coarsest QP
     /// allowed and the result's QP is the coarsest at or below it that meets the bound.
     public func quantize(values: [Float], geometry: TensorGeometry, qp: Int, qpDensity: Int) throws -> QuantizedTensor {
-        let range = try validate(values: values, geometry: geometry, qp: qp, qpDensity: qpDensity)
-        return try values.withUnsafeBufferPointer { v in
-            try checkFinite(v)
-            var maxPos: Float = 0, maxNeg: Float = 0
-            for x in v {
-                if x > maxPos { maxPos = x }
-                if x < maxNeg { maxNeg = x }
-            }
-            let job = Job(values: v, geometry: geometry, qpDensity: qpDensity, options: options,
-                          largest: maxPos, smallest: maxNeg)
-            if let e = options.maxError {
-                return try job.searchErrorBounded(maxError: e, ceiling: qp, range: range)
-            }
-            var useQP = qp
-            var outcome = job.attempt(qp: useQP, maxError: nil)
-            if case .overflow = outcome {
-                useQP = Swift.max(useQP, job.nncodecOverflowQP())
-                while true {
-                    guard useQP <= range.upperBound else { throw QuantizationError.levelOverflow(qp: range.upperBound) }
-                    outcome = job.attempt(qp: useQP, maxError: nil)
-                    if case .overflow = outcome { useQP += 1 } else { break }
-                }
-            }
-            guard case .ok(let result) = outcome else {
-                throw QuantizationError.internalInconsistency("no admissible levels at qp \(useQP)")
-            }
-            return try job.finish(result)
+        try values.withUnsafeBufferPointer { try quantize(buffer: $0, geometry: geometry, qp: qp, qpDensity: qpDensity) }
+    }
+
+    /// `quantize(values:geometry:qp:qpDensity:)` on values in memory the caller holds (a float32
+    /// tensor's bytes, without a copy).
+    public func quantize(buffer v: UnsafeBufferPointer<Float>, geometry: TensorGeometry, qp: Int,
+                         qpDensity: Int) throws -> QuantizedTensor {
+        let range = try validate(count: v.count, geometry: geometry, qp: qp, qpDensity: qpDensity)
+        try checkFinite(v)
+        var maxPos: Float = 0, maxNeg: Float = 0
+        for x in v {
+            if x > maxPos { maxPos = x }
+            if x < maxNeg { maxNeg = x }
         }
+        let job = Job(values: v, geometry: geometry, qpDensity: qpDensity, options: options,
+                      largest: maxPos, smallest: maxNeg)
+        if let e = options.maxError {
+            return try job.searchErrorBounded(maxError: e, ceiling: qp, range: range)
+        }
+        var useQP = qp
+        var outcome = job.attempt(qp: useQP, maxError: nil)
+        if case .overflow = outcome {
+            useQP = Swift.max(useQP, job.nncodecOverflowQP())
+            while true {
+                guard useQP <= range.upperBound else { throw QuantizationError.levelOverflow(qp: range.upperBound) }
+                outcome = job.attempt(qp: useQP, maxError: nil)
+                if case .overflow = outcome { useQP += 1 } else { break }
+            }
+        }
+        guard case .ok(let result) = outcome else {
+            throw QuantizationError.internalInconsistency("no admissible levels at qp \(useQP)")
+        }
+        return try job.finish(result)
     }
 
     /// Codebook quantization as NNCodec's `approx_method = "codebook"`: uniform levels at QP
@@ -166,7 +172,7 @@ public struct Quantizer: Sendable {
         guard options.maxError == nil else {
             throw QuantizationError.invalidParameter("maxError is not supported with codebooks")
         }
-        _ = try validate(values: values, geometry: geometry, qp: qp, qpDensity: qpDensity)
+        _ = try validate(count: values.count, geometry: geometry, qp: qp, qpDensity: qpDensity)
         var uo = options
         uo.method = options.lambdaScale > 0 ? .rdoq : .nearest
         uo.rowSkipping = false
@@ -195,9 +201,9 @@ public struct Quantizer: Sendable {
     }
 
     /// Checks parameters; returns the allowed QP range.
-    private func validate(values: [Float], geometry: TensorGeometry, qp: Int, qpDensity: Int) throws -> ClosedRange<Int> {
-        guard values.count == geometry.count, geometry.height >= 0, geometry.width >= 0 else {
-            throw QuantizationError.countMismatch(values: values.count, geometry: geometry.count)
+    private func validate(count: Int, geometry: TensorGeometry, qp: Int, qpDensity: Int) throws -> ClosedRange<Int> {
+        guard count == geometry.count, geometry.height >= 0, geometry.width >= 0 else {
+            throw QuantizationError.countMismatch(values: count, geometry: geometry.count)
         }
         guard (0...7).contains(qpDensity) else {
             throw QuantizationError.invalidParameter("qpDensity \(qpDensity) outside 0…7")

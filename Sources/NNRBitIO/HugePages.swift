@@ -3,8 +3,8 @@ import Glibc
 #endif
 
 /// Transparent huge pages for a large buffer that is about to be written once from start to end
-/// (the levels decoded into a float32 tensor's memory; the encoder's float copy, levels, trellis
-/// decisions and scan-order indices of a large tensor). Each 4 KiB page of a fresh buffer
+/// (the levels decoded into a float32 tensor's memory; a tensor's bytes read from a file, and the
+/// encoder's levels, trellis decisions and scan-order indices of a large tensor). Each 4 KiB page of a fresh buffer
 /// costs one page fault on first write: about 1.3 ms of CPU for 4 MiB on the 2-core AMD EPYC
 /// (taskset -c 1), 0.1–0.2 ms when the same range is backed by 2 MiB pages. Only the whole 2 MiB
 /// pages inside the buffer are advised; the kernel falls back to 4 KiB pages wherever it has no
