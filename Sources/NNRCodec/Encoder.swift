@@ -272,7 +272,7 @@ public struct NNREncoder: Sendable {
         let name = t.name
         let density = options.qpDensity
         func checkFinite(_ v: UnsafeBufferPointer<Float>) throws {
-            for i in 0..<v.count where !v[i].isFinite {
+            if let i = firstNonFinite(v) {
                 throw EncoderError(tensor: name, message: "non-finite value \(v[i]) at element \(i)")
             }
         }

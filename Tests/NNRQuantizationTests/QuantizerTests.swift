@@ -56,6 +56,21 @@ final class QuantizerTests: XCTestCase {
         }
     }
 
+    func testFirstNonFiniteFindsTheFirstInTheVectorPartAndInTheTail() {
+        // 21 values: two blocks of eight checked together, then a tail of five.
+        let clean = (0..<21).map { Float($0) * 0.25 - 2 } + [Float.greatestFiniteMagnitude, -.greatestFiniteMagnitude]
+        clean.withUnsafeBufferPointer { XCTAssertNil(firstNonFinite($0)) }
+        XCTAssertNil(firstNonFinite(UnsafeBufferPointer(start: nil, count: 0)))
+        for bad in [Float.nan, .infinity, -.infinity, Float(bitPattern: 0xFFC0_0001)] {
+            for at in [0, 7, 8, 15, 16, 20, 22] {
+                var v = clean
+                v[at] = bad
+                if at < 20 { v[at + 1] = .nan }   // a later one does not count
+                v.withUnsafeBufferPointer { XCTAssertEqual(firstNonFinite($0), at, "\(bad) at \(at)") }
+            }
+        }
+    }
+
     func testParameterValidation() {
         let g = TensorGeometry(height: 2, width: 3, scanOrder: 0)
         let v: [Float] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
