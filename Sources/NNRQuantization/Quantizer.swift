@@ -134,11 +134,7 @@ public struct Quantizer: Sendable {
                          qpDensity: Int) throws -> QuantizedTensor {
         let range = try validate(count: v.count, geometry: geometry, qp: qp, qpDensity: qpDensity)
         try checkFinite(v)
-        var maxPos: Float = 0, maxNeg: Float = 0
-        for x in v {
-            if x > maxPos { maxPos = x }
-            if x < maxNeg { maxNeg = x }
-        }
+        let (maxPos, maxNeg) = extremes(v)
         let job = Job(values: v, geometry: geometry, qpDensity: qpDensity, options: options,
                       largest: maxPos, smallest: maxNeg)
         if let e = options.maxError {
@@ -230,6 +226,29 @@ public struct Quantizer: Sendable {
         }
         return range
     }
+}
+
+/// The largest value and 0 (the larger) and the smallest value and 0 (the smaller) of finite values,
+/// eight lanes at a time.
+func extremes(_ v: UnsafeBufferPointer<Float>) -> (largest: Float, smallest: Float) {
+    var hi = SIMD8<Float>(repeating: 0), lo = SIMD8<Float>(repeating: 0)
+    var i = 0
+    if let base = v.baseAddress {
+        let raw = UnsafeRawPointer(base)
+        while i &+ 8 <= v.count {
+            let x = raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+            hi.replace(with: x, where: x .> hi)
+            lo.replace(with: x, where: x .< lo)
+            i &+= 8
+        }
+    }
+    var largest = hi.max(), smallest = lo.min()
+    while i < v.count {
+        if v[i] > largest { largest = v[i] }
+        if v[i] < smallest { smallest = v[i] }
+        i &+= 1
+    }
+    return (largest, smallest)
 }
 
 func makeStats(values: [Float], reconstructed: [Double], levels: [Int32], flags: [Bool]?, bits: Double?) -> QuantizationStats {

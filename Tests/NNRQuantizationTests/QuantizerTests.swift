@@ -71,6 +71,24 @@ final class QuantizerTests: XCTestCase {
         }
     }
 
+    func testExtremesMatchAScalarScan() {
+        var seed: UInt64 = 7
+        for n in 0..<40 {
+            for sign: Float in [1, -1, 0] {
+                let v: [Float] = (0..<n).map { _ in
+                    seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                    let u = Float(seed >> 40) / Float(1 << 24) - (sign == 0 ? 0.5 : 0)
+                    return sign == 0 ? u : sign * u
+                }
+                var hi: Float = 0, lo: Float = 0
+                for x in v { hi = x > hi ? x : hi; lo = x < lo ? x : lo }
+                let e = v.withUnsafeBufferPointer { extremes($0) }
+                XCTAssertEqual(e.largest.bitPattern, hi.bitPattern, "n \(n)")
+                XCTAssertEqual(e.smallest.bitPattern, lo.bitPattern, "n \(n)")
+            }
+        }
+    }
+
     func testParameterValidation() {
         let g = TensorGeometry(height: 2, width: 3, scanOrder: 0)
         let v: [Float] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
