@@ -3,7 +3,8 @@ import Glibc
 #endif
 
 /// Transparent huge pages for a large buffer that is about to be written once from start to end
-/// (the levels decoded into a float32 tensor's memory, a payload copy; the encoder's buffers).
+/// (the levels decoded into a float32 tensor's memory, a payload copy; a tensor's bytes read from a
+/// file, the encoder's levels, trellis decisions and scan-order indices of a large tensor).
 /// Each 4 KiB page of a fresh buffer costs one page fault and its zero-filling on first write: 1.5 ms of CPU for 4 MiB on the
 /// 2-core AMD EPYC (taskset -c 1, a C program touching a malloc'd buffer, `perf stat -r 50`),
 /// 0.15 ms when the whole range is backed by 2 MiB pages, 0.9 ms when only the 2 MiB pages that

@@ -231,11 +231,6 @@ public struct NNREncoder: Sendable {
             out.report.payloadType = .int
             return out
         }
-        let values = t.floatValues()
-        t.storage = []
-        for (i, x) in values.enumerated() where !x.isFinite {
-            throw EncoderError(tensor: t.name, message: "non-finite value \(x) at element \(i)")
-        }
         let geometry = TensorGeometry(dims: dims, scanOrder: options.scanOrder)
         let isWeight = dims.count > 1
         let qp = qpOverride ?? options.qpForTensor[t.name] ?? (isWeight ? options.qp : options.nonWeightQP)
@@ -250,16 +245,8 @@ public struct NNREncoder: Sendable {
         qo.qpRange = -limit...(limit - 1)
         // The payload encoder checks the DQ path of these levels itself (PreparedTensor).
         qo.verifiesDependentPath = false
-        let quant: QuantizedTensor
-        do {
-            if let mode = options.codebook, isWeight {
-                quant = try Quantizer(options: qo).quantizeWithCodebook(values: values, geometry: geometry, qp: qp, qpDensity: options.qpDensity, mode: mode)
-            } else {
-                quant = try Quantizer(options: qo).quantize(values: values, geometry: geometry, qp: qp, qpDensity: options.qpDensity)
-            }
-        } catch {
-            throw EncoderError(tensor: t.name, message: "\(error)")
-        }
+        let quant = try quantizeFloats(&t, options: qo, geometry: geometry, qp: qp,
+                                       codebook: isWeight ? options.codebook : nil)
         out.levels = quant.q
         out.qp = quant.qp
         out.dependentQuantization = quant.dependentQuantization
@@ -274,6 +261,41 @@ public struct NNREncoder: Sendable {
         out.report.maxAbsError = quant.stats.maxAbsError
         out.report.squaredErrorSum = quant.stats.meanSquaredError * Double(quant.stats.count)
         return out
+    }
+
+    /// Checks that a floating-point tensor's values are finite and quantizes them. float32 (on a
+    /// little-endian host, without a codebook) is quantized in the memory of its bytes: no copy, and
+    /// no fresh memory for one (whose first touch costs a page fault per 4 KiB); other types from a
+    /// float32 copy, the bytes released first.
+    func quantizeFloats(_ t: inout Tensor, options qo: QuantizerOptions, geometry: TensorGeometry, qp: Int,
+                        codebook: CodebookMode?) throws -> QuantizedTensor {
+        let name = t.name
+        let density = options.qpDensity
+        func checkFinite(_ v: UnsafeBufferPointer<Float>) throws {
+            if let i = firstNonFinite(v) {
+                throw EncoderError(tensor: name, message: "non-finite value \(v[i]) at element \(i)")
+            }
+        }
+        func quantized(_ body: (Quantizer) throws -> QuantizedTensor) throws -> QuantizedTensor {
+            do { return try body(Quantizer(options: qo)) } catch { throw EncoderError(tensor: name, message: "\(error)") }
+        }
+        if codebook == nil && t.dtype == .float32 && UInt32(littleEndian: 1) == 1 {
+            return try t.storage.withUnsafeBytes { raw in
+                try raw.withMemoryRebound(to: Float.self) { v in
+                    try checkFinite(v)
+                    return try quantized { try $0.quantize(buffer: v, geometry: geometry, qp: qp, qpDensity: density) }
+                }
+            }
+        }
+        let values = t.floatValues()
+        t.storage = []
+        try values.withUnsafeBufferPointer { try checkFinite($0) }
+        if let mode = codebook {
+            return try quantized {
+                try $0.quantizeWithCodebook(values: values, geometry: geometry, qp: qp, qpDensity: density, mode: mode)
+            }
+        }
+        return try quantized { try $0.quantize(values: values, geometry: geometry, qp: qp, qpDensity: density) }
     }
 
     /// Writes one NDU (header and arithmetic-coded payload) for quantized levels; `node` gives the

@@ -218,12 +218,26 @@ public struct ArithmeticEncoder: Sendable {
         out.put(lead)
     }
 
-    /// Encodes a context-coded bin with an encoder context, then adapts it (hot path). Branch-free
-    /// apart from the byte output: the MPS and LPS cases share one renormalisation (the shift count
-    /// is 0 or 1 after an MPS, 1…7 after an LPS). The LPS shift is read with rLPS, the MPS shift is
-    /// a comparison, so the range's dependency chain holds one table load per bin.
+    /// Encodes a context-coded bin with an encoder context, then adapts it (hot path). The MPS and
+    /// LPS cases share one renormalisation (the shift count is 0 or 1 after an MPS, 1…7 after an
+    /// LPS). The LPS shift is read with rLPS, the MPS shift comes from rMPS, so the range's
+    /// dependency chain holds one table load per bin. The compiler branches on MPS/LPS, which is
+    /// cheapest when the outcome is predictable (significance and greater-than flags).
     @inline(__always) @usableFromInline
     mutating func encodeBin(_ bin: UInt32, _ c: UnsafeMutablePointer<EncoderContext>, _ t: EncoderTables) {
+        encodeBin(bin, c, t, selecting: false)
+    }
+
+    /// `encodeBin` for a bin whose MPS/LPS outcome is unpredictable (the sign): both outcomes are
+    /// computed and selected without a branch.
+    @inline(__always) @usableFromInline
+    mutating func encodeUnpredictableBin(_ bin: UInt32, _ c: UnsafeMutablePointer<EncoderContext>, _ t: EncoderTables) {
+        encodeBin(bin, c, t, selecting: true)
+    }
+
+    @inline(__always) @usableFromInline
+    mutating func encodeBin(_ bin: UInt32, _ c: UnsafeMutablePointer<EncoderContext>, _ t: EncoderTables,
+                            selecting: Bool) {
         let s01 = c.pointee.s01
         let state = s01 &>> 7
         let byte = UInt64(truncatingIfNeeded: (range &>> 2) & 0x38)
@@ -232,10 +246,24 @@ public struct ArithmeticEncoder: Sendable {
         let rmps = range &- rlps
         // The MPS is 1 when S01 ≥ 0: the bin is the LPS when it equals the sign bit of S01.
         let isLPS = bin == UInt32(truncatingIfNeeded: UInt(bitPattern: s01) &>> 63)
-        let r = isLPS ? rlps : rmps
-        low &+= isLPS ? rmps : 0
-        let n = isLPS ? lpsShift : (rmps &>> 8) ^ 1
-        range = r &<< n
+        // After an MPS, rMPS (128…511) is doubled if below 256: 2·rMPS >> (rMPS >> 8), two shifts
+        // on the range's dependency chain (the count 1 − (rMPS >> 8) is off it).
+        let n: UInt32
+        if selecting {
+            // every value computed first: the selections below have nothing left to branch over
+            let lpsRange = rlps &<< lpsShift
+            let mpsRange = (rmps &<< 1) &>> (rmps &>> 8)
+            let mpsShift = 1 &- (rmps &>> 8)
+            let lowAdd = isLPS ? rmps : 0
+            n = isLPS ? lpsShift : mpsShift
+            range = isLPS ? lpsRange : mpsRange
+            low &+= lowAdd
+        } else {
+            let r = isLPS ? rlps &<< lpsShift : (rmps &<< 1) &>> (rmps &>> 8)
+            low &+= isLPS ? rmps : 0
+            n = isLPS ? lpsShift : 1 &- (rmps &>> 8)
+            range = r
+        }
         low &<<= n
         bitsLeft &-= Int32(bitPattern: n)
         if bitsLeft < 12 { writeOut() }

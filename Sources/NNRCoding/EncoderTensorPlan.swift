@@ -81,6 +81,7 @@ struct PreparedTensor {
         let h = plan.setup.geometry.height
         let w = plan.setup.geometry.width
         k = .allocate(capacity: Swift.max(n, 1))
+        HugePages.advise(k, elements: n)
         tcaScan = plan.setup.tca ? .allocate(capacity: Swift.max(n, 1)) : nil
         hdspScan = plan.hdspHistory != nil ? .allocate(capacity: Swift.max(n, 1)) : nil
         zeroRows = []

@@ -14,6 +14,8 @@ protocol ValueBinSink {
     /// keeps it).
     static var resetsNeighbour: Bool { get }
     mutating func bin(_ bin: UInt32, _ context: Int)
+    /// A bin whose value is as good as random (the sign).
+    mutating func unpredictableBin(_ bin: UInt32, _ context: Int)
     mutating func bypass(_ value: UInt32, count: Int)
     /// A block-row start (not the first), with the DQ state there.
     mutating func blockRowStart(state: Int)
@@ -36,6 +38,11 @@ struct CodingSink: ValueBinSink {
 
     @inline(__always)
     mutating func bin(_ bin: UInt32, _ context: Int) { coder.encodeBin(bin, contexts + context, tables) }
+
+    @inline(__always)
+    mutating func unpredictableBin(_ bin: UInt32, _ context: Int) {
+        coder.encodeUnpredictableBin(bin, contexts + context, tables)
+    }
 
     @inline(__always)
     mutating func bypass(_ value: UInt32, count: Int) { coder.encodeBypassBins(value, count: count) }
@@ -61,6 +68,9 @@ extension BinRecorder: ValueBinSink {
 
     @inline(__always)
     mutating func bin(_ bin: UInt32, _ context: Int) { push(bin, context) }
+
+    @inline(__always)
+    mutating func unpredictableBin(_ bin: UInt32, _ context: Int) { push(bin, context) }
 
     @inline(__always)
     mutating func bypass(_ value: UInt32, count: Int) {}
@@ -111,7 +121,7 @@ struct LevelBinarization {
     @inline(__always)
     func codePlain<S: ValueBinSink>(_ v: Int32, signContext: Int, _ sink: inout S) {
         let negative = v < 0
-        sink.bin(negative ? 1 : 0, signContext)
+        sink.unpredictableBin(negative ? 1 : 0, signContext)
         let gtCount = layout.gtCount
         let m = Int(v.magnitude)
         let ones = Swift.min(m &- 1, gtCount)
@@ -135,7 +145,7 @@ struct LevelBinarization {
     func codeGeneral<S: ValueBinSink>(_ v: Int32, signContext: Int, parentMagnitude: Int, _ sink: inout S) {
         let negative = v < 0
         let maxAbs = negative ? maxNegative : maxPositive
-        if signCoded { sink.bin(negative ? 1 : 0, signContext) }
+        if signCoded { sink.unpredictableBin(negative ? 1 : 0, signContext) }
         guard maxAbs != 1 else { return }
         let gtCount = layout.gtCount
         var rem = Int64(v.magnitude) &- 1

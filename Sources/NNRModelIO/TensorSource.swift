@@ -4,6 +4,7 @@
 // its index plus the shards it names, resolved inside the index's folder only.
 
 import Foundation
+import NNRBitIO
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -112,6 +113,8 @@ public final class SafetensorsReader: TensorSource, @unchecked Sendable {
     static func pread(_ fd: Int32, count: Int, at offset: Int, file: String, tensor: String?) throws -> [UInt8] {
         try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             guard let base = buffer.baseAddress, count > 0 else { return }
+            // A large tensor's fresh memory on huge pages (the encoder quantizes float32 in place).
+            HugePages.advise(base, elements: count)
             var done = 0
             while done < count {
                 let n = systemPread(fd, base + done, min(count - done, 1 << 30), off_t(offset + done))

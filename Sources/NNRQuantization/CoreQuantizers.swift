@@ -1,5 +1,9 @@
 import Foundation
+import NNRBitIO
 import NNRCoding
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
 
 /// Everything a core quantizer pass needs besides the values. Built and validated by `Quantizer`.
 struct CoreRequest {
@@ -222,6 +226,7 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
     // Per step: 8 decision bytes with the rate term, one packed 16-bit word without.
     let decisions = UnsafeMutablePointer<UInt8>.allocate(capacity: Swift.max(8, coded * (useRate ? 8 : 2)))
     defer { decisions.deallocate() }
+    HugePages.advise(decisions, elements: coded * (useRate ? 8 : 2))
 
     var cost = SIMD8<Double>(repeating: .infinity)
     cost[0] = 0
@@ -597,17 +602,26 @@ func trellisSegmentDistortionOnly<B: TrellisLevelBounds>(_ bounds: B.Type, _ val
         let n01 = less(qb, pa), n23 = less(pb, qa), n45 = less(pd, qc), n67 = less(qd, pc)
         // Packed decisions: mask j of [odd01, odd23, odd45, odd67, zwA, zwB, zwC, zwD] to bits 2j
         // (lane 0) and 2j + 1 (lane 1), so bit c for state c and `TrellisTopology.zeroWinBit(p)`
-        // for predecessor p; by Horner's rule on the all-ones lanes (subtracting −1 adds 1).
-        @inline(__always) func push(_ acc: SIMD2<Int64>, _ m: SIMDMask<SIMD2<Int64>>) -> SIMD2<Int64> {
-            (acc &<< 2) &- unsafeBitCast(m, to: SIMD2<Int64>.self)
-        }
-        let packed = push(push(push(push(push(push(push(push(.zero, zwD), zwC), zwB), zwA), odd67), odd45), odd23), odd01)
-        dec.pointee = UInt16(truncatingIfNeeded: packed[0] | (packed[1] &<< 1))
+        // for predecessor p.
+        let packed = trellisMaskBits(odd01) | trellisMaskBits(odd23) &<< 2 | trellisMaskBits(odd45) &<< 4
+            | trellisMaskBits(odd67) &<< 6 | trellisMaskBits(zwA) &<< 8 | trellisMaskBits(zwB) &<< 10
+            | trellisMaskBits(zwC) &<< 12 | trellisMaskBits(zwD) &<< 14
+        dec.pointee = UInt16(truncatingIfNeeded: packed)
         dec += 1
         a = V(n01[0], n23[0]); b = V(n45[0], n67[0])
         c = V(n23[1], n01[1]); d = V(n67[1], n45[1])
     }
     return SIMD8(a[0], c[1], a[1], c[0], b[0], d[1], b[1], d[0])
+}
+
+/// The two lanes of a comparison mask as bits 0 (lane 0) and 1 (lane 1): one movmskpd on x86-64.
+@inline(__always)
+func trellisMaskBits(_ m: SIMDMask<SIMD2<Int64>>) -> UInt32 {
+    #if arch(x86_64)
+    UInt32(truncatingIfNeeded: _mm_movemask_pd(unsafeBitCast(m, to: SIMD2<Double>.self)))
+    #else
+    (m[0] ? 1 : 0) | (m[1] ? 2 : 0)
+    #endif
 }
 
 /// Compile-time switch of the distortion-only trellis loops: `UnboundedLevels` when no error bound

@@ -31,7 +31,27 @@ public enum QuantizationError: Error, Sendable, Equatable, CustomStringConvertib
 /// Rejects NaN and infinities with the index of the first offending value.
 @inline(__always)
 func checkFinite(_ values: UnsafeBufferPointer<Float>) throws {
-    for i in 0..<values.count where !values[i].isFinite {
-        throw QuantizationError.nonFiniteValue(index: i)
+    if let i = firstNonFinite(values) { throw QuantizationError.nonFiniteValue(index: i) }
+}
+
+/// The index of the first NaN or infinity, if any. A branch-free pass over the exponents, eight at a
+/// time, first (bit 31 of (bits & 0x7F800000) + 0x00800000 is set exactly for exponent 0xFF); the
+/// index is looked for only when there is one.
+public func firstNonFinite(_ values: UnsafeBufferPointer<Float>) -> Int? {
+    guard let base = values.baseAddress else { return nil }
+    let raw = UnsafeRawPointer(base)
+    let exponent = SIMD8<UInt32>(repeating: 0x7F80_0000), one = SIMD8<UInt32>(repeating: 0x0080_0000)
+    var any = SIMD8<UInt32>(repeating: 0)
+    var i = 0
+    while i &+ 8 <= values.count {
+        any |= (raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<UInt32>.self) & exponent) &+ one
+        i &+= 8
     }
+    var tail = false
+    while i < values.count {
+        tail = tail || !values[i].isFinite
+        i &+= 1
+    }
+    guard tail || (any & SIMD8(repeating: 0x8000_0000)) != .zero else { return nil }
+    return values.firstIndex { !$0.isFinite }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NNRBitIO
 import NNRCoding
 
 /// How levels are chosen.
@@ -124,34 +125,35 @@ public struct Quantizer: Sendable {
     /// does (the result's `qp` says which was used). With `maxError`, `qp` is the coarsest QP
     /// allowed and the result's QP is the coarsest at or below it that meets the bound.
     public func quantize(values: [Float], geometry: TensorGeometry, qp: Int, qpDensity: Int) throws -> QuantizedTensor {
-        let range = try validate(values: values, geometry: geometry, qp: qp, qpDensity: qpDensity)
-        return try values.withUnsafeBufferPointer { v in
-            try checkFinite(v)
-            var maxPos: Float = 0, maxNeg: Float = 0
-            for x in v {
-                if x > maxPos { maxPos = x }
-                if x < maxNeg { maxNeg = x }
-            }
-            let job = Job(values: v, geometry: geometry, qpDensity: qpDensity, options: options,
-                          largest: maxPos, smallest: maxNeg)
-            if let e = options.maxError {
-                return try job.searchErrorBounded(maxError: e, ceiling: qp, range: range)
-            }
-            var useQP = qp
-            var outcome = job.attempt(qp: useQP, maxError: nil)
-            if case .overflow = outcome {
-                useQP = Swift.max(useQP, job.nncodecOverflowQP())
-                while true {
-                    guard useQP <= range.upperBound else { throw QuantizationError.levelOverflow(qp: range.upperBound) }
-                    outcome = job.attempt(qp: useQP, maxError: nil)
-                    if case .overflow = outcome { useQP += 1 } else { break }
-                }
-            }
-            guard case .ok(let result) = outcome else {
-                throw QuantizationError.internalInconsistency("no admissible levels at qp \(useQP)")
-            }
-            return try job.finish(result)
+        try values.withUnsafeBufferPointer { try quantize(buffer: $0, geometry: geometry, qp: qp, qpDensity: qpDensity) }
+    }
+
+    /// `quantize(values:geometry:qp:qpDensity:)` on values in memory the caller holds (a float32
+    /// tensor's bytes, without a copy).
+    public func quantize(buffer v: UnsafeBufferPointer<Float>, geometry: TensorGeometry, qp: Int,
+                         qpDensity: Int) throws -> QuantizedTensor {
+        let range = try validate(count: v.count, geometry: geometry, qp: qp, qpDensity: qpDensity)
+        try checkFinite(v)
+        let (maxPos, maxNeg) = extremes(v)
+        let job = Job(values: v, geometry: geometry, qpDensity: qpDensity, options: options,
+                      largest: maxPos, smallest: maxNeg)
+        if let e = options.maxError {
+            return try job.searchErrorBounded(maxError: e, ceiling: qp, range: range)
         }
+        var useQP = qp
+        var outcome = job.attempt(qp: useQP, maxError: nil)
+        if case .overflow = outcome {
+            useQP = Swift.max(useQP, job.nncodecOverflowQP())
+            while true {
+                guard useQP <= range.upperBound else { throw QuantizationError.levelOverflow(qp: range.upperBound) }
+                outcome = job.attempt(qp: useQP, maxError: nil)
+                if case .overflow = outcome { useQP += 1 } else { break }
+            }
+        }
+        guard case .ok(let result) = outcome else {
+            throw QuantizationError.internalInconsistency("no admissible levels at qp \(useQP)")
+        }
+        return try job.finish(result)
     }
 
     /// Codebook quantization as NNCodec's `approx_method = "codebook"`: uniform levels at QP
@@ -166,7 +168,7 @@ public struct Quantizer: Sendable {
         guard options.maxError == nil else {
             throw QuantizationError.invalidParameter("maxError is not supported with codebooks")
         }
-        _ = try validate(values: values, geometry: geometry, qp: qp, qpDensity: qpDensity)
+        _ = try validate(count: values.count, geometry: geometry, qp: qp, qpDensity: qpDensity)
         var uo = options
         uo.method = options.lambdaScale > 0 ? .rdoq : .nearest
         uo.rowSkipping = false
@@ -195,9 +197,9 @@ public struct Quantizer: Sendable {
     }
 
     /// Checks parameters; returns the allowed QP range.
-    private func validate(values: [Float], geometry: TensorGeometry, qp: Int, qpDensity: Int) throws -> ClosedRange<Int> {
-        guard values.count == geometry.count, geometry.height >= 0, geometry.width >= 0 else {
-            throw QuantizationError.countMismatch(values: values.count, geometry: geometry.count)
+    private func validate(count: Int, geometry: TensorGeometry, qp: Int, qpDensity: Int) throws -> ClosedRange<Int> {
+        guard count == geometry.count, geometry.height >= 0, geometry.width >= 0 else {
+            throw QuantizationError.countMismatch(values: count, geometry: geometry.count)
         }
         guard (0...7).contains(qpDensity) else {
             throw QuantizationError.invalidParameter("qpDensity \(qpDensity) outside 0…7")
@@ -224,6 +226,29 @@ public struct Quantizer: Sendable {
         }
         return range
     }
+}
+
+/// The largest value and 0 (the larger) and the smallest value and 0 (the smaller) of finite values,
+/// eight lanes at a time.
+func extremes(_ v: UnsafeBufferPointer<Float>) -> (largest: Float, smallest: Float) {
+    var hi = SIMD8<Float>(repeating: 0), lo = SIMD8<Float>(repeating: 0)
+    var i = 0
+    if let base = v.baseAddress {
+        let raw = UnsafeRawPointer(base)
+        while i &+ 8 <= v.count {
+            let x = raw.loadUnaligned(fromByteOffset: i &* 4, as: SIMD8<Float>.self)
+            hi.replace(with: x, where: x .> hi)
+            lo.replace(with: x, where: x .< lo)
+            i &+= 8
+        }
+    }
+    var largest = hi.max(), smallest = lo.min()
+    while i < v.count {
+        if v[i] > largest { largest = v[i] }
+        if v[i] < smallest { smallest = v[i] }
+        i &+= 1
+    }
+    return (largest, smallest)
 }
 
 func makeStats(values: [Float], reconstructed: [Double], levels: [Int32], flags: [Bool]?, bits: Double?) -> QuantizationStats {
@@ -331,9 +356,13 @@ struct Job {
                               lambdaScale: options.lambdaScale, gtCount: options.cabacUnaryLengthMinus1 + 1,
                               segments: geometry.scanSegments(splitRows: rowSkip), skipRows: forced,
                               width: geometry.width, largestMagnitude: Swift.max(largest, -smallest))
-        // The dependent quantizer writes every level (skipped segments as zeros): no zero fill.
+        // The dependent quantizer writes every level (skipped segments as zeros): no zero fill, and
+        // the fresh memory of a large tensor on huge pages.
         var q = options.method == .dependent
-            ? [Int32](unsafeUninitializedCapacity: values.count) { _, n in n = values.count }
+            ? [Int32](unsafeUninitializedCapacity: values.count) { b, n in
+                if let p = b.baseAddress { HugePages.advise(p, elements: values.count) }
+                n = values.count
+            }
             : [Int32](repeating: 0, count: values.count)
         // A skipped segment advances the DQ state w times (spec 4.3), which equals coding its zeros
         // only when the segment is the whole row (scan_order 0, or a single block column).

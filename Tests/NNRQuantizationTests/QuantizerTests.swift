@@ -56,6 +56,39 @@ final class QuantizerTests: XCTestCase {
         }
     }
 
+    func testFirstNonFiniteFindsTheFirstInTheVectorPartAndInTheTail() {
+        // 21 values: two blocks of eight checked together, then a tail of five.
+        let clean = (0..<21).map { Float($0) * 0.25 - 2 } + [Float.greatestFiniteMagnitude, -.greatestFiniteMagnitude]
+        clean.withUnsafeBufferPointer { XCTAssertNil(firstNonFinite($0)) }
+        XCTAssertNil(firstNonFinite(UnsafeBufferPointer(start: nil, count: 0)))
+        for bad in [Float.nan, .infinity, -.infinity, Float(bitPattern: 0xFFC0_0001)] {
+            for at in [0, 7, 8, 15, 16, 20, 22] {
+                var v = clean
+                v[at] = bad
+                if at < 20 { v[at + 1] = .nan }   // a later one does not count
+                v.withUnsafeBufferPointer { XCTAssertEqual(firstNonFinite($0), at, "\(bad) at \(at)") }
+            }
+        }
+    }
+
+    func testExtremesMatchAScalarScan() {
+        var seed: UInt64 = 7
+        for n in 0..<40 {
+            for sign: Float in [1, -1, 0] {
+                let v: [Float] = (0..<n).map { _ in
+                    seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                    let u = Float(seed >> 40) / Float(1 << 24) - (sign == 0 ? 0.5 : 0)
+                    return sign == 0 ? u : sign * u
+                }
+                var hi: Float = 0, lo: Float = 0
+                for x in v { hi = x > hi ? x : hi; lo = x < lo ? x : lo }
+                let e = v.withUnsafeBufferPointer { extremes($0) }
+                XCTAssertEqual(e.largest.bitPattern, hi.bitPattern, "n \(n)")
+                XCTAssertEqual(e.smallest.bitPattern, lo.bitPattern, "n \(n)")
+            }
+        }
+    }
+
     func testParameterValidation() {
         let g = TensorGeometry(height: 2, width: 3, scanOrder: 0)
         let v: [Float] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
