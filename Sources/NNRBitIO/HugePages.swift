@@ -5,10 +5,10 @@ import Glibc
 /// Transparent huge pages for a large buffer that is about to be written once from start to end
 /// (the levels decoded into a float32 tensor's memory, a payload copy; a tensor's bytes read from a
 /// file, the encoder's levels, trellis decisions and scan-order indices of a large tensor).
-/// Each 4 KiB page of a fresh buffer costs one page fault and its zero-filling on first write: 1.5 ms of CPU for 4 MiB on the
-/// 2-core AMD EPYC (taskset -c 1, a C program touching a malloc'd buffer, `perf stat -r 50`),
-/// 0.15 ms when the whole range is backed by 2 MiB pages, 0.9 ms when only the 2 MiB pages that
-/// happen to lie inside glibc's unaligned mapping are. Contents and results are unchanged.
+/// Each 4 KiB page of a fresh buffer costs one page fault and its zero-filling on first write:
+/// 1.5 ms of CPU for 4 MiB on the 2-core AMD EPYC (taskset -c 1, a C program touching a malloc'd
+/// buffer, `perf stat -r 50`), 0.15 ms when the whole range is backed by 2 MiB pages, 0.9 ms when
+/// only the 2 MiB pages that happen to lie inside glibc's unaligned mapping are. Contents and results are unchanged.
 public enum HugePages {
     public static let size = 2 << 20
     /// A 2 MiB page at the edge of a buffer is advised only if the buffer covers this much of it
@@ -32,10 +32,19 @@ public enum HugePages {
     /// Elsewhere (smaller threshold, other allocator, older kernel) the advice covers whatever
     /// 2 MiB pages the buffer spans enough of; nothing depends on where the storage lands.
     public static func byteArray(count: Int, _ body: (UnsafeMutableRawPointer) throws -> Void) rethrows -> [UInt8] {
-        try [UInt8](unsafeUninitializedCapacity: capacity(count: count)) { buf, initialized in
+        try array(of: UInt8.self, count: count) { try body(UnsafeMutableRawPointer($0)) }
+    }
+
+    /// An array of `count` values of `T` filled by `body` (which must initialize all of them),
+    /// placed and advised as `byteArray` places and advises its storage.
+    public static func array<T>(of _: T.Type, count: Int, _ body: (UnsafeMutablePointer<T>) throws -> Void) rethrows -> [T] {
+        let stride = MemoryLayout<T>.stride
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: stride)
+        let elements = overflow ? count : Swift.max(count, capacity(count: bytes) / Swift.max(1, stride))
+        return try [T](unsafeUninitializedCapacity: elements) { buf, initialized in
             guard let b = buf.baseAddress else { return }
-            if count >= minimumCount { advise(UnsafeMutableRawPointer(b), count: count) }
-            try body(UnsafeMutableRawPointer(b))
+            if !overflow && bytes >= minimumCount { advise(UnsafeMutableRawPointer(b), count: bytes) }
+            try body(b)
             initialized = count
         }
     }

@@ -111,10 +111,8 @@ public final class SafetensorsReader: TensorSource, @unchecked Sendable {
 
     /// Exactly `count` bytes at `offset`; a short file is a truncation error.
     static func pread(_ fd: Int32, count: Int, at offset: Int, file: String, tensor: String?) throws -> [UInt8] {
-        try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            guard let base = buffer.baseAddress, count > 0 else { return }
-            // A large tensor's fresh memory on huge pages (the encoder quantizes float32 in place).
-            HugePages.advise(base, elements: count)
+        // A large tensor's fresh memory on huge pages (the encoder quantizes float32 in place).
+        try HugePages.byteArray(count: count) { base in
             var done = 0
             while done < count {
                 let n = systemPread(fd, base + done, min(count - done, 1 << 30), off_t(offset + done))
@@ -128,7 +126,6 @@ public final class SafetensorsReader: TensorSource, @unchecked Sendable {
                 }
                 done += n
             }
-            initialized = count
         }
     }
 }

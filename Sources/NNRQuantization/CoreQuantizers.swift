@@ -224,9 +224,9 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
     for seg in req.segments where !(skipRows?[seg.row] ?? false) { coded += seg.length }
 
     // Per step: 8 decision bytes with the rate term, one packed 16-bit word without.
-    let decisions = UnsafeMutablePointer<UInt8>.allocate(capacity: Swift.max(8, coded * (useRate ? 8 : 2)))
+    let decisionBytes = Swift.max(8, coded * (useRate ? 8 : 2))
+    let decisions = HugePages.allocate(byteCount: decisionBytes).bindMemory(to: UInt8.self, capacity: decisionBytes)
     defer { decisions.deallocate() }
-    HugePages.advise(decisions, elements: coded * (useRate ? 8 : 2))
 
     var cost = SIMD8<Double>(repeating: .infinity)
     cost[0] = 0

@@ -359,10 +359,7 @@ struct Job {
         // The dependent quantizer writes every level (skipped segments as zeros): no zero fill, and
         // the fresh memory of a large tensor on huge pages.
         var q = options.method == .dependent
-            ? [Int32](unsafeUninitializedCapacity: values.count) { b, n in
-                if let p = b.baseAddress { HugePages.advise(p, elements: values.count) }
-                n = values.count
-            }
+            ? HugePages.array(of: Int32.self, count: values.count) { _ in }
             : [Int32](repeating: 0, count: values.count)
         // A skipped segment advances the DQ state w times (spec 4.3), which equals coding its zeros
         // only when the segment is the whole row (scan_order 0, or a single block column).
