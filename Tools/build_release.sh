@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Release build of the nnr CLI as one fully static executable (no dynamic loader, no shared library).
 #
-#   Tools/build_release.sh [--portable] [swift build options]   # -> .build/release/nnr
+#   Tools/build_release.sh [swift build options]   # -> .build/release/nnr
 #
 # -static-executable links the Swift runtime, Foundation, libxml2 (with the ICU, lzma and zlib it
 # needs), libstdc++ and glibc into the binary: nothing is looked up, mapped or relocated at start,
@@ -36,11 +36,11 @@ for l in "${static_libs[@]}"; do linker_flags+=(-Xlinker "-l$l"); done
 # 82.43M instructions, 7.48 -> 7.29 ms task-clock (perf stat -r 40, taskset -c 1, 3 alternating runs).
 swift build -c release --product nnr --static-swift-stdlib -Xswiftc -static-executable \
     -Xswiftc -Xfrontend -Xswiftc -disable-concrete-type-metadata-mangled-name-accessors \
-    ${cpu_flags[@]+"${cpu_flags[@]}"} "${linker_flags[@]}" ${args[@]+"${args[@]}"} 2>&1 \
+    "${linker_flags[@]}" "$@" 2>&1 \
     | { grep -v "in statically linked applications requires at runtime\|the use of \`mktemp' is dangerous" || true; }
 if ldd .build/release/nnr >/dev/null 2>&1; then
     echo ".build/release/nnr is not a static executable:" >&2
     ldd .build/release/nnr >&2
     exit 1
 fi
-echo ".build/release/nnr (fully static, for $cpu_name): $(.build/release/nnr --version)"
+echo ".build/release/nnr (fully static): $(.build/release/nnr --version)"
