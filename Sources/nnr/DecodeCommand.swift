@@ -63,6 +63,9 @@ struct Decode: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No summary line per input.")
     var quiet = false
 
+    @Flag(name: .long, help: "Wait until every output file is on disk (fsync of the file and, after the rename, of its folder), so that a power loss right after cannot lose it. Without it outputs are still replaced atomically (temporary file + rename).")
+    var sync = false
+
     @Option(name: .long, help: "Decode each input N times and print the fastest decode time (benchmarking; file reading and writing excluded).")
     var repeatCount: Int = Defaults.repeatCount
 
@@ -81,6 +84,7 @@ struct Decode: ParsableCommand {
     }
 
     func run() throws {
+        AtomicFile.synchronous = sync
         // Everything that can be refused is refused before anything is decoded.
         for file in files { try checkNonEmptyInputFile(file) }
         var isDir: ObjCBool = false

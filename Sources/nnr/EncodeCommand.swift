@@ -83,6 +83,9 @@ struct Encode: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress on standard error.")
     var quiet = false
 
+    @Flag(name: .long, help: "Wait until every output file is on disk (fsync of the file and, after the rename, of its folder), so that a power loss right after cannot lose it. Without it outputs are still replaced atomically (temporary file + rename).")
+    var sync = false
+
     @OptionGroup var blockUnits: BlockUnitOptions
 
     @OptionGroup(title: "Incremental sequences (model updates)")
@@ -105,6 +108,7 @@ struct Encode: ParsableCommand {
     }
 
     func run() throws {
+        AtomicFile.synchronous = sync
         if sequence.isRequested { return try runSequence() }
         // A Hugging Face checkpoint may be given as the folder that holds its index.
         var isFolder: ObjCBool = false

@@ -24,11 +24,11 @@ enum FastPath {
     }
 
     /// `decode` with positional files, one `-o`/`--output VALUE`, and at most once each of
-    /// `--sequential`, `-q`/`--quiet`, `--sanitize-names`.
+    /// `--sequential`, `-q`/`--quiet`, `--sanitize-names`, `--sync`.
     static func decode(_ arguments: ArraySlice<String>) -> Decode? {
         var files: [String] = []
         var output: String?
-        var sequential = false, quiet = false, sanitizeNames = false
+        var sequential = false, quiet = false, sanitizeNames = false, sync = false
         var rest = arguments[...]
         while let token = rest.popFirst() {
             guard !token.isEmpty else { return nil }
@@ -43,6 +43,7 @@ enum FastPath {
             case "--sequential" where !sequential: sequential = true
             case "-q" where !quiet, "--quiet" where !quiet: quiet = true
             case "--sanitize-names" where !sanitizeNames: sanitizeNames = true
+            case "--sync" where !sync: sync = true
             default: return nil
             }
         }
@@ -58,6 +59,7 @@ enum FastPath {
         d.sequential = sequential
         d.sanitizeNames = sanitizeNames
         d.quiet = quiet
+        d.sync = sync
         d.repeatCount = Decode.Defaults.repeatCount
         guard (try? d.validate()) != nil else { return nil }
         return d

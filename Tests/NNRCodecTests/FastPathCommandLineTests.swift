@@ -8,7 +8,8 @@ extension CommandLineTests {
     /// Decoding through the fast path (`-o X`) and through ArgumentParser (`--output=X`, which the
     /// fast path leaves alone) writes the same bytes and the same summary line.
     func testFastPathDecodeMatchesParsedDecode() throws {
-        for (flags, name) in [([], "m.npz"), (["--sequential"], "m.safetensors"), (["--sanitize-names", "--sequential"], "s.npz")] {
+        for (flags, name) in [([], "m.npz"), (["--sequential"], "m.safetensors"), (["--sanitize-names", "--sequential"], "s.npz"),
+                               (["--sync"], "y.safetensors")] {
             let fast = try run(["decode", exampleBitstream, "-o", "fast-" + name] + flags)
             let parsed = try run(["decode", exampleBitstream, "--output=parsed-" + name] + flags)
             XCTAssertEqual(fast.status, 0, fast.stderr)

@@ -71,6 +71,25 @@ final class AtomicFileTests: XCTestCase {
         XCTAssertEqual(try entries(dir), ["out.bin"])
     }
 
+    /// `synchronous` (the CLI's --sync) is off by default and only adds the fsyncs: the same bytes,
+    /// no temporary left; a writer keeps the setting it was made with.
+    func testSynchronousCommitWritesTheSameFile() throws {
+        XCTAssertFalse(AtomicFile.synchronous)
+        let dir = try makeTemporaryDirectory(self)
+        defer { AtomicFile.synchronous = false }
+        for sync in [true, false] {
+            AtomicFile.synchronous = sync
+            XCTAssertEqual(AtomicFile.synchronous, sync)
+            let url = dir.appendingPathComponent(sync ? "sync.bin" : "plain.bin")
+            try AtomicFile.withWriter(to: url) { w in
+                AtomicFile.synchronous = !sync
+                try w.write([UInt8](repeating: 7, count: 100_000))
+            }
+            XCTAssertEqual([UInt8](try Data(contentsOf: url)), [UInt8](repeating: 7, count: 100_000))
+        }
+        XCTAssertEqual(try entries(dir), ["plain.bin", "sync.bin"])
+    }
+
     func testStreamingWriterLargeChunks() throws {
         let dir = try makeTemporaryDirectory(self)
         let url = dir.appendingPathComponent("big.bin")
