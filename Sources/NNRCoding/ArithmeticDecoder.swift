@@ -1,3 +1,4 @@
+import CDecoderTables
 import NNRBitIO
 
 // The DeepCABAC arithmetic decoder (9-bit range, byte-wise input), spec section 5.5.
@@ -28,7 +29,7 @@ struct DecoderContext {
     /// The initial state of estimator parameter set `index` (0…8).
     @inline(__always)
     init(set index: Int) {
-        self = DecoderTables.initial(DecoderTables.base, set: index)
+        self = DecoderTables.initial(set: index)
     }
 
     /// Any state, with `tables` (`DecoderTables.base`, or the allocation being filled: only the
@@ -72,9 +73,6 @@ enum DecoderTables {
     static let slowOffset = 512 + 8 * 256 * 8
     static let slowRows = 3
     static let byteCount = slowOffset + slowRows * 4096 * 8
-    /// The context of each estimator parameter set in its initial state (index 0…8).
-    static let initialOffset = byteCount
-    static let allocationCount = initialOffset + 9 * MemoryLayout<DecoderContext>.stride
     /// Bit `shift1` set for every shift1 (0…7) of the estimator parameter sets.
     static let slowShifts: Int = nnrEstimatorParameterSets.reduce(0) { $0 | 1 << Int($1.shift1 & 7) }
 
@@ -89,8 +87,23 @@ enum DecoderTables {
         hasSlowTable(shift1: shift1) ? (slowShifts & ((1 << Int(shift1 & 7)) - 1)).nonzeroBitCount : 0
     }
 
+    /// The tables: the copy precomputed into the binary (CDecoderTables, generated from `fill` and
+    /// checked against it by DecoderTablesTests) when its size matches this layout on a
+    /// little-endian machine, else built here. Building them took 0.71M instructions and 28 fresh
+    /// pages at every start (a tenth of a small file's decode start-up).
     static let base: UnsafeRawPointer = {
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: allocationCount, alignment: 64)
+        #if _endian(little)
+        if nnr_decoder_tables_size() == byteCount { return nnr_decoder_tables() }
+        #endif
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
+        fill(raw)
+        return UnsafeRawPointer(raw)
+    }()
+
+    /// Writes the `byteCount` bytes of the tables at `raw` (the rLPS rows, then the fast and slow
+    /// update tables, each entry from `ContextModel.step`, the one definition of the update).
+    static func fill(_ raw: UnsafeMutableRawPointer) {
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
         let rows = (raw + rowOffset).bindMemory(to: UInt64.self, capacity: 64)
         for j in 0..<64 {
             let mag = Swift.min(abs(j - 32), 31)      // |S01 >> 7| (reachable states: ≤ 31)
@@ -119,20 +132,21 @@ enum DecoderTables {
                 }
             }
         }
-        // the initial contexts need the rows above
-        let initial = (raw + initialOffset).bindMemory(to: DecoderContext.self, capacity: 9)
-        for i in 0..<9 {
-            let p = nnrEstimatorParameterSets[i]
-            initial[i] = DecoderContext(s01: p.initialS01, s0: p.initialS0, shift0: p.shift0, shift1: p.shift1,
-                                        tables: UnsafeRawPointer(raw))
+    }
+
+    /// The context of each estimator parameter set in its initial state (index 0…8).
+    static let initialContexts: UnsafePointer<DecoderContext> = {
+        let initial = UnsafeMutablePointer<DecoderContext>.allocate(capacity: nnrEstimatorParameterSets.count)
+        for (i, p) in nnrEstimatorParameterSets.enumerated() {
+            initial[i] = DecoderContext(s01: p.initialS01, s0: p.initialS0, shift0: p.shift0, shift1: p.shift1, tables: base)
         }
-        return UnsafeRawPointer(raw)
+        return UnsafePointer(initial)
     }()
 
     /// The initial context of estimator parameter set `index` (0…8).
     @inline(__always)
-    static func initial(_ tables: UnsafeRawPointer, set index: Int) -> DecoderContext {
-        tables.load(fromByteOffset: initialOffset &+ index &* MemoryLayout<DecoderContext>.stride, as: DecoderContext.self)
+    static func initial(set index: Int) -> DecoderContext {
+        initialContexts[index]
     }
 }
 

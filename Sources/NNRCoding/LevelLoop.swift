@@ -213,8 +213,8 @@ struct LevelLoop {
 
     @inline(__always)
     static func resetContexts(_ ctx: UnsafeMutablePointer<DecoderContext>, sets: UnsafePointer<UInt8>, count: Int) {
-        let tables = DecoderTables.base
-        for i in 0..<count { ctx[i] = DecoderTables.initial(tables, set: Int(sets[i])) }
+        let initial = DecoderTables.initialContexts
+        for i in 0..<count { ctx[i] = initial[Int(sets[i])] }
     }
 
     /// Start of block row `br` (spec 5.8): contexts and neighbour reset (after the first row),
