@@ -8,9 +8,10 @@ import Glibc
 /// Each 4 KiB page of a fresh buffer costs one page fault and its zero-filling on first write:
 /// 1.5 ms of CPU for 4 MiB on the 2-core AMD EPYC (taskset -c 1, a C program touching a malloc'd
 /// buffer, `perf stat -r 50`), 0.15 ms when the whole range is backed by 2 MiB pages, 0.9 ms when
-/// only the 2 MiB pages that happen to lie inside glibc's unaligned mapping are. Contents and results are unchanged.
+/// only the 2 MiB pages that happen to lie inside glibc's unaligned mapping are. Contents and
+/// results are unchanged.
 public enum HugePages {
-    public static let size = 2 << 20
+    static let size = 2 << 20
     /// A 2 MiB page at the edge of a buffer is advised only if the buffer covers this much of it
     /// (zero-filling a huge page costs about as much as faulting in 35 small pages, 140 KiB).
     static let partialMinimum = 256 << 10
@@ -49,18 +50,16 @@ public enum HugePages {
         }
     }
 
-    /// `byteCount` bytes of uninitialized memory (free with `deallocate()`), placed and advised as
-    /// `byteArray` places and advises an array's storage.
-    public static func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
-        let p = UnsafeMutableRawPointer.allocate(byteCount: capacity(count: byteCount, overhead: mallocOverhead), alignment: 16)
+    /// Uninitialized memory for `capacity` values of `T` (free with `deallocate()`), placed and
+    /// advised as `byteArray` places and advises an array's storage. The caller checks that
+    /// `capacity` times the stride of `T` does not overflow.
+    public static func allocate<T>(_: T.Type, capacity: Int) -> UnsafeMutablePointer<T> {
+        let byteCount = capacity &* MemoryLayout<T>.stride
+        let alignment = Swift.max(16, MemoryLayout<T>.alignment)
+        let p = UnsafeMutableRawPointer.allocate(byteCount: self.capacity(count: byteCount, overhead: mallocOverhead),
+                                                 alignment: alignment)
         if byteCount >= minimumCount { advise(p, count: byteCount) }
-        return p
-    }
-
-    /// Advises the memory of `count` values of `T` at `start` (see `advise(_:count:)`).
-    @inline(__always)
-    public static func advise<T>(_ start: UnsafeMutablePointer<T>, elements count: Int) {
-        advise(UnsafeMutableRawPointer(start), count: count &* MemoryLayout<T>.stride)
+        return p.bindMemory(to: T.self, capacity: capacity)
     }
 
     /// MADV_COLLAPSE (Linux 6.1; older kernels reject it, which only loses the speed-up).
@@ -82,7 +81,7 @@ public enum HugePages {
     /// the allocation's headers written into it already, so a fault can no longer give it a huge
     /// page: it is collapsed into one now (MADV_COLLAPSE keeps the bytes; 0.64 ms less for a
     /// 4 MiB buffer whose first page it is, measured as above).
-    public static func advise(_ start: UnsafeMutableRawPointer, count: Int) {
+    static func advise(_ start: UnsafeMutableRawPointer, count: Int) {
         #if os(Linux)
         guard let r = adviceRange(start: Int(bitPattern: start), count: count),
               let p = UnsafeMutableRawPointer(bitPattern: r.lowerBound),

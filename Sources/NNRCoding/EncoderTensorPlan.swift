@@ -80,7 +80,7 @@ struct PreparedTensor {
         let n = plan.setup.count
         let h = plan.setup.geometry.height
         let w = plan.setup.geometry.width
-        k = HugePages.allocate(byteCount: Swift.max(n, 1) * 4).bindMemory(to: Int32.self, capacity: Swift.max(n, 1))
+        k = HugePages.allocate(Int32.self, capacity: Swift.max(n, 1))
         tcaScan = plan.setup.tca ? .allocate(capacity: Swift.max(n, 1)) : nil
         hdspScan = plan.hdspHistory != nil ? .allocate(capacity: Swift.max(n, 1)) : nil
         zeroRows = []

@@ -75,9 +75,8 @@ public enum AtomicFile {
     }
 
     /// Streams the new contents of `url` through `body`; the file is committed (renamed; see
-    /// `synchronous`)
-    /// only if `body` returns normally. If `body` or the commit throws, the temporary file is
-    /// removed, the target is untouched, and the error is rethrown.
+    /// `synchronous`) only if `body` returns normally. If `body` or the commit throws, the
+    /// temporary file is removed, the target is untouched, and the error is rethrown.
     public static func withWriter(to url: URL, _ body: (inout AtomicFileWriter) throws -> Void) throws {
         var writer = try AtomicFileWriter(target: url)
         do {

@@ -224,8 +224,7 @@ func quantizeDependent(_ values: UnsafeBufferPointer<Float>, _ req: CoreRequest,
     for seg in req.segments where !(skipRows?[seg.row] ?? false) { coded += seg.length }
 
     // Per step: 8 decision bytes with the rate term, one packed 16-bit word without.
-    let decisionBytes = Swift.max(8, coded * (useRate ? 8 : 2))
-    let decisions = HugePages.allocate(byteCount: decisionBytes).bindMemory(to: UInt8.self, capacity: decisionBytes)
+    let decisions = HugePages.allocate(UInt8.self, capacity: Swift.max(8, coded * (useRate ? 8 : 2)))
     defer { decisions.deallocate() }
 
     var cost = SIMD8<Double>(repeating: .infinity)

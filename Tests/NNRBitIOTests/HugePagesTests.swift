@@ -37,10 +37,15 @@ final class HugePagesTests: XCTestCase {
 
     func testAllocateGivesWritableMemoryOfTheSize() {
         for count in [1, HugePages.minimumCount, 470_000, 3 * mib] {
-            let p = HugePages.allocate(byteCount: count)
-            p.initializeMemory(as: UInt8.self, repeating: 0xA5, count: count)
-            XCTAssertEqual(p.load(fromByteOffset: count - 1, as: UInt8.self), 0xA5)
+            let p = HugePages.allocate(UInt8.self, capacity: count)
+            p.initialize(repeating: 0xA5, count: count)
+            XCTAssertEqual(p[count - 1], 0xA5)
             p.deallocate()
+            let q = HugePages.allocate(Int32.self, capacity: count)
+            q.initialize(repeating: -7, count: count)
+            XCTAssertEqual(q[count - 1], -7)
+            XCTAssertEqual(Int(bitPattern: q) % MemoryLayout<Int32>.alignment, 0)
+            q.deallocate()
         }
     }
 
